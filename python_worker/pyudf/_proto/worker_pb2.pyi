@@ -1,0 +1,152 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class HandshakeRequest(_message.Message):
+    __slots__ = ("protocol_version", "host_version")
+    PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    HOST_VERSION_FIELD_NUMBER: _ClassVar[int]
+    protocol_version: int
+    host_version: str
+    def __init__(self, protocol_version: _Optional[int] = ..., host_version: _Optional[str] = ...) -> None: ...
+
+class HandshakeReply(_message.Message):
+    __slots__ = ("protocol_version", "worker_version", "python_version", "python_executable", "pid")
+    PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    WORKER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PYTHON_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PYTHON_EXECUTABLE_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    protocol_version: int
+    worker_version: str
+    python_version: str
+    python_executable: str
+    pid: int
+    def __init__(self, protocol_version: _Optional[int] = ..., worker_version: _Optional[str] = ..., python_version: _Optional[str] = ..., python_executable: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
+
+class FunctionSpec(_message.Message):
+    __slots__ = ("name", "callable", "input_types", "has_input_types", "result_type")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CALLABLE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    HAS_INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    RESULT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    callable: str
+    input_types: _containers.RepeatedScalarFieldContainer[str]
+    has_input_types: bool
+    result_type: str
+    def __init__(self, name: _Optional[str] = ..., callable: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ...) -> None: ...
+
+class LoadFunctionsRequest(_message.Message):
+    __slots__ = ("functions", "python_paths", "job_parameters")
+    class JobParametersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
+    PYTHON_PATHS_FIELD_NUMBER: _ClassVar[int]
+    JOB_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    functions: _containers.RepeatedCompositeFieldContainer[FunctionSpec]
+    python_paths: _containers.RepeatedScalarFieldContainer[str]
+    job_parameters: _containers.ScalarMap[str, str]
+    def __init__(self, functions: _Optional[_Iterable[_Union[FunctionSpec, _Mapping]]] = ..., python_paths: _Optional[_Iterable[str]] = ..., job_parameters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class LoadedFunction(_message.Message):
+    __slots__ = ("name", "input_types", "has_input_types", "result_type", "kind", "source_location")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    HAS_INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    RESULT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    input_types: _containers.RepeatedScalarFieldContainer[str]
+    has_input_types: bool
+    result_type: str
+    kind: str
+    source_location: str
+    def __init__(self, name: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ..., kind: _Optional[str] = ..., source_location: _Optional[str] = ...) -> None: ...
+
+class LoadFunctionsReply(_message.Message):
+    __slots__ = ("functions", "error")
+    FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    functions: _containers.RepeatedCompositeFieldContainer[LoadedFunction]
+    error: UdfError
+    def __init__(self, functions: _Optional[_Iterable[_Union[LoadedFunction, _Mapping]]] = ..., error: _Optional[_Union[UdfError, _Mapping]] = ...) -> None: ...
+
+class UdfError(_message.Message):
+    __slots__ = ("function_name", "phase", "exception_type", "message", "traceback", "row_index", "source_location")
+    FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    EXCEPTION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TRACEBACK_FIELD_NUMBER: _ClassVar[int]
+    ROW_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    function_name: str
+    phase: str
+    exception_type: str
+    message: str
+    traceback: str
+    row_index: int
+    source_location: str
+    def __init__(self, function_name: _Optional[str] = ..., phase: _Optional[str] = ..., exception_type: _Optional[str] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ..., row_index: _Optional[int] = ..., source_location: _Optional[str] = ...) -> None: ...
+
+class CallRequest(_message.Message):
+    __slots__ = ("call_id", "function_name", "arguments", "num_rows")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    NUM_ROWS_FIELD_NUMBER: _ClassVar[int]
+    call_id: int
+    function_name: str
+    arguments: bytes
+    num_rows: int
+    def __init__(self, call_id: _Optional[int] = ..., function_name: _Optional[str] = ..., arguments: _Optional[bytes] = ..., num_rows: _Optional[int] = ...) -> None: ...
+
+class CallReply(_message.Message):
+    __slots__ = ("call_id", "result", "error")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    call_id: int
+    result: bytes
+    error: UdfError
+    def __init__(self, call_id: _Optional[int] = ..., result: _Optional[bytes] = ..., error: _Optional[_Union[UdfError, _Mapping]] = ...) -> None: ...
+
+class StreamLogsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class LogRecord(_message.Message):
+    __slots__ = ("level", "function_name", "logger", "message", "time_unix")
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    LOGGER_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TIME_UNIX_FIELD_NUMBER: _ClassVar[int]
+    level: str
+    function_name: str
+    logger: str
+    message: str
+    time_unix: float
+    def __init__(self, level: _Optional[str] = ..., function_name: _Optional[str] = ..., logger: _Optional[str] = ..., message: _Optional[str] = ..., time_unix: _Optional[float] = ...) -> None: ...
+
+class ShutdownRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ShutdownReply(_message.Message):
+    __slots__ = ("errors",)
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    errors: _containers.RepeatedCompositeFieldContainer[UdfError]
+    def __init__(self, errors: _Optional[_Iterable[_Union[UdfError, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,116 @@
+"""Arrow IPC batches in and out, and strict checking of what a function returned."""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pyudf.types import DataType
+
+
+class ResultTypeError(Exception):
+    """A returned value does not fit the declared result type."""
+
+    def __init__(self, row_index: int, message: str) -> None:
+        super().__init__(message)
+        self.row_index = row_index
+
+
+def decode_arguments(data: bytes) -> tuple[list[list[Any]], int]:
+    """One record batch in, a Python list per column out."""
+    reader = pa.ipc.open_stream(data)
+    batch = reader.read_next_batch()
+    return [column.to_pylist() for column in batch.columns], batch.num_rows
+
+
+def encode_result(values: pa.Array) -> bytes:
+    batch = pa.RecordBatch.from_arrays([values], names=["result"])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
+
+
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INT", "BIGINT"}
+_FLOAT32_MAX = 3.4028234663852886e38
+
+# Exact Python types that need no per-value look: the common case stays one set() call.
+_FAST_TYPES: dict[str, tuple[type, ...]] = {
+    "BOOLEAN": (bool,),
+    "TINYINT": (int,),
+    "SMALLINT": (int,),
+    "INT": (int,),
+    "BIGINT": (int,),
+    "FLOAT": (float, int),
+    "DOUBLE": (float, int),
+    "STRING": (str,),
+    "BYTES": (bytes,),
+}
+
+
+def _fits_kind(value: Any, type_name: str) -> bool:
+    if type_name == "BOOLEAN":
+        return isinstance(value, (bool,)) or type(value).__name__ == "bool_"
+    if isinstance(value, bool):
+        return False
+    if type_name in _INTEGER_TYPES:
+        return isinstance(value, numbers.Integral)
+    if type_name in ("FLOAT", "DOUBLE"):
+        return isinstance(value, numbers.Real)
+    if type_name == "STRING":
+        return isinstance(value, str)
+    if type_name == "BYTES":
+        return isinstance(value, (bytes, bytearray, memoryview))
+    return False
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def to_arrow_result(values: list[Any], result_type: DataType) -> pa.Array:
+    """Converts a function's results to its declared type, refusing any silent coercion."""
+    type_name = result_type.type_name
+    seen = set(map(type, values))
+    seen.discard(type(None))
+    if not result_type.nullable and len(seen) < len(values) and None in values:
+        row = values.index(None)
+        raise ResultTypeError(row, f"returned None for row {row}, but the result type is {result_type}")
+    if not seen.issubset(_FAST_TYPES[type_name]):
+        for row, value in enumerate(values):
+            if value is not None and not _fits_kind(value, type_name):
+                raise ResultTypeError(
+                    row, f"returned {_describe(value)} for row {row}, which is not a {result_type}"
+                )
+    try:
+        array = pa.array(values, type=result_type.to_arrow(), from_pandas=False)
+    except (pa.ArrowException, OverflowError, ValueError, TypeError, UnicodeError):
+        row, message = _first_unconvertible(values, result_type)
+        raise ResultTypeError(row, message) from None
+    if type_name == "FLOAT" and pc.any(pc.is_inf(array)).as_py():
+        _check_float32_range(values, result_type)
+    return array
+
+
+def _first_unconvertible(values: list[Any], result_type: DataType) -> tuple[int, str]:
+    arrow_type = result_type.to_arrow()
+    for row, value in enumerate(values):
+        try:
+            pa.array([value], type=arrow_type, from_pandas=False)
+        except (pa.ArrowException, OverflowError, ValueError, TypeError, UnicodeError) as exc:
+            return row, f"returned {_describe(value)} for row {row}, which does not fit {result_type}: {exc}"
+    return -1, f"results do not convert to {result_type}"
+
+
+def _check_float32_range(values: list[Any], result_type: DataType) -> None:
+    for row, value in enumerate(values):
+        if value is not None and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
+            raise ResultTypeError(
+                row, f"returned {_describe(value)} for row {row}, which is out of range for {result_type}"
+            )

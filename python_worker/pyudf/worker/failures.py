@@ -1,0 +1,78 @@
+"""Turning Python exceptions into the protocol's UdfError, traceback trimmed to the user's code."""
+from __future__ import annotations
+
+import os
+import traceback
+from types import TracebackType
+from typing import Optional
+
+from pyudf._proto import worker_pb2
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _is_ours(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+
+
+def _user_frames(tb: Optional[TracebackType]) -> Optional[TracebackType]:
+    """Skips the worker's own frames at the top, so tracebacks start in the user's code."""
+    while tb is not None and _is_ours(tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    return tb
+
+
+def _innermost_user_location(tb: Optional[TracebackType]) -> str:
+    location = ""
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not _is_ours(filename):
+            location = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return location
+
+
+def udf_error(
+    function_name: str,
+    phase: str,
+    exc: BaseException,
+    row_index: int = -1,
+) -> worker_pb2.UdfError:
+    tb = _user_frames(exc.__traceback__)
+    lines = traceback.format_exception(type(exc), exc, tb)
+    location = _innermost_user_location(tb)
+    if not location and isinstance(exc, SyntaxError) and exc.filename:
+        location = f"{exc.filename}:{exc.lineno}"
+    return worker_pb2.UdfError(
+        function_name=function_name,
+        phase=phase,
+        exception_type=_qualified_name(type(exc)),
+        message=str(exc),
+        traceback="".join(lines),
+        row_index=row_index,
+        source_location=location,
+    )
+
+
+def plain_error(
+    function_name: str,
+    phase: str,
+    exception_type: str,
+    message: str,
+    row_index: int = -1,
+    source_location: str = "",
+) -> worker_pb2.UdfError:
+    """An error that is ours to report (a bad result, a signature mismatch), without a traceback."""
+    return worker_pb2.UdfError(
+        function_name=function_name,
+        phase=phase,
+        exception_type=exception_type,
+        message=message,
+        row_index=row_index,
+        source_location=source_location,
+    )
+
+
+def _qualified_name(cls: type) -> str:
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"

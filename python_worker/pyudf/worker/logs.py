@@ -1,0 +1,96 @@
+"""Everything a UDF prints or logs, queued for the host and tagged with the running function."""
+from __future__ import annotations
+
+import io
+import logging
+import queue
+import sys
+import time
+from typing import Iterator, Optional
+
+from pyudf._proto import worker_pb2
+
+_END = None
+
+
+class LogHub:
+    """Collects records from print() and logging; StreamLogs drains it."""
+
+    def __init__(self) -> None:
+        self._records: "queue.Queue[Optional[worker_pb2.LogRecord]]" = queue.Queue()
+        # The function whose code runs now; the worker calls one function at a time.
+        self.current_function = ""
+
+    def emit(self, level: str, message: str, logger: str = "") -> None:
+        self._records.put(worker_pb2.LogRecord(
+            level=level,
+            function_name=self.current_function,
+            logger=logger,
+            message=message,
+            time_unix=time.time(),
+        ))
+
+    def close(self) -> None:
+        self._records.put(_END)
+
+    def drain(self) -> Iterator[worker_pb2.LogRecord]:
+        while True:
+            record = self._records.get()
+            if record is _END:
+                return
+            yield record
+
+
+class _LineWriter(io.TextIOBase):
+    """A text stream that turns each complete line into a log record."""
+
+    def __init__(self, hub: LogHub, level: str) -> None:
+        self._hub = hub
+        self._level = level
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        if "\n" in self._pending:
+            *lines, self._pending = self._pending.split("\n")
+            for line in lines:
+                self._hub.emit(self._level, line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._hub.emit(self._level, self._pending)
+            self._pending = ""
+
+
+class _HubHandler(logging.Handler):
+    def __init__(self, hub: LogHub) -> None:
+        super().__init__(logging.DEBUG)
+        self._hub = hub
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._hub.emit(record.levelname.lower(), self.format(record), record.name)
+        except Exception:  # a broken record must not break the UDF that logged it
+            self.handleError(record)
+
+
+def capture_output(hub: LogHub) -> None:
+    """Routes sys.stdout, sys.stderr and the root logger into the hub.
+
+    The worker's real stdout carries only the ready line, written before this.
+    """
+    sys.stdout = _LineWriter(hub, "stdout")
+    sys.stderr = _LineWriter(hub, "stderr")
+    root = logging.getLogger()
+    root.addHandler(_HubHandler(hub))
+    if root.level == logging.WARNING:
+        root.setLevel(logging.INFO)
+
+
+def flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()

@@ -1,0 +1,117 @@
+"""The functions a worker has loaded, and running one batch through one of them."""
+from __future__ import annotations
+
+import sys
+from typing import Iterable, Optional
+
+from pyudf._proto import worker_pb2
+from pyudf.udf import FunctionContext
+from pyudf.worker.batches import ResultTypeError, decode_arguments, encode_result, to_arrow_result
+from pyudf.worker.failures import plain_error, udf_error
+from pyudf.worker.functions import FunctionLoadError, LoadedFunction, load_function
+from pyudf.worker.logs import LogHub, flush_output
+
+
+class FunctionRuntime:
+    def __init__(self, hub: LogHub) -> None:
+        self._hub = hub
+        self._functions: dict[str, LoadedFunction] = {}
+
+    def load(self, request: worker_pb2.LoadFunctionsRequest) -> worker_pb2.LoadFunctionsReply:
+        for path in reversed(request.python_paths):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        loaded: dict[str, LoadedFunction] = {}
+        for spec in request.functions:
+            self._hub.current_function = spec.name
+            try:
+                loaded[spec.name] = load_function(
+                    spec.name,
+                    spec.callable,
+                    list(spec.input_types) if spec.has_input_types else None,
+                    spec.result_type or None,
+                )
+            except FunctionLoadError as exc:
+                return worker_pb2.LoadFunctionsReply(error=plain_error(
+                    spec.name, "load", exc.exception_type, str(exc), source_location=exc.source_location,
+                ))
+            except Exception as exc:  # the user's module or expression failed: report, stay up
+                return worker_pb2.LoadFunctionsReply(error=udf_error(spec.name, "load", exc))
+            finally:
+                flush_output()
+                self._hub.current_function = ""
+        context = FunctionContext(dict(request.job_parameters))
+        opened: list[LoadedFunction] = []
+        for function in loaded.values():
+            self._hub.current_function = function.name
+            try:
+                function.open(context)
+                opened.append(function)
+            except Exception as exc:
+                for done in opened:
+                    self._close_one(done)
+                return worker_pb2.LoadFunctionsReply(error=udf_error(function.name, "open", exc))
+            finally:
+                flush_output()
+                self._hub.current_function = ""
+        self._functions.update(loaded)
+        return worker_pb2.LoadFunctionsReply(functions=[
+            worker_pb2.LoadedFunction(
+                name=f.name,
+                input_types=[str(t) for t in f.input_types or []],
+                has_input_types=f.input_types is not None,
+                result_type=str(f.result_type),
+                kind="general",
+                source_location=f.source_location,
+            )
+            for f in loaded.values()
+        ])
+
+    def call(self, request: worker_pb2.CallRequest) -> worker_pb2.CallReply:
+        function = self._functions.get(request.function_name)
+        if function is None:
+            known = ", ".join(sorted(self._functions)) or "none"
+            return worker_pb2.CallReply(call_id=request.call_id, error=plain_error(
+                request.function_name, "eval", "LookupError",
+                f"no function {request.function_name!r} is loaded in this worker; loaded: {known}",
+            ))
+        columns, num_rows = decode_arguments(request.arguments)
+        results: list = []
+        self._hub.current_function = function.name
+        try:
+            if columns:
+                # extend() keeps what map() produced before a failure: its length is the failing row.
+                results.extend(map(function.call, *columns))
+            else:
+                call = function.call
+                results.extend(call() for _ in range(num_rows))
+        except Exception as exc:
+            return worker_pb2.CallReply(
+                call_id=request.call_id, error=udf_error(function.name, "eval", exc, len(results)),
+            )
+        finally:
+            flush_output()
+            self._hub.current_function = ""
+        try:
+            array = to_arrow_result(results, function.result_type)
+        except ResultTypeError as exc:
+            return worker_pb2.CallReply(call_id=request.call_id, error=plain_error(
+                function.name, "result", "ResultTypeError", str(exc), exc.row_index, function.source_location,
+            ))
+        return worker_pb2.CallReply(call_id=request.call_id, result=encode_result(array))
+
+    def close_all(self) -> Iterable[worker_pb2.UdfError]:
+        errors = [e for e in map(self._close_one, self._functions.values()) if e is not None]
+        self._functions.clear()
+        return errors
+
+    def _close_one(self, function: LoadedFunction) -> Optional[worker_pb2.UdfError]:
+        self._hub.current_function = function.name
+        try:
+            function.close()
+            return None
+        except Exception as exc:
+            return udf_error(function.name, "close", exc)
+        finally:
+            flush_output()
+            self._hub.current_function = ""
