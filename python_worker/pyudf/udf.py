@@ -126,6 +126,11 @@ def udf(
     Either ``add = udf(f, [DataTypes.BIGINT(), DataTypes.BIGINT()], DataTypes.BIGINT())``
     or as a decorator ``@udf(input_types=[...], result_type=...)``.
     """
+    if func_type not in FUNC_TYPES:  # refused up front, as PyFlink does, not at decoration
+        raise ValueError(
+            f"udf(func_type={func_type!r}) is not supported; supported: {', '.join(FUNC_TYPES)}"
+        )
+
     def create(func: Any) -> UserDefinedFunctionWrapper:
         return UserDefinedFunctionWrapper(
             func,

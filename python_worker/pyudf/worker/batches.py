@@ -19,11 +19,15 @@ class ResultTypeError(Exception):
         self.row_index = row_index
 
 
-def decode_arguments(data: bytes) -> tuple[list[list[Any]], int]:
-    """One record batch in, a Python list per column out."""
-    reader = pa.ipc.open_stream(data)
-    batch = reader.read_next_batch()
-    return [column.to_pylist() for column in batch.columns], batch.num_rows
+def decode_arguments(data: bytes) -> list[list[Any]]:
+    """Arrow IPC stream in (one column per argument), a Python list per column out.
+
+    A call without arguments sends no bytes at all.
+    """
+    if not data:
+        return []
+    table = pa.ipc.open_stream(data).read_all()
+    return [column.to_pylist() for column in table.columns]
 
 
 def encode_result(values: pa.Array) -> bytes:
@@ -79,33 +83,45 @@ def to_arrow_result(values: list[Any], result_type: DataType) -> pa.Array:
     type_name = result_type.type_name
     seen = set(map(type, values))
     seen.discard(type(None))
+    # Each check below only detects that some row is bad; _first_bad_row then names the
+    # first row that any check refuses, which need not be the first this check refuses.
     if not result_type.nullable and len(seen) < len(values) and None in values:
-        row = values.index(None)
-        raise ResultTypeError(row, f"returned None for row {row}, but the result type is {result_type}")
+        raise _first_bad_row(values, result_type)
     if not seen.issubset(_FAST_TYPES[type_name]):
-        for row, value in enumerate(values):
-            if value is not None and not _fits_kind(value, type_name):
-                raise ResultTypeError(
-                    row, f"returned {_describe(value)} for row {row}, which is not a {result_type}"
-                )
+        if any(value is not None and not _fits_kind(value, type_name) for value in values):
+            raise _first_bad_row(values, result_type)
     try:
         array = pa.array(values, type=result_type.to_arrow(), from_pandas=False)
     except (pa.ArrowException, OverflowError, ValueError, TypeError, UnicodeError):
-        row, message = _first_unconvertible(values, result_type)
-        raise ResultTypeError(row, message) from None
+        raise _first_bad_row(values, result_type) from None
     if type_name == "FLOAT" and pc.any(pc.is_inf(array)).as_py():
         _check_float32_range(values, result_type)
     return array
 
 
-def _first_unconvertible(values: list[Any], result_type: DataType) -> tuple[int, str]:
+def _first_bad_row(values: list[Any], result_type: DataType) -> ResultTypeError:
+    """Checks row by row, every check on each row, and describes the first row refused."""
     arrow_type = result_type.to_arrow()
     for row, value in enumerate(values):
+        if value is None:
+            if result_type.nullable:
+                continue
+            return ResultTypeError(row, f"returned None for row {row}, but the result type is {result_type}")
+        if not _fits_kind(value, result_type.type_name):
+            return ResultTypeError(
+                row, f"returned {_describe(value)} for row {row}, which is not a {result_type}"
+            )
         try:
             pa.array([value], type=arrow_type, from_pandas=False)
         except (pa.ArrowException, OverflowError, ValueError, TypeError, UnicodeError) as exc:
-            return row, f"returned {_describe(value)} for row {row}, which does not fit {result_type}: {exc}"
-    return -1, f"results do not convert to {result_type}"
+            return ResultTypeError(
+                row, f"returned {_describe(value)} for row {row}, which does not fit {result_type}: {exc}"
+            )
+        if result_type.type_name == "FLOAT" and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
+            return ResultTypeError(
+                row, f"returned {_describe(value)} for row {row}, which is out of range for {result_type}"
+            )
+    return ResultTypeError(-1, f"results do not convert to {result_type}")
 
 
 def _check_float32_range(values: list[Any], result_type: DataType) -> None:

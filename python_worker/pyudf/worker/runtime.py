@@ -75,7 +75,8 @@ class FunctionRuntime:
                 request.function_name, "eval", "LookupError",
                 f"no function {request.function_name!r} is loaded in this worker; loaded: {known}",
             ))
-        columns, num_rows = decode_arguments(request.arguments)
+        columns = decode_arguments(request.arguments)
+        num_rows = request.num_rows
         results: list = []
         self._hub.current_function = function.name
         try:

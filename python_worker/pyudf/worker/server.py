@@ -67,9 +67,13 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         return worker_pb2.ShutdownReply(errors=errors)
 
 
-def _watch_parent(stream) -> None:
-    """The host holds our stdin open; EOF means it is gone, however it died."""
-    while stream.read(65536):
+def _watch_parent(fd: int) -> None:
+    """The host holds our stdin open; EOF means it is gone, however it died.
+
+    Reads the raw descriptor: a daemon thread blocked in sys.stdin.buffer.read()
+    holds the buffer's lock, and interpreter shutdown then aborts (SIGABRT).
+    """
+    while os.read(fd, 65536):
         pass
     os._exit(EXIT_PARENT_GONE)
 
@@ -91,7 +95,7 @@ def serve(address: str) -> None:
         raise RuntimeError(f"cannot listen on {address}")
     server.start()
 
-    threading.Thread(target=_watch_parent, args=(sys.stdin.buffer,), name="pyudf-parent-watch",
+    threading.Thread(target=_watch_parent, args=(sys.stdin.fileno(),), name="pyudf-parent-watch",
                      daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the host, which stops us in order

@@ -1,0 +1,30 @@
+import { execa } from 'execa';
+import { EnvironmentError } from '../errors.js';
+
+/** Runs a setup command (venv, pip); a failure carries the command line, exit code and output. */
+export async function runSetupCommand(
+  file: string,
+  args: readonly string[],
+  what: string,
+  options: { env?: Record<string, string>; extendEnv?: boolean; hint?: string } = {},
+): Promise<string> {
+  const result = await execa(file, args, {
+    all: true,
+    reject: false,
+    cleanup: true,
+    stdin: 'ignore',
+    env: options.env,
+    extendEnv: options.extendEnv ?? true,
+  });
+  if (result.failed) {
+    const output = (result.all ?? '').trim();
+    const command = [file, ...args];
+    const reason = result.exitCode !== undefined ? `exit code ${result.exitCode}` : (result.signal ? `signal ${result.signal}` : result.shortMessage);
+    throw new EnvironmentError(
+      result.code === 'ENOENT' ? 'PYTHON_NOT_FOUND' : 'ENVIRONMENT_BUILD_FAILED',
+      `${what} failed (${reason}): ${command.join(' ')}${options.hint ? `\n${options.hint}` : ''}${output ? `\n--- output ---\n${output}` : ''}`,
+      { command, exitCode: result.exitCode ?? null, output },
+    );
+  }
+  return result.stdout as string;
+}

@@ -1,0 +1,75 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { EnvironmentError } from '../errors.js';
+import type { Logger } from '../logging.js';
+import { packagePaths } from '../paths.js';
+import { cacheRoot } from './cache-dir.js';
+import { runSetupCommand } from './commands.js';
+import { probeInterpreter, type Interpreter } from './interpreter.js';
+import { publishOnce } from './published-dir.js';
+
+export interface WorkerRuntime {
+  readonly interpreter: Interpreter;
+  /** The virtualenv holding the worker runtime (grpcio, protobuf, pyarrow). */
+  readonly dir: string;
+  /** Its Python: what workers run. */
+  readonly python: string;
+  readonly built: boolean;
+}
+
+/**
+ * Where pip may take the runtime's wheels from on a machine without an index:
+ * a directory made with `pip download -r requirements/runtime.txt`.
+ */
+export function runtimeFindLinks(): string | undefined {
+  return process.env.PYUDF_RUNTIME_FIND_LINKS || undefined;
+}
+
+export function runtimeKey(interpreter: Interpreter, requirements: string, findLinks?: string): string {
+  return crypto.createHash('sha256')
+    .update(JSON.stringify({ executable: interpreter.executable, version: interpreter.version, requirements, findLinks: findLinks ?? null }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * The cached virtualenv with the worker runtime for `pythonCommand`, built on
+ * first use: a venv without its own pip, filled by the interpreter's pip
+ * through `--python`.
+ */
+export async function ensureWorkerRuntime(
+  pythonCommand: string,
+  options: { cacheDir?: string; logger: Logger },
+): Promise<WorkerRuntime> {
+  const interpreter = await probeInterpreter(pythonCommand);
+  const requirements = fs.readFileSync(packagePaths.runtimeRequirements, 'utf8');
+  const findLinks = runtimeFindLinks();
+  const dir = path.join(cacheRoot(options.cacheDir), 'runtimes', `py${interpreter.version}-${runtimeKey(interpreter, requirements, findLinks)}`);
+  const python = path.join(dir, 'bin', 'python');
+  const { built } = await publishOnce(dir, async (staging) => {
+    if (!interpreter.hasVenv || !interpreter.hasPip) {
+      throw new EnvironmentError('ENVIRONMENT_BUILD_FAILED',
+        `Python ${interpreter.executable} lacks ${!interpreter.hasVenv ? 'the venv module' : 'pip'}, which pyudf needs to build the worker runtime; install it (e.g. apt-get install python3-venv python3-pip) or choose another interpreter with PYUDF_PYTHON.`,
+        { command: [interpreter.executable] });
+    }
+    const started = Date.now();
+    options.logger.log({ level: 'info', source: 'pyudf', message: `building the Python worker runtime in ${dir}` });
+    await runSetupCommand(interpreter.executable, ['-m', 'venv', '--without-pip', staging], 'creating the worker runtime virtualenv');
+    const source = findLinks ? ['--isolated', '--no-index', '--find-links', findLinks] : [];
+    await runSetupCommand(
+      interpreter.executable,
+      ['-m', 'pip', '--python', path.join(staging, 'bin', 'python'), 'install', '--disable-pip-version-check',
+        '--no-input', '--retries', '0', ...source, '-r', packagePaths.runtimeRequirements],
+      'installing the worker runtime (grpcio, protobuf, pyarrow)',
+      {
+        hint: findLinks
+          ? `PYUDF_RUNTIME_FIND_LINKS=${findLinks} must hold wheels for everything in ${packagePaths.runtimeRequirements}.`
+          : `pip could not get the worker runtime. Where there is network, run: ${interpreter.executable} -m pip download -d DIR -r ${packagePaths.runtimeRequirements}; then set PYUDF_RUNTIME_FIND_LINKS=DIR here.`,
+      },
+    );
+    options.logger.log({ level: 'info', source: 'pyudf', message: `worker runtime ready in ${Date.now() - started} ms` });
+    return { interpreter: interpreter.executable, version: interpreter.version, requirements };
+  });
+  return Object.freeze({ interpreter, dir, python, built });
+}

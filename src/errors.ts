@@ -1,0 +1,151 @@
+/**
+ * Every error pyudf throws is a PyUdfError with a stable string `code`: callers
+ * branch on `code` and the typed fields, never on message text.
+ */
+export type PyUdfErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'UNKNOWN_TABLE'
+  | 'EXPRESSION_SYNTAX'
+  | 'UNKNOWN_COLUMN'
+  | 'UNKNOWN_FUNCTION'
+  | 'EXPRESSION_TYPE'
+  | 'ARITHMETIC'
+  | 'SINK_SCHEMA_MISMATCH'
+  | 'UDF_LOAD_FAILED'
+  | 'UDF_SIGNATURE_MISMATCH'
+  | 'UDF_FAILED'
+  | 'UDF_RESULT_TYPE'
+  | 'CSV_PARSE'
+  | 'IO'
+  | 'WORKER_START_FAILED'
+  | 'WORKER_CRASHED'
+  | 'PROTOCOL_MISMATCH'
+  | 'PYTHON_NOT_FOUND'
+  | 'ENVIRONMENT_BUILD_FAILED'
+  | 'CLOSED';
+
+export class PyUdfError extends Error {
+  readonly code: PyUdfErrorCode;
+
+  constructor(code: PyUdfErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** An expression that does not parse, or names a column or function that does not exist. */
+export class ExpressionError extends PyUdfError {
+  readonly expression: string;
+  /** The unknown name, for UNKNOWN_COLUMN and UNKNOWN_FUNCTION. */
+  readonly unknownName?: string;
+  /** What exists instead (columns or functions). */
+  readonly candidates: readonly string[];
+
+  constructor(
+    code: 'EXPRESSION_SYNTAX' | 'UNKNOWN_COLUMN' | 'UNKNOWN_FUNCTION' | 'EXPRESSION_TYPE' | 'ARITHMETIC',
+    message: string,
+    details: { expression: string; unknownName?: string; candidates?: readonly string[]; cause?: unknown },
+  ) {
+    super(code, message, { cause: details.cause });
+    this.expression = details.expression;
+    this.unknownName = details.unknownName;
+    this.candidates = details.candidates ?? [];
+  }
+}
+
+export type UdfPhase = 'load' | 'open' | 'eval' | 'result' | 'close';
+
+/** A Python function failed: to load, to open, on a row, or by returning a value of the wrong type. */
+export class UdfError extends PyUdfError {
+  readonly functionName: string;
+  readonly phase: UdfPhase;
+  /** The Python exception's qualified type name, e.g. "ZeroDivisionError". */
+  readonly pythonType: string;
+  readonly pythonMessage: string;
+  /** The Python traceback, starting at the user's own code. */
+  readonly pythonTraceback: string;
+  /** "file.py:12" of the user's code, when known. */
+  readonly sourceLocation: string;
+  /** The input row (argument values by parameter position) for eval and result errors. */
+  readonly row?: readonly unknown[];
+
+  constructor(
+    code: 'UDF_LOAD_FAILED' | 'UDF_SIGNATURE_MISMATCH' | 'UDF_FAILED' | 'UDF_RESULT_TYPE',
+    message: string,
+    details: {
+      functionName: string;
+      phase: UdfPhase;
+      pythonType: string;
+      pythonMessage: string;
+      pythonTraceback: string;
+      sourceLocation: string;
+      row?: readonly unknown[];
+    },
+  ) {
+    super(code, message);
+    this.functionName = details.functionName;
+    this.phase = details.phase;
+    this.pythonType = details.pythonType;
+    this.pythonMessage = details.pythonMessage;
+    this.pythonTraceback = details.pythonTraceback;
+    this.sourceLocation = details.sourceLocation;
+    this.row = details.row;
+  }
+}
+
+/** A CSV input that does not match its table's format. */
+export class CsvFormatError extends PyUdfError {
+  readonly file: string;
+  readonly line: number;
+  /** 1-based field position, when the error is a field's. */
+  readonly column?: number;
+
+  constructor(message: string, details: { file: string; line: number; column?: number; cause?: unknown }) {
+    super('CSV_PARSE', message, { cause: details.cause });
+    this.file = details.file;
+    this.line = details.line;
+    this.column = details.column;
+  }
+}
+
+/** A worker process that did not start, or died. */
+export class WorkerError extends PyUdfError {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  /** The worker's last stderr output, which usually says why. */
+  readonly stderr: string;
+
+  constructor(
+    code: 'WORKER_START_FAILED' | 'WORKER_CRASHED' | 'PROTOCOL_MISMATCH',
+    message: string,
+    details: { exitCode?: number | null; signal?: string | null; stderr?: string; cause?: unknown },
+  ) {
+    super(code, message, { cause: details.cause });
+    this.exitCode = details.exitCode ?? null;
+    this.signal = details.signal ?? null;
+    this.stderr = details.stderr ?? '';
+  }
+}
+
+/** A Python environment (the worker runtime or a job's requirements) that could not be built. */
+export class EnvironmentError extends PyUdfError {
+  readonly command: readonly string[];
+  readonly exitCode: number | null;
+  /** pip's (or venv's) combined output. */
+  readonly output: string;
+
+  constructor(
+    code: 'PYTHON_NOT_FOUND' | 'ENVIRONMENT_BUILD_FAILED',
+    message: string,
+    details: { command?: readonly string[]; exitCode?: number | null; output?: string; cause?: unknown },
+  ) {
+    super(code, message, { cause: details.cause });
+    this.command = details.command ?? [];
+    this.exitCode = details.exitCode ?? null;
+    this.output = details.output ?? '';
+  }
+}

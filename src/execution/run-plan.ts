@@ -1,0 +1,128 @@
+import type * as arrow from 'apache-arrow';
+import { ExpressionError, PyUdfError, UdfError } from '../errors.js';
+import { readCsv } from '../io/csv-source.js';
+import { readElements } from '../io/elements-source.js';
+import type { Sink } from '../io/sink.js';
+import { compileExpr, type CompiledExpr, type EvalContext, type FunctionSignature } from '../planning/compile.js';
+import type { PlanNode } from '../planning/plan.js';
+import type { Field, TableSchema } from '../table/schema.js';
+import { describe, type SqlValue } from '../types/values.js';
+import type { WorkerPool } from '../workers/worker-pool.js';
+import { rowAt, takeRows, valueAt, type Batch } from './vectors.js';
+
+export interface RunOptions {
+  readonly batchSize: number;
+  /** Batches being processed at once, across all workers; bounds memory and keeps workers busy. */
+  readonly maxInFlight: number;
+  readonly signal?: AbortSignal;
+}
+
+type Operator = (batch: Batch, context: EvalContext) => Promise<Batch>;
+
+export interface CompiledPlan {
+  readonly schema: TableSchema;
+  readonly source: (batchSize: number) => AsyncGenerator<Batch>;
+  readonly operators: readonly Operator[];
+}
+
+/** Types a plan against the workers' function signatures and turns it into batch operators. */
+export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, FunctionSignature>): CompiledPlan {
+  if (plan.kind === 'scan') {
+    const table = plan.table;
+    return {
+      schema: table.schema,
+      source: (batchSize) => (table.kind === 'csv' ? readCsv(table, batchSize) : readElements(table, batchSize)),
+      operators: [],
+    };
+  }
+  const input = compilePlan(plan.input, functions);
+  const scope = { text: plan.text, columns: input.schema, functions };
+  if (plan.kind === 'filter') {
+    const predicate = compileExpr(plan.predicate, scope);
+    if (predicate.type.name !== 'BOOLEAN') {
+      throw new ExpressionError('EXPRESSION_TYPE', `filter "${plan.text}" is ${predicate.type.name}, not BOOLEAN`, { expression: plan.text });
+    }
+    const types = input.schema.map((f) => f.type);
+    const filter: Operator = async (batch, context) => {
+      const keep = await predicate.evaluate(batch, context);
+      const indices: number[] = [];
+      for (let i = 0; i < batch.numRows; i++) if (valueAt(keep, i) === true) indices.push(i);
+      return indices.length === batch.numRows ? batch : takeRows(batch, indices, types);
+    };
+    return { schema: input.schema, source: input.source, operators: [...input.operators, filter] };
+  }
+  const items: CompiledExpr[] = plan.items.map((item) => compileExpr(item.expr, scope));
+  const schema: Field[] = items.map((compiled, i) => Object.freeze({ name: plan.columns[i]!, type: compiled.type }));
+  const project: Operator = async (batch, context) => ({
+    numRows: batch.numRows,
+    columns: await Promise.all(items.map((item) => item.evaluate(batch, context))),
+  });
+  return { schema: Object.freeze(schema), source: input.source, operators: [...input.operators, project] };
+}
+
+/**
+ * Runs a compiled plan into a sink: batches flow through the operators with
+ * up to `maxInFlight` at once (spread over the workers) and reach the sink in
+ * source order. The first failure stops the source and fails the run.
+ */
+export async function runPlan(compiled: CompiledPlan, pool: WorkerPool, sink: Sink, options: RunOptions): Promise<number> {
+  const inFlight: Promise<Batch>[] = [];
+  let sequence = 0;
+  const source = compiled.source(options.batchSize);
+  const abortError = () => new PyUdfError('CLOSED', 'the job was cancelled', { cause: options.signal?.reason });
+  try {
+    for await (const batch of source) {
+      if (options.signal?.aborted) throw abortError();
+      const context = contextFor(pool, sequence++);
+      let work = Promise.resolve(batch);
+      for (const operator of compiled.operators) work = work.then((b) => operator(b, context));
+      work.catch(() => undefined); // awaited in order below; this keeps a later failure from going unhandled
+      inFlight.push(work);
+      if (inFlight.length >= options.maxInFlight) await sink.write(await inFlight.shift()!);
+    }
+    while (inFlight.length > 0) await sink.write(await inFlight.shift()!);
+    if (options.signal?.aborted) throw abortError();
+    return await sink.commit();
+  } catch (error) {
+    await source.return(undefined);
+    await Promise.allSettled(inFlight);
+    await sink.abort();
+    throw error;
+  }
+}
+
+function contextFor(pool: WorkerPool, sequence: number): EvalContext {
+  const worker = sequence % pool.size;
+  return {
+    async callFunction(name: string, args: readonly arrow.Vector[], numRows: number): Promise<arrow.Vector> {
+      const outcome = await pool.call(worker, name, args, numRows);
+      if (!outcome.ok) {
+        const e = outcome.error;
+        const row = e.rowIndex >= 0 ? args.map((a) => valueAt(a, e.rowIndex)) : undefined;
+        const call = row ? `${name}(${row.map(describe).join(', ')})` : name;
+        const where = e.sourceLocation ? ` at ${e.sourceLocation}` : '';
+        if (e.phase === 'result') {
+          throw new UdfError('UDF_RESULT_TYPE', `Python function "${name}" ${e.message}${where}; call: ${call}`, {
+            functionName: name, phase: 'result', pythonType: e.exceptionType, pythonMessage: e.message,
+            pythonTraceback: e.traceback, sourceLocation: e.sourceLocation, row,
+          });
+        }
+        throw new UdfError('UDF_FAILED', `Python function "${name}" raised ${e.exceptionType}: ${e.message}${where}; call: ${call}\n${e.traceback}`, {
+          functionName: name, phase: 'eval', pythonType: e.exceptionType, pythonMessage: e.message,
+          pythonTraceback: e.traceback, sourceLocation: e.sourceLocation, row,
+        });
+      }
+      if (outcome.result.length !== numRows) {
+        throw new PyUdfError('WORKER_CRASHED', `worker returned ${outcome.result.length} results for ${numRows} rows of "${name}"`);
+      }
+      return outcome.result;
+    },
+  };
+}
+
+export function rowObject(schema: TableSchema, batch: Batch, index: number): Record<string, SqlValue> {
+  const values = rowAt(batch, index);
+  const row: Record<string, SqlValue> = {};
+  schema.forEach((field, c) => { row[field.name] = values[c]!; });
+  return row;
+}

@@ -1,0 +1,40 @@
+import * as arrow from 'apache-arrow';
+import { toArrowType, type DataType } from '../types/data-types.js';
+import type { SqlValue } from '../types/values.js';
+
+/** A batch of rows, column-wise: the unit that flows through a job and to workers. */
+export interface Batch {
+  readonly numRows: number;
+  readonly columns: readonly arrow.Vector[];
+}
+
+export function vectorOf(values: readonly SqlValue[], type: DataType): arrow.Vector {
+  return arrow.vectorFromArray(values as unknown[], toArrowType(type)) as arrow.Vector;
+}
+
+export function constantVector(value: SqlValue, type: DataType, numRows: number): arrow.Vector {
+  return vectorOf(new Array<SqlValue>(numRows).fill(value), type);
+}
+
+export function valueAt(vector: arrow.Vector, index: number): SqlValue {
+  const value = vector.get(index) as SqlValue | undefined;
+  return value === undefined ? null : value;
+}
+
+export function valuesOf(vector: arrow.Vector): SqlValue[] {
+  const out = new Array<SqlValue>(vector.length);
+  for (let i = 0; i < vector.length; i++) out[i] = valueAt(vector, i);
+  return out;
+}
+
+/** The rows at `indices`, in that order. */
+export function takeRows(batch: Batch, indices: readonly number[], types: readonly DataType[]): Batch {
+  return {
+    numRows: indices.length,
+    columns: batch.columns.map((column, c) => vectorOf(indices.map((i) => valueAt(column, i)), types[c]!)),
+  };
+}
+
+export function rowAt(batch: Batch, index: number): SqlValue[] {
+  return batch.columns.map((column) => valueAt(column, index));
+}

@@ -1,0 +1,12 @@
+export { TableEnvironment, type TableEnvironmentOptions } from './table/table-environment.js';
+export { Table, TableResult, type ExecuteOptions, type JobResult, type SinkResult } from './table/table.js';
+export { FileSystem, OldCsv, ConnectTableDescriptor, type CsvOptions } from './table/descriptors.js';
+export { Schema, type Field, type TableSchema } from './table/schema.js';
+export { udf, type PythonFunction } from './table/python-function.js';
+export { DataType, DataTypes, type TypeName } from './types/data-types.js';
+export type { Row, SqlValue } from './types/values.js';
+export type { Logger, LogEntry } from './logging.js';
+export {
+  PyUdfError, ExpressionError, UdfError, CsvFormatError, WorkerError, EnvironmentError,
+  type PyUdfErrorCode, type UdfPhase,
+} from './errors.js';

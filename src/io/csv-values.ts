@@ -1,0 +1,48 @@
+import type { DataType } from '../types/data-types.js';
+import type { SqlValue } from '../types/values.js';
+
+const INTEGER = /^[+-]?\d+$/;
+const INT_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INT: 32, BIGINT: 64 };
+
+/** Parses one CSV field as its column's type; returns an error text when it does not fit. */
+export function parseField(text: string, type: DataType, nullLiteral: string): { value: SqlValue } | { error: string } {
+  if (text === nullLiteral && (type.name !== 'STRING' || nullLiteral !== '' || type.nullable)) {
+    return type.nullable ? { value: null } : { error: `NULL ("${nullLiteral}") in a ${type} column` };
+  }
+  const trimmed = text.trim();
+  switch (type.name) {
+    case 'BOOLEAN': {
+      const lower = trimmed.toLowerCase();
+      if (lower === 'true') return { value: true };
+      if (lower === 'false') return { value: false };
+      return { error: `"${text}" is not a BOOLEAN (true or false)` };
+    }
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'INT':
+    case 'BIGINT': {
+      if (!INTEGER.test(trimmed)) return { error: `"${text}" is not an integer` };
+      const n = BigInt(trimmed);
+      if (BigInt.asIntN(INT_BITS[type.name]!, n) !== n) return { error: `${trimmed} is out of range for ${type.name}` };
+      return { value: type.name === 'BIGINT' ? n : Number(n) };
+    }
+    case 'FLOAT':
+    case 'DOUBLE': {
+      const n = Number(trimmed);
+      if (trimmed === '' || (Number.isNaN(n) && trimmed !== 'NaN')) return { error: `"${text}" is not a number` };
+      return { value: type.name === 'FLOAT' ? Math.fround(n) : n };
+    }
+    case 'STRING':
+      return { value: text };
+    case 'BYTES':
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed)) return { error: `"${text}" is not base64` };
+      return { value: Uint8Array.from(Buffer.from(trimmed, 'base64')) };
+  }
+}
+
+/** Formats a value for a CSV field: BYTES as base64, NULL as the null literal. */
+export function formatField(value: SqlValue, nullLiteral: string): string {
+  if (value === null) return nullLiteral;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  return String(value);
+}

@@ -1,0 +1,275 @@
+import type * as arrow from 'apache-arrow';
+import { ExpressionError } from '../errors.js';
+import type { Expr } from '../expressions/nodes.js';
+import {
+  DataType, isIntegerType, isNumericType, widensTo, widerNumericType,
+} from '../types/data-types.js';
+import type { SqlValue } from '../types/values.js';
+import { constantVector, valueAt, valuesOf, vectorOf, type Batch } from '../execution/vectors.js';
+import { resolveFunctionName } from './validate.js';
+
+/** A function's signature once its worker has resolved it. */
+export interface FunctionSignature {
+  readonly name: string;
+  /** null: any number of arguments, passed as they are. */
+  readonly inputTypes: readonly DataType[] | null;
+  readonly resultType: DataType;
+}
+
+/** What evaluating an expression needs beyond the batch: calling Python. */
+export interface EvalContext {
+  callFunction(name: string, args: readonly arrow.Vector[], numRows: number, batch: Batch): Promise<arrow.Vector>;
+}
+
+export interface CompiledExpr {
+  readonly type: DataType;
+  /** Set for literals: lets a literal take the type its context asks for. */
+  readonly constant?: { readonly value: SqlValue; readonly kind: string };
+  evaluate(batch: Batch, context: EvalContext): Promise<arrow.Vector> | arrow.Vector;
+}
+
+interface Scope {
+  readonly text: string;
+  readonly columns: readonly { name: string; type: DataType }[];
+  readonly functions: ReadonlyMap<string, FunctionSignature>;
+}
+
+export function compileExpr(expr: Expr, scope: Scope): CompiledExpr {
+  const fail = (message: string, code: 'EXPRESSION_TYPE' | 'UNKNOWN_COLUMN' | 'UNKNOWN_FUNCTION' = 'EXPRESSION_TYPE'): never => {
+    throw new ExpressionError(code, `${message} in "${scope.text}"`, { expression: scope.text });
+  };
+  switch (expr.kind) {
+    case 'column': {
+      const index = scope.columns.findIndex((c) => c.name === expr.name);
+      if (index < 0) fail(`unknown column "${expr.name}"`, 'UNKNOWN_COLUMN');
+      return { type: scope.columns[index]!.type, evaluate: (batch) => batch.columns[index]! };
+    }
+    case 'literal':
+      return literal(expr.value, expr.literalKind);
+    case 'call': {
+      const name = resolveFunctionName(expr.name, [...scope.functions.keys()]) ?? fail(`unknown function "${expr.name}"`, 'UNKNOWN_FUNCTION');
+      const signature = scope.functions.get(name)!;
+      let args = expr.args.map((a) => compileExpr(a, scope));
+      if (signature.inputTypes !== null) {
+        const expected = signature.inputTypes;
+        if (args.length !== expected.length) {
+          fail(`function "${name}" takes ${expected.length} argument(s) (${expected.join(', ')}), got ${args.length}`);
+        }
+        args = args.map((arg, i) => adapt(arg, expected[i]!, () =>
+          fail(`argument ${i + 1} of "${name}" must be ${expected[i]!.name}, got ${arg.type.name}`)));
+      }
+      return {
+        type: signature.resultType,
+        evaluate: async (batch, context) => {
+          const vectors = await Promise.all(args.map((a) => a.evaluate(batch, context)));
+          return context.callFunction(name, vectors, batch.numRows, batch);
+        },
+      };
+    }
+    case 'isNull': {
+      const operand = compileExpr(expr.operand, scope);
+      return {
+        type: new DataType('BOOLEAN', false),
+        evaluate: async (batch, context) => {
+          const v = await operand.evaluate(batch, context);
+          const out = new Array<SqlValue>(batch.numRows);
+          for (let i = 0; i < batch.numRows; i++) out[i] = (valueAt(v, i) === null) !== expr.negated;
+          return vectorOf(out, new DataType('BOOLEAN'));
+        },
+      };
+    }
+    case 'unary': {
+      const operand = compileExpr(expr.operand, scope);
+      if (expr.op === 'NOT') {
+        if (operand.type.name !== 'BOOLEAN') fail(`NOT needs a BOOLEAN, got ${operand.type.name}`);
+        return mapValues(operand, operand.type, (v) => (v === null ? null : !v));
+      }
+      if (!isNumericType(operand.type)) fail(`unary minus needs a number, got ${operand.type.name}`);
+      return mapValues(operand, operand.type, (v) =>
+        v === null ? null : wrapInteger(typeof v === 'bigint' ? -v : -(v as number), operand.type));
+    }
+    case 'binary':
+      return compileBinary(expr.op, compileExpr(expr.left, scope), compileExpr(expr.right, scope), fail);
+  }
+}
+
+function literal(value: SqlValue, kind: string): CompiledExpr {
+  let type: DataType;
+  if (kind === 'integer') {
+    const n = value as bigint;
+    type = new DataType(n >= -(2n ** 31n) && n < 2n ** 31n ? 'INT' : 'BIGINT', false);
+    if (n < -(2n ** 63n) || n >= 2n ** 63n) {
+      throw new ExpressionError('EXPRESSION_TYPE', `integer literal ${n} does not fit BIGINT`, { expression: String(n) });
+    }
+    value = type.name === 'INT' ? Number(n) : n;
+  } else if (kind === 'decimal') type = new DataType('DOUBLE', false);
+  else if (kind === 'string') type = new DataType('STRING', false);
+  else if (kind === 'boolean') type = new DataType('BOOLEAN', false);
+  else if (kind === 'bytes') type = new DataType('BYTES', false);
+  else type = new DataType('STRING', true); // NULL: takes its context's type through adapt()
+  const constant = { value, kind };
+  return { type, constant, evaluate: (batch) => constantVector(value, type, batch.numRows) };
+}
+
+/**
+ * Gives `arg` the type `target`: literals take it when their value fits,
+ * other expressions widen (INT to BIGINT, integers to DOUBLE); anything else
+ * is a type error.
+ */
+function adapt(arg: CompiledExpr, target: DataType, fail: () => CompiledExpr): CompiledExpr {
+  if (arg.type.name === target.name) return arg;
+  if (arg.constant) {
+    const value = convertConstant(arg.constant.value, arg.constant.kind, target);
+    if (value === null) return fail();
+    const type = new DataType(target.name, arg.constant.kind === 'null');
+    return { type, constant: { value: value.v, kind: arg.constant.kind }, evaluate: (batch) => constantVector(value.v, type, batch.numRows) };
+  }
+  if (!widensTo(arg.type, target)) return fail();
+  const type = new DataType(target.name, arg.type.nullable);
+  return mapValues(arg, type, (v) => castNumber(v, target));
+}
+
+function convertConstant(value: SqlValue, kind: string, target: DataType): { v: SqlValue } | null {
+  if (kind === 'null') return { v: null };
+  if ((kind === 'integer' || kind === 'decimal') && isNumericType(target)) {
+    const n = typeof value === 'bigint' ? value : value as number;
+    if (isIntegerType(target)) {
+      if (typeof n === 'number' && !Number.isInteger(n)) return null;
+      const big = BigInt(n);
+      const bits = INTEGER_BITS[target.name]!;
+      if (BigInt.asIntN(bits, big) !== big) return null;
+      return { v: target.name === 'BIGINT' ? big : Number(big) };
+    }
+    return { v: Number(n) };
+  }
+  return null;
+}
+
+const INTEGER_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INT: 32, BIGINT: 64 };
+
+function castNumber(value: SqlValue, target: DataType): SqlValue {
+  if (value === null) return null;
+  if (target.name === 'BIGINT') return BigInt(value as number | bigint);
+  if (target.name === 'FLOAT') return Math.fround(Number(value));
+  return Number(value);
+}
+
+/** SQL integer arithmetic wraps at its type's width, as in Flink (Java). */
+function wrapInteger(value: number | bigint, type: DataType): SqlValue {
+  if (!isIntegerType(type)) return value;
+  const bits = INTEGER_BITS[type.name]!;
+  const wrapped = BigInt.asIntN(bits, typeof value === 'bigint' ? value : BigInt(value));
+  return type.name === 'BIGINT' ? wrapped : Number(wrapped);
+}
+
+function mapValues(input: CompiledExpr, type: DataType, fn: (v: SqlValue) => SqlValue): CompiledExpr {
+  return {
+    type,
+    evaluate: async (batch, context) => {
+      const values = valuesOf(await input.evaluate(batch, context));
+      return vectorOf(values.map(fn), type);
+    },
+  };
+}
+
+function compileBinary(
+  op: string,
+  leftIn: CompiledExpr,
+  rightIn: CompiledExpr,
+  fail: (message: string) => never,
+): CompiledExpr {
+  let left = leftIn;
+  let right = rightIn;
+  // A NULL literal or a numeric literal takes the other side's type.
+  if (left.constant && !right.constant) left = adaptLiteral(left, right.type);
+  if (right.constant && !left.constant) right = adaptLiteral(right, left.type);
+  const nullable = left.type.nullable || right.type.nullable;
+
+  if (op === 'AND' || op === 'OR') {
+    if (left.type.name !== 'BOOLEAN' || right.type.name !== 'BOOLEAN') {
+      fail(`${op} needs BOOLEAN operands, got ${left.type.name} and ${right.type.name}`);
+    }
+    return zip(left, right, new DataType('BOOLEAN', nullable), (a, b) => {
+      // SQL's three-valued logic.
+      if (op === 'AND') return a === false || b === false ? false : a === null || b === null ? null : true;
+      return a === true || b === true ? true : a === null || b === null ? null : false;
+    });
+  }
+
+  let operandType: DataType;
+  if (isNumericType(left.type) && isNumericType(right.type)) {
+    operandType = widerNumericType(left.type, right.type);
+    left = adapt(left, operandType, () => fail('cannot widen'));
+    right = adapt(right, operandType, () => fail('cannot widen'));
+  } else if (left.type.name === right.type.name && ['=', '<>', '<', '<=', '>', '>='].includes(op)) {
+    operandType = left.type;
+  } else {
+    return fail(`operator ${op} cannot combine ${left.type.name} and ${right.type.name}`);
+  }
+
+  if (['=', '<>', '<', '<=', '>', '>='].includes(op)) {
+    return zip(left, right, new DataType('BOOLEAN', nullable), (a, b) => {
+      if (a === null || b === null) return null;
+      const c = compare(a, b);
+      switch (op) {
+        case '=': return c === 0;
+        case '<>': return c !== 0;
+        case '<': return c < 0;
+        case '<=': return c <= 0;
+        case '>': return c > 0;
+        default: return c >= 0;
+      }
+    });
+  }
+
+  const resultType = new DataType(operandType.name, nullable);
+  const integer = isIntegerType(operandType);
+  return zip(left, right, resultType, (a, b) => {
+    if (a === null || b === null) return null;
+    if (integer) {
+      const x = BigInt(a as number | bigint);
+      const y = BigInt(b as number | bigint);
+      if ((op === '/' || op === '%') && y === 0n) {
+        throw new ExpressionError('ARITHMETIC', `integer division by zero in ${op === '/' ? 'a / b' : 'a % b'}`, { expression: op });
+      }
+      const r = op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? x / y : x % y;
+      return wrapInteger(r, operandType);
+    }
+    const x = Number(a);
+    const y = Number(b);
+    const r = op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? x / y : x % y;
+    return operandType.name === 'FLOAT' ? Math.fround(r) : r;
+  });
+}
+
+function adaptLiteral(literalExpr: CompiledExpr, target: DataType): CompiledExpr {
+  const { kind } = literalExpr.constant!;
+  if (kind === 'null') return adapt(literalExpr, target, () => literalExpr);
+  if ((kind === 'integer' || kind === 'decimal') && isNumericType(target)) {
+    return adapt(literalExpr, target, () => literalExpr);
+  }
+  return literalExpr;
+}
+
+function compare(a: SqlValue, b: SqlValue): number {
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : a === b ? 0 : NaN;
+  return (a as never) < (b as never) ? -1 : (a as never) > (b as never) ? 1 : 0;
+}
+
+function zip(
+  left: CompiledExpr,
+  right: CompiledExpr,
+  type: DataType,
+  fn: (a: SqlValue, b: SqlValue) => SqlValue,
+): CompiledExpr {
+  return {
+    type,
+    evaluate: async (batch, context) => {
+      const [l, r] = await Promise.all([left.evaluate(batch, context), right.evaluate(batch, context)]);
+      const out = new Array<SqlValue>(batch.numRows);
+      for (let i = 0; i < batch.numRows; i++) out[i] = fn(valueAt(l, i), valueAt(r, i));
+      return vectorOf(out, type);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { packagePaths } from '../paths.js';
+
+/** Bumped with every incompatible change of proto/worker.proto; the worker checks it too. */
+export const PROTOCOL_VERSION = 1;
+
+/** Batches of large values exceed gRPC's 4 MiB default; batch sizes are bounded by the host. */
+export const MAX_MESSAGE_BYTES = 1 << 30;
+
+export interface UdfErrorMessage {
+  functionName: string;
+  phase: string;
+  exceptionType: string;
+  message: string;
+  traceback: string;
+  rowIndex: number;
+  sourceLocation: string;
+}
+
+export interface HandshakeReply {
+  protocolVersion: number;
+  workerVersion: string;
+  pythonVersion: string;
+  pythonExecutable: string;
+  pid: number;
+}
+
+export interface FunctionSpecMessage {
+  name: string;
+  callable: string;
+  inputTypes: string[];
+  hasInputTypes: boolean;
+  resultType: string;
+}
+
+export interface LoadedFunctionMessage {
+  name: string;
+  inputTypes: string[];
+  hasInputTypes: boolean;
+  resultType: string;
+  kind: string;
+  sourceLocation: string;
+}
+
+export interface LoadFunctionsReply {
+  functions: LoadedFunctionMessage[];
+  error: UdfErrorMessage | null;
+}
+
+export interface CallRequest {
+  callId: number;
+  functionName: string;
+  arguments: Uint8Array;
+  numRows: number;
+}
+
+export interface CallReply {
+  callId: number;
+  result: Buffer;
+  error: UdfErrorMessage | null;
+}
+
+export interface LogRecord {
+  level: string;
+  functionName: string;
+  logger: string;
+  message: string;
+  timeUnix: number;
+}
+
+export interface ShutdownReply {
+  errors: UdfErrorMessage[];
+}
+
+type Unary<Req, Res> = (
+  request: Req,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, reply?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+export interface WorkerStub extends grpc.Client {
+  Handshake: Unary<{ protocolVersion: number; hostVersion: string }, HandshakeReply>;
+  LoadFunctions: Unary<{ functions: FunctionSpecMessage[]; pythonPaths: string[]; jobParameters: Record<string, string> }, LoadFunctionsReply>;
+  Call(options?: grpc.CallOptions): grpc.ClientDuplexStream<CallRequest, CallReply>;
+  StreamLogs(request: Record<string, never>, options?: grpc.CallOptions): grpc.ClientReadableStream<LogRecord>;
+  Shutdown: Unary<Record<string, never>, ShutdownReply>;
+}
+
+type WorkerStubConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => WorkerStub;
+
+let stubConstructor: WorkerStubConstructor | undefined;
+
+/** The generated client class, loaded once from the .proto both sides share. */
+export function workerStubConstructor(): WorkerStubConstructor {
+  if (stubConstructor === undefined) {
+    const definition = protoLoader.loadSync(packagePaths.proto, {
+      keepCase: false,
+      longs: Number,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+      pyudf: { v1: { Worker: WorkerStubConstructor } };
+    };
+    stubConstructor = loaded.pyudf.v1.Worker;
+  }
+  return stubConstructor;
+}

@@ -1,0 +1,49 @@
+import { PyUdfError } from '../errors.js';
+import { DataType } from '../types/data-types.js';
+
+/** A Python function as the job declares it; the worker resolves `callable`. */
+export interface PythonFunction {
+  readonly kind: 'python-function';
+  /** A Python expression evaluating to a callable: a lambda or a dotted reference. */
+  readonly callable: string;
+  /** null: taken from the Python declaration (`@udf(input_types=...)`). */
+  readonly inputTypes: readonly DataType[] | null;
+  /** null: taken from the Python declaration (`@udf(result_type=...)`). */
+  readonly resultType: DataType | null;
+}
+
+/**
+ * Declares a Python scalar function.
+ *
+ * @example
+ * const add = udf('lambda i, j: i + j', [DataTypes.BIGINT(), DataTypes.BIGINT()], DataTypes.BIGINT());
+ * const fadd = udf('my_udfs.add'); // types from my_udfs.py's @udf(...) declaration
+ */
+export function udf(callable: string, inputTypes?: readonly DataType[] | null, resultType?: DataType | null): PythonFunction {
+  if (typeof callable !== 'string' || callable.trim() === '') {
+    throw new PyUdfError('INVALID_ARGUMENT', `udf: callable must be a Python expression such as 'lambda i, j: i + j' or 'my_udfs.add', got ${String(callable)}`);
+  }
+  if (inputTypes != null) {
+    if (!Array.isArray(inputTypes)) {
+      throw new PyUdfError('INVALID_ARGUMENT', `udf(${JSON.stringify(callable)}): inputTypes must be an array of DataTypes`);
+    }
+    inputTypes.forEach((t, i) => {
+      if (!(t instanceof DataType)) {
+        throw new PyUdfError('INVALID_ARGUMENT', `udf(${JSON.stringify(callable)}): inputTypes[${i}] is not a DataType: ${String(t)}`);
+      }
+    });
+  }
+  if (resultType != null && !(resultType instanceof DataType)) {
+    throw new PyUdfError('INVALID_ARGUMENT', `udf(${JSON.stringify(callable)}): resultType is not a DataType: ${String(resultType)}`);
+  }
+  return Object.freeze({
+    kind: 'python-function',
+    callable: callable.trim(),
+    inputTypes: inputTypes == null ? null : Object.freeze([...inputTypes]),
+    resultType: resultType ?? null,
+  });
+}
+
+export function isPythonFunction(value: unknown): value is PythonFunction {
+  return typeof value === 'object' && value !== null && (value as PythonFunction).kind === 'python-function';
+}

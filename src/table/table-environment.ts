@@ -1,0 +1,355 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PyUdfError } from '../errors.js';
+import { ensureWorkerRuntime } from '../environments/worker-runtime.js';
+import { chooseInterpreter } from '../environments/interpreter.js';
+import { collectSink } from '../io/collect-sink.js';
+import { csvSink } from '../io/csv-sink.js';
+import type { Sink } from '../io/sink.js';
+import { defaultLogger, type Logger } from '../logging.js';
+import { compilePlan, runPlan, type CompiledPlan } from '../execution/run-plan.js';
+import { functionsUsed, type PlanNode, type TableDefinition } from '../planning/plan.js';
+import type { FunctionSignature } from '../planning/compile.js';
+import { resolveFunctionName } from '../planning/validate.js';
+import { widensTo } from '../types/data-types.js';
+import { coerceValue, type Row, type SqlValue } from '../types/values.js';
+import { WorkerPool } from '../workers/worker-pool.js';
+import { ConnectTableDescriptor, FileSystem, type CsvTableDefinition } from './descriptors.js';
+import { isPythonFunction, type PythonFunction } from './python-function.js';
+import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.js';
+import { Table, type ExecuteOptions, type JobResult, type SinkResult, type TableHost } from './table.js';
+import type { DataType } from '../types/data-types.js';
+
+export interface TableEnvironmentOptions {
+  /** Python workers per job; batches are spread across them. Default 1. */
+  readonly parallelism?: number;
+  /** Rows per batch sent to a worker (PyFlink's bundle size). Default 4096. */
+  readonly bundleSize?: number;
+  /** Batches in flight per worker. Default 4. */
+  readonly batchesInFlightPerWorker?: number;
+  /** The Python interpreter; default PYUDF_PYTHON, else python3 on PATH. */
+  readonly pythonExecutable?: string;
+  /** Where built Python environments are cached; default PYUDF_CACHE_DIR or ~/.cache/pyudf. */
+  readonly cacheDir?: string;
+  /** Receives UDF output (print, logging) and pyudf's own messages. Default: stderr. */
+  readonly logger?: Logger;
+  /** Passed to every function's open(): FunctionContext.get_job_parameter(key). */
+  readonly jobParameters?: Readonly<Record<string, string>>;
+}
+
+interface ResolvedOptions {
+  parallelism: number;
+  bundleSize: number;
+  batchesInFlightPerWorker: number;
+  pythonExecutable: string | null;
+  cacheDir: string | undefined;
+  logger: Logger;
+  jobParameters: Record<string, string>;
+}
+
+const DEFAULTS = Object.freeze({ parallelism: 1, bundleSize: 4096, batchesInFlightPerWorker: 4 });
+
+function positiveInteger(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new PyUdfError('INVALID_ARGUMENT', `TableEnvironment option "${name}" must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+interface QueuedInsert {
+  readonly plan: PlanNode;
+  readonly tableName: string;
+}
+
+/**
+ * The entry point of a pyudf job, as PyFlink's TableEnvironment: registers
+ * tables and Python functions, and runs jobs on managed Python workers.
+ *
+ * @example
+ * const tEnv = TableEnvironment.create({ parallelism: 1 });
+ * tEnv.registerFunction('add', udf('lambda i, j: i + j', [DataTypes.BIGINT(), DataTypes.BIGINT()], DataTypes.BIGINT()));
+ * const rows = await tEnv.fromElements([[1n, 2n]], { a: DataTypes.BIGINT(), b: DataTypes.BIGINT() })
+ *   .select('add(a, b) AS s').execute().collect();
+ * await tEnv.close();
+ */
+export class TableEnvironment implements TableHost {
+  readonly #options: ResolvedOptions;
+  readonly #functions = new Map<string, PythonFunction>();
+  readonly #tables = new Map<string, TableDefinition>();
+  readonly #pythonFiles: string[] = [];
+  readonly #queued: QueuedInsert[] = [];
+  readonly #activePools = new Set<WorkerPool>();
+  #closed = false;
+
+  private constructor(options: ResolvedOptions) {
+    this.#options = options;
+  }
+
+  static create(options: TableEnvironmentOptions = {}): TableEnvironment {
+    if (options === null || typeof options !== 'object') {
+      throw new PyUdfError('INVALID_ARGUMENT', 'TableEnvironment.create: options must be an object');
+    }
+    return new TableEnvironment({
+      parallelism: positiveInteger(options.parallelism, 'parallelism', DEFAULTS.parallelism),
+      bundleSize: positiveInteger(options.bundleSize, 'bundleSize', DEFAULTS.bundleSize),
+      batchesInFlightPerWorker: positiveInteger(options.batchesInFlightPerWorker, 'batchesInFlightPerWorker', DEFAULTS.batchesInFlightPerWorker),
+      pythonExecutable: options.pythonExecutable ?? null,
+      cacheDir: options.cacheDir,
+      logger: options.logger ?? defaultLogger(),
+      jobParameters: { ...options.jobParameters },
+    });
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closed) throw new PyUdfError('CLOSED', `${what}: the TableEnvironment is closed`);
+  }
+
+  /** Registers a Python function under `name` for use in expressions. */
+  registerFunction(name: string, fn: PythonFunction): void {
+    this.#checkOpen('registerFunction');
+    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new PyUdfError('INVALID_ARGUMENT', `registerFunction: "${String(name)}" is not a valid function name (letters, digits, _)`);
+    }
+    if (!isPythonFunction(fn)) {
+      throw new PyUdfError('INVALID_ARGUMENT', `registerFunction("${name}"): expected a function made with udf(...), got ${String(fn)}`);
+    }
+    this.#functions.set(name, fn);
+  }
+
+  /** The modern name of registerFunction. */
+  createTemporarySystemFunction(name: string, fn: PythonFunction): void {
+    this.registerFunction(name, fn);
+  }
+
+  /** Ships a Python module (.py file) or package directory to the workers, importable by its name. */
+  addPythonFile(filePath: string): void {
+    this.#checkOpen('addPythonFile');
+    const resolved = path.resolve(filePath);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(resolved);
+    } catch {
+      throw new PyUdfError('INVALID_ARGUMENT', `addPythonFile: ${filePath} does not exist`);
+    }
+    if (stat.isFile() && !resolved.endsWith('.py')) {
+      throw new PyUdfError('INVALID_ARGUMENT', `addPythonFile: ${filePath} is neither a .py file nor a package directory`);
+    }
+    if (!this.#pythonFiles.includes(resolved)) this.#pythonFiles.push(resolved);
+  }
+
+  /** The Python interpreter the workers' environment is built from. */
+  setPythonExecutable(executable: string): void {
+    this.#checkOpen('setPythonExecutable');
+    if (typeof executable !== 'string' || executable === '') {
+      throw new PyUdfError('INVALID_ARGUMENT', 'setPythonExecutable: expected a path or command name');
+    }
+    this.#options.pythonExecutable = executable;
+  }
+
+  /** Sets a parameter every function's open() can read. */
+  setJobParameter(key: string, value: string): void {
+    this.#options.jobParameters[key] = String(value);
+  }
+
+  /** `tEnv.connect(new FileSystem().path(p)).withFormat(...).withSchema(...).createTemporaryTable(name)` */
+  connect(fileSystem: FileSystem): ConnectTableDescriptor {
+    this.#checkOpen('connect');
+    if (!(fileSystem instanceof FileSystem)) {
+      throw new PyUdfError('INVALID_ARGUMENT', 'connect: expected a FileSystem descriptor');
+    }
+    return new ConnectTableDescriptor((name, definition: CsvTableDefinition) => this.#registerTable(name, definition), fileSystem);
+  }
+
+  #registerTable(name: string, definition: TableDefinition): void {
+    if (typeof name !== 'string' || name === '') throw new PyUdfError('INVALID_ARGUMENT', 'a table name must be a non-empty string');
+    this.#tables.set(name, definition);
+  }
+
+  /** The table registered under `name`. */
+  fromPath(name: string): Table {
+    const table = this.#tables.get(name);
+    if (!table) {
+      throw new PyUdfError('UNKNOWN_TABLE', `unknown table "${name}"; registered tables: ${[...this.#tables.keys()].join(', ') || '(none)'}`);
+    }
+    return this.#scan(name, table);
+  }
+
+  /**
+   * A table of in-memory rows: each row an array in schema order or an object
+   * keyed by column name. Values are checked against the schema now.
+   */
+  fromElements(rows: ReadonlyArray<readonly unknown[] | Readonly<Record<string, unknown>>>, schema: Schema | Readonly<Record<string, DataType>>): Table {
+    const fields = toTableSchema(schema, 'fromElements');
+    if (!Array.isArray(rows)) throw new PyUdfError('INVALID_ARGUMENT', 'fromElements: rows must be an array');
+    const checked = rows.map((row, r) => {
+      const values = Array.isArray(row) ? row : fields.map((f) => (row as Record<string, unknown>)[f.name]);
+      if (Array.isArray(row) && row.length !== fields.length) {
+        throw new PyUdfError('INVALID_ARGUMENT', `fromElements: row ${r} has ${row.length} value(s), the schema ${fields.length}`);
+      }
+      return Object.freeze(fields.map((f, c) => coerceValue(values[c], f.type, `fromElements: row ${r}, column "${f.name}"`))) as readonly SqlValue[];
+    });
+    return this.#scan('(elements)', Object.freeze({ kind: 'elements', rows: Object.freeze(checked), schema: fields }));
+  }
+
+  #scan(name: string, table: TableDefinition): Table {
+    return new Table(this, Object.freeze({ kind: 'scan', tableName: name, table, columns: Object.freeze(columnNames(table.schema)) }));
+  }
+
+  /** Runs every insertInto queued since the last execute, as one job. */
+  async execute(jobName: string, options?: ExecuteOptions): Promise<JobResult> {
+    this.#checkOpen('execute');
+    const queued = this.#queued.splice(0);
+    if (queued.length === 0) {
+      throw new PyUdfError('INVALID_ARGUMENT', `execute("${jobName}"): nothing to run; call table.insertInto(sink) first`);
+    }
+    return this.#runInserts(queued, jobName, options);
+  }
+
+  /** Stops running jobs' workers; the environment cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#activePools].map((p) => p.destroy()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // TableHost
+
+  functionNames(): string[] {
+    return [...this.#functions.keys()];
+  }
+
+  queueInsert(plan: PlanNode, tableName: string): void {
+    this.#checkOpen('insertInto');
+    this.#sinkTable(tableName);
+    this.#queued.push({ plan, tableName });
+  }
+
+  runInsert(plan: PlanNode, tableName: string, jobName: string, options?: ExecuteOptions): Promise<JobResult> {
+    this.#checkOpen('executeInsert');
+    this.#sinkTable(tableName);
+    return this.#runInserts([{ plan, tableName }], jobName, options);
+  }
+
+  async runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<Row[]> {
+    this.#checkOpen('execute');
+    const rows: Row[] = [];
+    await this.#withWorkers([plan], options, async (compile, run) => {
+      const compiled = compile(plan);
+      await run(compiled, collectSink(compiled.schema, rows));
+    });
+    return rows;
+  }
+
+  #sinkTable(name: string): CsvTableDefinition {
+    const table = this.#tables.get(name);
+    if (!table) throw new PyUdfError('UNKNOWN_TABLE', `unknown sink table "${name}"; registered tables: ${[...this.#tables.keys()].join(', ') || '(none)'}`);
+    if (table.kind !== 'csv') throw new PyUdfError('INVALID_ARGUMENT', `table "${name}" cannot be written to`);
+    return table;
+  }
+
+  async #runInserts(inserts: readonly QueuedInsert[], jobName: string, options?: ExecuteOptions): Promise<JobResult> {
+    const started = Date.now();
+    const sinks: SinkResult[] = [];
+    await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
+      const compiled = inserts.map((insert) => {
+        const plan = compile(insert.plan);
+        checkSinkSchema(plan.schema, this.#sinkTable(insert.tableName).schema, insert.tableName);
+        return plan;
+      });
+      for (const [i, insert] of inserts.entries()) {
+        const rows = await run(compiled[i]!, csvSink(this.#sinkTable(insert.tableName)));
+        sinks.push(Object.freeze({ table: insert.tableName, rows }));
+      }
+    });
+    return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started });
+  }
+
+  /**
+   * Starts workers with the functions the plans call (none when they call
+   * none), runs `body`, and always stops the workers afterwards.
+   */
+  async #withWorkers(
+    plans: readonly PlanNode[],
+    options: ExecuteOptions | undefined,
+    body: (compile: (plan: PlanNode) => CompiledPlan, run: (compiled: CompiledPlan, sink: Sink) => Promise<number>) => Promise<void>,
+  ): Promise<void> {
+    const signal = options?.signal;
+    if (signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled before it started', { cause: signal.reason });
+    const names = new Set<string>();
+    plans.forEach((p) => functionsUsed(p, names));
+    const specs = [...names].map((name) => {
+      const registered = resolveFunctionName(name, this.functionNames());
+      if (registered === undefined) {
+        throw new PyUdfError('UNKNOWN_FUNCTION', `unknown function "${name}"; registered functions: ${this.functionNames().join(', ') || '(none)'}`);
+      }
+      const fn = this.#functions.get(registered)!;
+      return {
+        name: registered,
+        callable: fn.callable,
+        inputTypes: fn.inputTypes?.map(String) ?? [],
+        hasInputTypes: fn.inputTypes !== null,
+        resultType: fn.resultType ? String(fn.resultType) : '',
+      };
+    });
+
+    let pool: WorkerPool | null = null;
+    let signatures: ReadonlyMap<string, FunctionSignature> = new Map();
+    const onAbort = () => { void pool?.destroy(); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (specs.length > 0) {
+        const runtime = await ensureWorkerRuntime(chooseInterpreter(this.#options.pythonExecutable), {
+          cacheDir: this.#options.cacheDir, logger: this.#options.logger,
+        });
+        if (signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled', { cause: signal.reason });
+        pool = await WorkerPool.start({
+          python: runtime.python,
+          parallelism: this.#options.parallelism,
+          logger: this.#options.logger,
+          functions: specs,
+          pythonFiles: this.#pythonFiles,
+          jobParameters: this.#options.jobParameters,
+        });
+        this.#activePools.add(pool);
+        if (this.#closed || signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled');
+        signatures = pool.signatures;
+      }
+      const activePool = pool;
+      await body(
+        (plan) => compilePlan(plan, signatures),
+        (compiled, sink) => runPlan(compiled, activePool!, sink, {
+          batchSize: this.#options.bundleSize,
+          maxInFlight: this.#options.parallelism * this.#options.batchesInFlightPerWorker,
+          signal,
+        }),
+      );
+      if (pool) {
+        const closeErrors = await pool.close();
+        for (const e of closeErrors) {
+          this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `close() of "${e.functionName}" raised ${e.exceptionType}: ${e.message}` });
+        }
+      }
+    } catch (error) {
+      await pool?.destroy();
+      if ((signal?.aborted || this.#closed) && !(error instanceof PyUdfError && error.code === 'CLOSED')) {
+        throw new PyUdfError('CLOSED', signal?.aborted ? 'the job was cancelled' : 'the TableEnvironment was closed during the job', { cause: error });
+      }
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (pool) this.#activePools.delete(pool);
+    }
+  }
+}
+
+function checkSinkSchema(produced: TableSchema, sink: TableSchema, sinkName: string): void {
+  const show = (s: TableSchema) => s.map((f) => `${f.name} ${f.type.name}`).join(', ');
+  if (produced.length !== sink.length || produced.some((f, i) => !widensTo(f.type, sink[i]!.type))) {
+    throw new PyUdfError('SINK_SCHEMA_MISMATCH', `the query's columns (${show(produced)}) do not fit sink "${sinkName}" (${show(sink)})`);
+  }
+}

@@ -1,0 +1,115 @@
+import { PyUdfError } from '../errors.js';
+import { parsePredicate, parseSelectList } from '../expressions/parse.js';
+import type { PlanNode } from '../planning/plan.js';
+import { validateNames } from '../planning/validate.js';
+import type { Row } from '../types/values.js';
+
+export interface ExecuteOptions {
+  /** Cancels the job: workers are stopped and the promise rejects with code CLOSED. */
+  readonly signal?: AbortSignal;
+}
+
+export interface SinkResult {
+  readonly table: string;
+  readonly rows: number;
+}
+
+export interface JobResult {
+  readonly jobName: string;
+  readonly sinks: readonly SinkResult[];
+  readonly durationMs: number;
+}
+
+/** What a Table needs from its TableEnvironment. */
+export interface TableHost {
+  functionNames(): string[];
+  queueInsert(plan: PlanNode, tableName: string): void;
+  runInsert(plan: PlanNode, tableName: string, jobName: string, options?: ExecuteOptions): Promise<JobResult>;
+  runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<Row[]>;
+}
+
+/** The result of `table.execute()`: the job runs when its rows are asked for. */
+export class TableResult {
+  readonly #run: () => Promise<Row[]>;
+  #rows: Promise<Row[]> | undefined;
+
+  constructor(run: () => Promise<Row[]>) {
+    this.#run = run;
+  }
+
+  /** Runs the job and returns its rows, BIGINT as bigint. */
+  collect(): Promise<Row[]> {
+    this.#rows ??= this.#run();
+    return this.#rows;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Row> {
+    yield* await this.collect();
+  }
+}
+
+/**
+ * A table: an immutable plan. `select` and `where` return new tables and check
+ * every column and function they name at once, before any worker starts.
+ *
+ * @example
+ * const rows = await tEnv.fromPath('mySource').where('a > 0').select('add(a, b) AS s').execute().collect();
+ */
+export class Table {
+  readonly #host: TableHost;
+  readonly #plan: PlanNode;
+
+  constructor(host: TableHost, plan: PlanNode) {
+    this.#host = host;
+    this.#plan = plan;
+    Object.freeze(this);
+  }
+
+  /** Output column names, in order. */
+  get columns(): readonly string[] {
+    return this.#plan.columns;
+  }
+
+  /** A comma-separated list of expressions, each optionally `AS alias`. */
+  select(fields: string): Table {
+    const items = parseSelectList(fields);
+    const functions = this.#host.functionNames();
+    items.forEach((item) => validateNames(item.expr, fields, this.#plan.columns, functions));
+    const columns = items.map((item, i) => item.alias ?? (item.expr.kind === 'column' ? item.expr.name : `_c${i}`));
+    const duplicate = columns.find((c, i) => columns.indexOf(c) !== i);
+    if (duplicate !== undefined) {
+      throw new PyUdfError('INVALID_ARGUMENT', `select "${fields}": output column "${duplicate}" appears twice; give one an alias with AS`);
+    }
+    return new Table(this.#host, Object.freeze({
+      kind: 'project', input: this.#plan, items, text: fields, columns: Object.freeze(columns),
+    }));
+  }
+
+  /** Keeps the rows for which `predicate` is TRUE (not FALSE, not NULL). */
+  where(predicate: string): Table {
+    const expr = parsePredicate(predicate);
+    validateNames(expr, predicate, this.#plan.columns, this.#host.functionNames());
+    return new Table(this.#host, Object.freeze({
+      kind: 'filter', input: this.#plan, predicate: expr, text: predicate, columns: this.#plan.columns,
+    }));
+  }
+
+  filter(predicate: string): Table {
+    return this.where(predicate);
+  }
+
+  /** Queues writing this table into a registered sink; `tEnv.execute(jobName)` runs it. */
+  insertInto(tableName: string): void {
+    this.#host.queueInsert(this.#plan, tableName);
+  }
+
+  /** Writes this table into a registered sink now. */
+  executeInsert(tableName: string, options?: ExecuteOptions): Promise<JobResult> {
+    return this.#host.runInsert(this.#plan, tableName, `insert into ${tableName}`, options);
+  }
+
+  /** Runs this table as a job whose rows come back to TypeScript. */
+  execute(options?: ExecuteOptions): TableResult {
+    return new TableResult(() => this.#host.runCollect(this.#plan, options));
+  }
+}

@@ -1,0 +1,188 @@
+import * as grpc from '@grpc/grpc-js';
+import type * as arrow from 'apache-arrow';
+import { WorkerError } from '../errors.js';
+import { pythonLevel, type Logger } from '../logging.js';
+import { PYUDF_VERSION } from '../paths.js';
+import { decodeResult, encodeArguments } from '../protocol/arrow-ipc.js';
+import {
+  MAX_MESSAGE_BYTES, PROTOCOL_VERSION, workerStubConstructor,
+  type CallReply, type FunctionSpecMessage, type LoadFunctionsReply, type UdfErrorMessage, type WorkerStub,
+} from '../protocol/contract.js';
+import type { WorkerExit, WorkerProcess } from './worker-process.js';
+
+/** Control calls (handshake, load, shutdown) are quick; a stuck one means a stuck worker. */
+export const CONTROL_CALL_TIMEOUT_MS = 60_000;
+export const SHUTDOWN_TIMEOUT_MS = 5_000;
+
+export type CallOutcome =
+  | { readonly ok: true; readonly result: arrow.Vector }
+  | { readonly ok: false; readonly error: UdfErrorMessage };
+
+interface PendingCall {
+  resolve(outcome: CallOutcome): void;
+  reject(error: Error): void;
+}
+
+/** The gRPC side of one worker: control calls, the batch stream, and its logs. */
+export class WorkerClient {
+  readonly process: WorkerProcess;
+  readonly #stub: WorkerStub;
+  readonly #logger: Logger;
+  #callStream: grpc.ClientDuplexStream<{ callId: number; functionName: string; arguments: Uint8Array; numRows: number }, CallReply> | null = null;
+  #logStream: grpc.ClientReadableStream<unknown> | null = null;
+  readonly #pending = new Map<number, PendingCall>();
+  #nextCallId = 1;
+  #failure: Error | null = null;
+
+  constructor(process: WorkerProcess, logger: Logger) {
+    this.process = process;
+    this.#logger = logger;
+    const Stub = workerStubConstructor();
+    this.#stub = new Stub(process.address, grpc.credentials.createInsecure(), {
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.enable_retries': 0,
+    });
+    process.onUnexpectedExit((exit) => this.#fail(this.#crashError(exit)));
+  }
+
+  /** Fails every call in flight and every later one with `error`. */
+  #fail(error: Error): void {
+    if (this.#failure === null) this.#failure = error;
+    for (const pending of this.#pending.values()) pending.reject(this.#failure);
+    this.#pending.clear();
+  }
+
+  #crashError(exit: WorkerExit): WorkerError {
+    const stderr = this.process.stderrTail.trim();
+    return new WorkerError(
+      'WORKER_CRASHED',
+      `Python worker (pid ${this.process.pid}) died during the job (exit code ${exit.exitCode}, signal ${exit.signal})${stderr ? `:\n${stderr}` : ''}`,
+      { exitCode: exit.exitCode, signal: exit.signal, stderr },
+    );
+  }
+
+  #deadline(ms = CONTROL_CALL_TIMEOUT_MS): grpc.CallOptions {
+    return { deadline: Date.now() + ms };
+  }
+
+  #unary<Req, Res>(method: 'Handshake' | 'LoadFunctions' | 'Shutdown', request: Req, timeoutMs?: number): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      const fn = this.#stub[method] as unknown as (
+        r: Req, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: Res) => void) => void;
+      fn.call(this.#stub, request, this.#deadline(timeoutMs), (error, reply) => {
+        if (error) reject(this.#failure ?? this.#transportError(method, error));
+        else resolve(reply as Res);
+      });
+    });
+  }
+
+  #transportError(what: string, error: grpc.ServiceError): WorkerError {
+    if (error.code === grpc.status.FAILED_PRECONDITION && what === 'Handshake') {
+      return new WorkerError('PROTOCOL_MISMATCH', `worker refused the handshake: ${error.details}`, { cause: error });
+    }
+    const exit = this.process.exit;
+    if (exit) return this.#crashError(exit);
+    return new WorkerError('WORKER_CRASHED', `${what} to Python worker (pid ${this.process.pid}) failed: ${error.details || error.message}`, {
+      cause: error, stderr: this.process.stderrTail,
+    });
+  }
+
+  async handshake(): Promise<void> {
+    const reply = await this.#unary<object, { protocolVersion: number; workerVersion: string }>('Handshake', {
+      protocolVersion: PROTOCOL_VERSION, hostVersion: PYUDF_VERSION,
+    });
+    if (reply.protocolVersion !== PROTOCOL_VERSION) {
+      throw new WorkerError('PROTOCOL_MISMATCH', `worker ${reply.workerVersion} speaks protocol ${reply.protocolVersion}, host ${PYUDF_VERSION} speaks ${PROTOCOL_VERSION}`, {});
+    }
+    this.#openLogs();
+  }
+
+  #openLogs(): void {
+    const stream = this.#stub.StreamLogs({});
+    this.#logStream = stream;
+    stream.on('data', (record: { level: string; functionName: string; logger: string; message: string }) => {
+      this.#logger.log({
+        level: pythonLevel(record.level),
+        message: record.message,
+        source: 'udf',
+        functionName: record.functionName,
+        pythonLogger: record.logger,
+      });
+    });
+    stream.on('error', () => { /* ends with the worker; a crash is reported by the call path */ });
+  }
+
+  load(functions: FunctionSpecMessage[], pythonPaths: string[], jobParameters: Record<string, string>): Promise<LoadFunctionsReply> {
+    return this.#unary('LoadFunctions', { functions, pythonPaths, jobParameters });
+  }
+
+  /** Sends one batch to a function; replies arrive in order on one stream. */
+  call(functionName: string, args: readonly arrow.Vector[], numRows: number): Promise<CallOutcome> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const stream = this.#ensureCallStream();
+    const callId = this.#nextCallId++;
+    return new Promise<CallOutcome>((resolve, reject) => {
+      this.#pending.set(callId, { resolve, reject });
+      stream.write({ callId, functionName, arguments: encodeArguments(args), numRows });
+    });
+  }
+
+  #ensureCallStream() {
+    if (this.#callStream) return this.#callStream;
+    const stream = this.#stub.Call();
+    stream.on('data', (reply: CallReply) => {
+      const pending = this.#pending.get(reply.callId);
+      if (!pending) return;
+      this.#pending.delete(reply.callId);
+      if (reply.error) pending.resolve({ ok: false, error: reply.error });
+      else {
+        try {
+          pending.resolve({ ok: true, result: decodeResult(reply.result) });
+        } catch (error) {
+          pending.reject(error as Error);
+        }
+      }
+    });
+    stream.on('error', (error: grpc.ServiceError) => {
+      if (error.code === grpc.status.CANCELLED && this.#pending.size === 0) return;
+      // A dying worker breaks the stream before its exit is seen: prefer the exit's story.
+      setTimeout(() => this.#fail(this.process.exit ? this.#crashError(this.process.exit) : this.#transportError('Call', error)), 50);
+    });
+    stream.on('end', () => {
+      if (this.#pending.size > 0) {
+        setTimeout(() => this.#fail(this.process.exit ? this.#crashError(this.process.exit) : new WorkerError('WORKER_CRASHED', 'worker closed the call stream with calls in flight', {})), 50);
+      }
+    });
+    this.#callStream = stream;
+    return stream;
+  }
+
+  /** Closes functions (close()), stops the worker and waits for its exit; kills it if it will not go. */
+  async shutdown(): Promise<UdfErrorMessage[]> {
+    let errors: UdfErrorMessage[] = [];
+    try {
+      this.#callStream?.end();
+      if (this.process.exit === null && this.#failure === null) {
+        const reply = await this.#unary<object, { errors: UdfErrorMessage[] }>('Shutdown', {}, SHUTDOWN_TIMEOUT_MS);
+        errors = reply.errors;
+      }
+    } catch {
+      // A worker that cannot shut down politely is killed below.
+    } finally {
+      this.#logStream?.cancel();
+      this.#stub.close();
+      await this.process.awaitExit(SHUTDOWN_TIMEOUT_MS);
+    }
+    return errors;
+  }
+
+  /** Stops at once: no close() calls. */
+  async destroy(): Promise<void> {
+    this.#fail(new WorkerError('WORKER_CRASHED', 'worker was stopped', {}));
+    this.#callStream?.cancel();
+    this.#logStream?.cancel();
+    this.#stub.close();
+    await this.process.kill();
+  }
+}

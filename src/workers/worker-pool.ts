@@ -1,0 +1,139 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import tmp from 'tmp';
+import { PyUdfError, UdfError } from '../errors.js';
+import type { Logger } from '../logging.js';
+import type { FunctionSpecMessage, UdfErrorMessage } from '../protocol/contract.js';
+import { parseDataType } from '../types/data-types.js';
+import type { FunctionSignature } from '../planning/compile.js';
+import { WorkerClient, type CallOutcome } from './worker-client.js';
+import { WorkerProcess } from './worker-process.js';
+import type * as arrow from 'apache-arrow';
+
+tmp.setGracefulCleanup();
+
+export interface WorkerPoolOptions {
+  readonly python: string;
+  readonly parallelism: number;
+  readonly logger: Logger;
+  readonly functions: readonly FunctionSpecMessage[];
+  /** Files and package directories the functions import (addPythonFile). */
+  readonly pythonFiles: readonly string[];
+  readonly jobParameters: Readonly<Record<string, string>>;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * N workers with the job's functions loaded, and the private directory that
+ * holds their sockets and the job's Python files. Calls name the worker, so a
+ * batch's calls all go to one worker.
+ */
+export class WorkerPool {
+  readonly signatures: ReadonlyMap<string, FunctionSignature>;
+  readonly #clients: readonly WorkerClient[];
+  readonly #dir: tmp.DirResult;
+  #closed = false;
+
+  private constructor(clients: WorkerClient[], dir: tmp.DirResult, signatures: Map<string, FunctionSignature>) {
+    this.#clients = clients;
+    this.#dir = dir;
+    this.signatures = signatures;
+  }
+
+  get size(): number {
+    return this.#clients.length;
+  }
+
+  get pids(): number[] {
+    return this.#clients.map((c) => c.process.pid).filter((p): p is number => p !== undefined);
+  }
+
+  static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
+    const dir = tmp.dirSync({ prefix: 'pyudf-', mode: 0o700, unsafeCleanup: true });
+    const clients: WorkerClient[] = [];
+    try {
+      const pythonPath = linkPythonFiles(dir.name, options.pythonFiles);
+      const started = await Promise.allSettled(
+        Array.from({ length: options.parallelism }, (_, index) =>
+          WorkerProcess.start({ python: options.python, socketDir: dir.name, index, env: options.env })),
+      );
+      for (const s of started) if (s.status === 'fulfilled') clients.push(new WorkerClient(s.value, options.logger));
+      const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+
+      await Promise.all(clients.map((c) => c.handshake()));
+      const replies = await Promise.all(clients.map((c) => c.load([...options.functions], [pythonPath], { ...options.jobParameters })));
+      const failedLoad = replies.find((r) => r.error);
+      if (failedLoad?.error) throw loadError(failedLoad.error);
+      const signatures = new Map<string, FunctionSignature>();
+      for (const f of replies[0]?.functions ?? []) {
+        signatures.set(f.name, Object.freeze({
+          name: f.name,
+          inputTypes: f.hasInputTypes ? Object.freeze(f.inputTypes.map(parseDataType)) : null,
+          resultType: parseDataType(f.resultType),
+        }));
+      }
+      return new WorkerPool(clients, dir, signatures);
+    } catch (error) {
+      await Promise.all(clients.map((c) => c.destroy()));
+      dir.removeCallback();
+      throw error;
+    }
+  }
+
+  call(worker: number, functionName: string, args: readonly arrow.Vector[], numRows: number): Promise<CallOutcome> {
+    if (this.#closed) return Promise.reject(new PyUdfError('CLOSED', 'the worker pool is closed'));
+    return this.#clients[worker % this.#clients.length]!.call(functionName, args, numRows);
+  }
+
+  /** Runs close() of every function, stops every worker, removes the private directory. */
+  async close(): Promise<UdfErrorMessage[]> {
+    if (this.#closed) return [];
+    this.#closed = true;
+    try {
+      const errors = await Promise.all(this.#clients.map((c) => c.shutdown()));
+      return errors.flat();
+    } finally {
+      this.#dir.removeCallback();
+    }
+  }
+
+  /** Stops every worker at once. */
+  async destroy(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await Promise.all(this.#clients.map((c) => c.destroy()));
+    } finally {
+      this.#dir.removeCallback();
+    }
+  }
+}
+
+/** Links each file or package into one directory that goes first on the workers' sys.path. */
+function linkPythonFiles(dir: string, files: readonly string[]): string {
+  const pythonPath = path.join(dir, 'python');
+  fs.mkdirSync(pythonPath);
+  for (const file of files) {
+    const target = path.join(pythonPath, path.basename(file));
+    if (fs.existsSync(target)) {
+      throw new PyUdfError('INVALID_ARGUMENT', `addPythonFile: two files named "${path.basename(file)}" would shadow each other`);
+    }
+    fs.symlinkSync(path.resolve(file), target);
+  }
+  return pythonPath;
+}
+
+export function loadError(error: UdfErrorMessage): UdfError {
+  const code = error.exceptionType === 'SignatureMismatch' ? 'UDF_SIGNATURE_MISMATCH' : 'UDF_LOAD_FAILED';
+  const where = error.sourceLocation ? ` (${error.sourceLocation})` : '';
+  const phase = error.phase === 'open' ? 'open() failed' : 'failed to load';
+  return new UdfError(code, `Python function "${error.functionName}" ${phase}${where}: ${error.exceptionType}: ${error.message}${error.traceback ? `\n${error.traceback}` : ''}`, {
+    functionName: error.functionName,
+    phase: error.phase as 'load' | 'open',
+    pythonType: error.exceptionType,
+    pythonMessage: error.message,
+    pythonTraceback: error.traceback,
+    sourceLocation: error.sourceLocation,
+  });
+}

@@ -1,0 +1,170 @@
+import path from 'node:path';
+import readline from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import { WorkerError } from '../errors.js';
+import { packagePaths } from '../paths.js';
+import { PROTOCOL_VERSION } from '../protocol/contract.js';
+
+/** How long a worker may take from spawn to its ready line (imports grpc and pyarrow). */
+export const WORKER_READY_TIMEOUT_MS = 30_000;
+/** After a polite SIGTERM, how long before SIGKILL. */
+export const WORKER_KILL_GRACE_MS = 2_000;
+const STDERR_TAIL_BYTES = 16 * 1024;
+
+export interface WorkerProcessOptions {
+  readonly python: string;
+  /** A private (0700) directory for the socket. */
+  readonly socketDir: string;
+  readonly index: number;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface WorkerExit {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+}
+
+/**
+ * One Python worker process: spawned with its stdin held open by us (the
+ * worker exits when it reads EOF, i.e. when we die), ready once it prints its
+ * ready line, stopped with SIGTERM then SIGKILL.
+ */
+export class WorkerProcess {
+  readonly address: string;
+  readonly #child: ResultPromise;
+  #stderrTail = '';
+  #exit: WorkerExit | null = null;
+  readonly #exited: Promise<WorkerExit>;
+  #expectedExit = false;
+
+  private constructor(child: ResultPromise, address: string) {
+    this.#child = child;
+    this.address = address;
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      this.#stderrTail = (this.#stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+    });
+    this.#exited = child.then(
+      (r) => r,
+      (r: { exitCode?: number; signal?: string }) => r,
+    ).then((r) => {
+      this.#exit = { exitCode: r.exitCode ?? null, signal: r.signal ?? null };
+      return this.#exit;
+    });
+  }
+
+  static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
+    const address = `unix:${path.join(options.socketDir, `worker-${options.index}.sock`)}`;
+    let child: ResultPromise;
+    try {
+      child = execa(options.python, ['-u', '-m', 'pyudf.worker', '--address', address], {
+        stdin: 'pipe',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        buffer: false,
+        reject: true,
+        cleanup: true,
+        extendEnv: true,
+        env: {
+          ...options.env,
+          PYTHONPATH: [packagePaths.pythonWorker, options.env?.PYTHONPATH].filter(Boolean).join(path.delimiter),
+          PYTHONDONTWRITEBYTECODE: '1',
+        },
+        forceKillAfterDelay: WORKER_KILL_GRACE_MS,
+      });
+    } catch (error) {
+      throw new WorkerError('WORKER_START_FAILED', `cannot start Python worker "${options.python}": ${(error as Error).message}`, { cause: error });
+    }
+    const worker = new WorkerProcess(child, address);
+    await worker.#awaitReady(options.readyTimeoutMs ?? WORKER_READY_TIMEOUT_MS, options.python);
+    return worker;
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get exit(): WorkerExit | null {
+    return this.#exit;
+  }
+
+  get exited(): Promise<WorkerExit> {
+    return this.#exited;
+  }
+
+  get stderrTail(): string {
+    return this.#stderrTail;
+  }
+
+  /** Calls `listener` if the process exits without being asked to. */
+  onUnexpectedExit(listener: (exit: WorkerExit) => void): void {
+    void this.#exited.then((exit) => {
+      if (!this.#expectedExit) listener(exit);
+    });
+  }
+
+  async #awaitReady(timeoutMs: number, python: string): Promise<void> {
+    const lines = readline.createInterface({ input: this.#child.stdout! });
+    let timer: NodeJS.Timeout | undefined;
+    const failure = (reason: string, exit?: WorkerExit) => {
+      const stderr = this.#stderrTail.trim();
+      return new WorkerError('WORKER_START_FAILED', `Python worker (${python}) ${reason}${stderr ? `:\n${stderr}` : ''}`, {
+        exitCode: exit?.exitCode, signal: exit?.signal, stderr,
+      });
+    };
+    try {
+      await Promise.race([
+        new Promise<void>((resolve, reject) => {
+          lines.on('line', (line) => {
+            let message: { event?: string; protocol?: number };
+            try {
+              message = JSON.parse(line) as typeof message;
+            } catch {
+              return; // not ours: ignore stray output before the ready line
+            }
+            if (message.event !== 'ready') return;
+            if (message.protocol !== PROTOCOL_VERSION) {
+              reject(new WorkerError('PROTOCOL_MISMATCH', `Python worker speaks protocol ${message.protocol}, this host speaks ${PROTOCOL_VERSION}: install matching versions of pyudf`, {}));
+            } else resolve();
+          });
+        }),
+        this.#exited.then(async (exit) => {
+          await new Promise((r) => setImmediate(r)); // let the last stderr chunk arrive
+          throw failure(`exited before it was ready (exit code ${exit.exitCode}, signal ${exit.signal})`, exit);
+        }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(failure(`was not ready within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      await this.kill();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      lines.close();
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; resolves once the process is gone. */
+  async kill(): Promise<WorkerExit> {
+    this.#expectedExit = true;
+    if (this.#exit === null) this.#child.kill('SIGTERM');
+    return this.#exited;
+  }
+
+  /** Resolves when the process exits on its own (after Shutdown), killing it if it does not in time. */
+  async awaitExit(timeoutMs: number): Promise<WorkerExit> {
+    this.#expectedExit = true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
+    const result = await Promise.race([this.#exited, timeout]);
+    clearTimeout(timer);
+    return result === 'timeout' ? this.kill() : result;
+  }
+
+  /** Closing stdin is how the worker learns its host is gone. */
+  closeStdin(): void {
+    this.#child.stdin?.end();
+  }
+}
