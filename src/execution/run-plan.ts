@@ -12,6 +12,8 @@ import { rowAt, takeRows, valueAt, type Batch } from './vectors.js';
 
 export interface RunOptions {
   readonly batchSize: number;
+  /** A batch is sent once its first row is this old, full or not. */
+  readonly batchTimeMs: number;
   /** Batches being processed at once, across all workers; bounds memory and keeps workers busy. */
   readonly maxInFlight: number;
   readonly signal?: AbortSignal;
@@ -21,7 +23,7 @@ type Operator = (batch: Batch, context: EvalContext) => Promise<Batch>;
 
 export interface CompiledPlan {
   readonly schema: TableSchema;
-  readonly source: (batchSize: number) => AsyncGenerator<Batch>;
+  readonly source: (batchSize: number, batchTimeMs: number) => AsyncGenerator<Batch>;
   readonly operators: readonly Operator[];
 }
 
@@ -31,7 +33,7 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
     const table = plan.table;
     return {
       schema: table.schema,
-      source: (batchSize) => (table.kind === 'csv' ? readCsv(table, batchSize) : readElements(table, batchSize)),
+      source: (batchSize, batchTimeMs) => (table.kind === 'csv' ? readCsv(table, batchSize, batchTimeMs) : readElements(table, batchSize)),
       operators: [],
     };
   }
@@ -65,10 +67,10 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
  * up to `maxInFlight` at once (spread over the workers) and reach the sink in
  * source order. The first failure stops the source and fails the run.
  */
-export async function runPlan(compiled: CompiledPlan, pool: WorkerPool, sink: Sink, options: RunOptions): Promise<number> {
+export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, sink: Sink, options: RunOptions): Promise<number> {
   const inFlight: Promise<Batch>[] = [];
   let sequence = 0;
-  const source = compiled.source(options.batchSize);
+  const source = compiled.source(options.batchSize, options.batchTimeMs);
   const abortError = () => new PyUdfError('CLOSED', 'the job was cancelled', { cause: options.signal?.reason });
   try {
     for await (const batch of source) {
@@ -91,11 +93,12 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool, sink: Si
   }
 }
 
-function contextFor(pool: WorkerPool, sequence: number): EvalContext {
-  const worker = sequence % pool.size;
+/** `pool` is null when the plan calls no function: no worker is started for it. */
+function contextFor(pool: WorkerPool | null, sequence: number): EvalContext {
   return {
     async callFunction(name: string, args: readonly arrow.Vector[], numRows: number): Promise<arrow.Vector> {
-      const outcome = await pool.call(worker, name, args, numRows);
+      if (pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${name}" is not loaded in any worker`);
+      const outcome = await pool.call(sequence % pool.size, name, args, numRows);
       if (!outcome.ok) {
         const e = outcome.error;
         const row = e.rowIndex >= 0 ? args.map((a) => valueAt(a, e.rowIndex)) : undefined;

@@ -49,8 +49,16 @@ export function csvSink(table: CsvTableDefinition): Sink {
       return rows;
     },
     async abort() {
+      // Destroying streams with writes pending makes them emit 'error': without
+      // a listener that would be an uncaught exception. The file is removed once
+      // closed: an open still in progress would otherwise create it afterwards.
+      const stream = file as fs.WriteStream | null;
+      const closed = stream && !stream.closed ? new Promise<void>((resolve) => stream.once('close', () => resolve())) : null;
+      writer?.on('error', () => undefined);
+      stream?.on('error', () => undefined);
       writer?.destroy();
-      file?.destroy();
+      stream?.destroy();
+      await closed;
       fs.rmSync(partPath, { force: true });
     },
   };

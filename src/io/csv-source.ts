@@ -1,13 +1,17 @@
 import fs from 'node:fs';
-import { parse, CsvError } from 'csv-parse';
+import { parse, CsvError, type Parser } from 'csv-parse';
 import { CsvFormatError, PyUdfError } from '../errors.js';
 import type { CsvTableDefinition } from '../table/descriptors.js';
 import type { SqlValue } from '../types/values.js';
 import { vectorOf, type Batch } from '../execution/vectors.js';
 import { parseField } from './csv-values.js';
 
-/** Streams a CSV file as batches of at most `batchSize` rows; memory stays bounded by the batch. */
-export async function* readCsv(table: CsvTableDefinition, batchSize: number): AsyncGenerator<Batch> {
+/**
+ * Streams a CSV file as batches of at most `batchSize` rows, memory bounded by
+ * the batch. A batch is also cut once its first row is `batchTimeMs` old, so a
+ * slowly written input (a pipe, a growing file) does not wait for a full batch.
+ */
+export async function* readCsv(table: CsvTableDefinition, batchSize: number, batchTimeMs = Infinity): AsyncGenerator<Batch> {
   const { path: file, format, schema } = table;
   const { fieldDelimiter, quoteCharacter, ignoreFirstLine, nullLiteral } = format.options;
   let input: fs.ReadStream;
@@ -29,9 +33,27 @@ export async function* readCsv(table: CsvTableDefinition, batchSize: number): As
 
   let columns: SqlValue[][] = schema.map(() => []);
   let count = 0;
+  let batchStarted = 0;
+  // Where the last record ended, to place an error found past it (an unterminated quote).
+  let lastLine = ignoreFirstLine ? 1 : 0;
+  let lastEmptyLines = 0;
+  const records = recordReader(parser);
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for (;;) {
+      // Records already parsed are taken synchronously; we only wait (and race the bundle time) when none are.
+      const deadline = count > 0 ? batchStarted + batchTimeMs : Infinity;
+      const next = await records.next(deadline);
+      if (next === 'timeout') {
+        yield toBatch(columns, count, table);
+        columns = schema.map(() => []);
+        count = 0;
+        continue;
+      }
+      if (next === null) break;
+      const { record, info } = next;
       const line = info.lines;
+      lastLine = line;
+      lastEmptyLines = info.empty_lines;
       if (record.length !== schema.length) {
         throw new CsvFormatError(`${file}:${line}: expected ${schema.length} field(s) (${schema.map((f) => f.name).join(', ')}), found ${record.length}`, { file, line });
       }
@@ -42,7 +64,8 @@ export async function* readCsv(table: CsvTableDefinition, batchSize: number): As
         }
         columns[c]!.push(parsed.value);
       }
-      if (++count === batchSize) {
+      if (count++ === 0) batchStarted = Date.now();
+      if (count === batchSize) {
         yield toBatch(columns, count, table);
         columns = schema.map(() => []);
         count = 0;
@@ -50,7 +73,14 @@ export async function* readCsv(table: CsvTableDefinition, batchSize: number): As
     }
   } catch (error) {
     if (error instanceof CsvError) {
-      const line = (error as CsvError & { lines?: number }).lines ?? 0;
+      const context = error as CsvError & { lines?: number; empty_lines?: number };
+      if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
+        // csv-parse notices at the end of the input: name the line the quoted field opens on,
+        // the first non-empty line after the last record.
+        const line = lastLine + 1 + ((context.empty_lines ?? 0) - lastEmptyLines);
+        throw new CsvFormatError(`${file}:${line}: malformed CSV: a quoted field opened on this line is never closed`, { file, line, cause: error });
+      }
+      const line = context.lines ?? 0;
       throw new CsvFormatError(`${file}:${line}: malformed CSV: ${error.message}`, { file, line, cause: error });
     }
     if (error instanceof CsvFormatError) throw error;
@@ -59,6 +89,41 @@ export async function* readCsv(table: CsvTableDefinition, batchSize: number): As
     input.destroy();
   }
   if (count > 0) yield toBatch(columns, count, table);
+}
+
+interface ParsedRecord {
+  record: string[];
+  info: { lines: number; empty_lines: number };
+}
+
+/** Pull-style access to a csv-parse stream, waiting for more input at most until a deadline. */
+function recordReader(parser: Parser) {
+  let ended = false;
+  let failure: unknown = null;
+  let wake: (() => void) | null = null;
+  parser.on('readable', () => wake?.());
+  parser.on('end', () => { ended = true; wake?.(); });
+  parser.on('error', (error) => { failure = error; wake?.(); });
+  return {
+    async next(deadline: number): Promise<ParsedRecord | null | 'timeout'> {
+      for (;;) {
+        if (failure) throw failure;
+        const record = parser.read() as ParsedRecord | null;
+        if (record !== null) return record;
+        if (ended) return null;
+        const wait = deadline - Date.now();
+        if (wait <= 0) return 'timeout';
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await new Promise<boolean>((resolve) => {
+          wake = () => resolve(false);
+          if (Number.isFinite(wait)) timer = setTimeout(() => resolve(true), wait);
+        });
+        wake = null;
+        clearTimeout(timer);
+        if (timedOut) return 'timeout';
+      }
+    },
+  };
 }
 
 function toBatch(columns: SqlValue[][], numRows: number, table: CsvTableDefinition): Batch {

@@ -25,6 +25,8 @@ export interface TableEnvironmentOptions {
   readonly parallelism?: number;
   /** Rows per batch sent to a worker (PyFlink's bundle size). Default 4096. */
   readonly bundleSize?: number;
+  /** A batch goes to a worker once its first row is this old, full or not (PyFlink's bundle time). Default 100 ms. */
+  readonly bundleTimeMs?: number;
   /** Batches in flight per worker. Default 4. */
   readonly batchesInFlightPerWorker?: number;
   /** The Python interpreter; default PYUDF_PYTHON, else python3 on PATH. */
@@ -40,6 +42,7 @@ export interface TableEnvironmentOptions {
 interface ResolvedOptions {
   parallelism: number;
   bundleSize: number;
+  bundleTimeMs: number;
   batchesInFlightPerWorker: number;
   pythonExecutable: string | null;
   cacheDir: string | undefined;
@@ -47,7 +50,7 @@ interface ResolvedOptions {
   jobParameters: Record<string, string>;
 }
 
-const DEFAULTS = Object.freeze({ parallelism: 1, bundleSize: 4096, batchesInFlightPerWorker: 4 });
+const DEFAULTS = Object.freeze({ parallelism: 1, bundleSize: 4096, bundleTimeMs: 100, batchesInFlightPerWorker: 4 });
 
 function positiveInteger(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -93,6 +96,7 @@ export class TableEnvironment implements TableHost {
     return new TableEnvironment({
       parallelism: positiveInteger(options.parallelism, 'parallelism', DEFAULTS.parallelism),
       bundleSize: positiveInteger(options.bundleSize, 'bundleSize', DEFAULTS.bundleSize),
+      bundleTimeMs: positiveInteger(options.bundleTimeMs, 'bundleTimeMs', DEFAULTS.bundleTimeMs),
       batchesInFlightPerWorker: positiveInteger(options.batchesInFlightPerWorker, 'batchesInFlightPerWorker', DEFAULTS.batchesInFlightPerWorker),
       pythonExecutable: options.pythonExecutable ?? null,
       cacheDir: options.cacheDir,
@@ -322,8 +326,9 @@ export class TableEnvironment implements TableHost {
       const activePool = pool;
       await body(
         (plan) => compilePlan(plan, signatures),
-        (compiled, sink) => runPlan(compiled, activePool!, sink, {
+        (compiled, sink) => runPlan(compiled, activePool, sink, {
           batchSize: this.#options.bundleSize,
+          batchTimeMs: this.#options.bundleTimeMs,
           maxInFlight: this.#options.parallelism * this.#options.batchesInFlightPerWorker,
           signal,
         }),

@@ -13,6 +13,8 @@ import type { WorkerExit, WorkerProcess } from './worker-process.js';
 /** Control calls (handshake, load, shutdown) are quick; a stuck one means a stuck worker. */
 export const CONTROL_CALL_TIMEOUT_MS = 60_000;
 export const SHUTDOWN_TIMEOUT_MS = 5_000;
+/** Once the worker is gone its log stream has ended or broken; this only bounds a lost end. */
+const LOG_DRAIN_TIMEOUT_MS = 1_000;
 
 export type CallOutcome =
   | { readonly ok: true; readonly result: arrow.Vector }
@@ -30,6 +32,7 @@ export class WorkerClient {
   readonly #logger: Logger;
   #callStream: grpc.ClientDuplexStream<{ callId: number; functionName: string; arguments: Uint8Array; numRows: number }, CallReply> | null = null;
   #logStream: grpc.ClientReadableStream<unknown> | null = null;
+  #logsDone: Promise<unknown> = Promise.resolve();
   readonly #pending = new Map<number, PendingCall>();
   #nextCallId = 1;
   #failure: Error | null = null;
@@ -101,13 +104,17 @@ export class WorkerClient {
   #openLogs(): void {
     const stream = this.#stub.StreamLogs({});
     this.#logStream = stream;
+    this.#logsDone = new Promise((resolve) => {
+      for (const event of ['end', 'error', 'close']) stream.once(event, resolve);
+    });
     stream.on('data', (record: { level: string; functionName: string; logger: string; message: string }) => {
       this.#logger.log({
         level: pythonLevel(record.level),
         message: record.message,
         source: 'udf',
         functionName: record.functionName,
-        pythonLogger: record.logger,
+        // print() output comes as level "stdout"/"stderr" with no logger name: those name it.
+        pythonLogger: record.level === 'stdout' || record.level === 'stderr' ? record.level : record.logger,
       });
     });
     stream.on('error', () => { /* ends with the worker; a crash is reported by the call path */ });
@@ -170,9 +177,9 @@ export class WorkerClient {
     } catch {
       // A worker that cannot shut down politely is killed below.
     } finally {
-      this.#logStream?.cancel();
-      this.#stub.close();
       await this.process.awaitExit(SHUTDOWN_TIMEOUT_MS);
+      await this.#drainLogs();
+      this.#stub.close();
     }
     return errors;
   }
@@ -181,8 +188,20 @@ export class WorkerClient {
   async destroy(): Promise<void> {
     this.#fail(new WorkerError('WORKER_CRASHED', 'worker was stopped', {}));
     this.#callStream?.cancel();
-    this.#logStream?.cancel();
-    this.#stub.close();
     await this.process.kill();
+    await this.#drainLogs();
+    this.#stub.close();
+  }
+
+  /**
+   * A stopping worker ends its log stream after everything already printed or
+   * logged (close()'s output, a failing row's prints): cancelling it earlier
+   * would drop those lines, so it is let go only once the worker has exited.
+   */
+  async #drainLogs(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#logsDone, new Promise((resolve) => { timer = setTimeout(resolve, LOG_DRAIN_TIMEOUT_MS); })]);
+    clearTimeout(timer);
+    this.#logStream?.cancel();
   }
 }

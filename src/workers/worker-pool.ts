@@ -32,12 +32,19 @@ export class WorkerPool {
   readonly signatures: ReadonlyMap<string, FunctionSignature>;
   readonly #clients: readonly WorkerClient[];
   readonly #dir: tmp.DirResult;
+  readonly #userPaths: (error: UdfErrorMessage) => UdfErrorMessage;
   #closed = false;
+  /** Set by the first close() or destroy(): later calls wait until the workers are gone. */
+  #stopped: Promise<void> | null = null;
 
-  private constructor(clients: WorkerClient[], dir: tmp.DirResult, signatures: Map<string, FunctionSignature>) {
+  private constructor(
+    clients: WorkerClient[], dir: tmp.DirResult, signatures: Map<string, FunctionSignature>,
+    userPaths: (error: UdfErrorMessage) => UdfErrorMessage,
+  ) {
     this.#clients = clients;
     this.#dir = dir;
     this.signatures = signatures;
+    this.#userPaths = userPaths;
   }
 
   get size(): number {
@@ -53,6 +60,7 @@ export class WorkerPool {
     const clients: WorkerClient[] = [];
     try {
       const pythonPath = linkPythonFiles(dir.name, options.pythonFiles);
+      const userPaths = userPathsOf(pythonPath, options.pythonFiles);
       const started = await Promise.allSettled(
         Array.from({ length: options.parallelism }, (_, index) =>
           WorkerProcess.start({ python: options.python, socketDir: dir.name, index, env: options.env })),
@@ -64,7 +72,7 @@ export class WorkerPool {
       await Promise.all(clients.map((c) => c.handshake()));
       const replies = await Promise.all(clients.map((c) => c.load([...options.functions], [pythonPath], { ...options.jobParameters })));
       const failedLoad = replies.find((r) => r.error);
-      if (failedLoad?.error) throw loadError(failedLoad.error);
+      if (failedLoad?.error) throw loadError(userPaths(failedLoad.error));
       const signatures = new Map<string, FunctionSignature>();
       for (const f of replies[0]?.functions ?? []) {
         signatures.set(f.name, Object.freeze({
@@ -73,7 +81,7 @@ export class WorkerPool {
           resultType: parseDataType(f.resultType),
         }));
       }
-      return new WorkerPool(clients, dir, signatures);
+      return new WorkerPool(clients, dir, signatures, userPaths);
     } catch (error) {
       await Promise.all(clients.map((c) => c.destroy()));
       dir.removeCallback();
@@ -83,30 +91,42 @@ export class WorkerPool {
 
   call(worker: number, functionName: string, args: readonly arrow.Vector[], numRows: number): Promise<CallOutcome> {
     if (this.#closed) return Promise.reject(new PyUdfError('CLOSED', 'the worker pool is closed'));
-    return this.#clients[worker % this.#clients.length]!.call(functionName, args, numRows);
+    return this.#clients[worker % this.#clients.length]!.call(functionName, args, numRows)
+      .then((outcome): CallOutcome => (outcome.ok ? outcome : { ok: false, error: this.#userPaths(outcome.error) }));
   }
 
   /** Runs close() of every function, stops every worker, removes the private directory. */
   async close(): Promise<UdfErrorMessage[]> {
-    if (this.#closed) return [];
-    this.#closed = true;
-    try {
-      const errors = await Promise.all(this.#clients.map((c) => c.shutdown()));
-      return errors.flat();
-    } finally {
-      this.#dir.removeCallback();
+    if (this.#stopped) {
+      await this.#stopped;
+      return [];
     }
+    this.#closed = true;
+    const closing = (async () => {
+      try {
+        const errors = await Promise.all(this.#clients.map((c) => c.shutdown()));
+        return errors.flat().map(this.#userPaths);
+      } finally {
+        this.#dir.removeCallback();
+      }
+    })();
+    this.#stopped = closing.then(() => undefined, () => undefined);
+    return closing;
   }
 
-  /** Stops every worker at once. */
+  /** Stops every worker at once. A second call (an abort, then the job's own failure) waits for the first. */
   async destroy(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#stopped) return this.#stopped;
     this.#closed = true;
-    try {
-      await Promise.all(this.#clients.map((c) => c.destroy()));
-    } finally {
-      this.#dir.removeCallback();
-    }
+    const destroying = (async () => {
+      try {
+        await Promise.all(this.#clients.map((c) => c.destroy()));
+      } finally {
+        this.#dir.removeCallback();
+      }
+    })();
+    this.#stopped = destroying.then(() => undefined, () => undefined);
+    return destroying;
   }
 }
 
@@ -122,6 +142,22 @@ function linkPythonFiles(dir: string, files: readonly string[]): string {
     fs.symlinkSync(path.resolve(file), target);
   }
   return pythonPath;
+}
+
+/**
+ * Workers import the job's files through links in the private directory,
+ * which is gone once the job ends: errors name the files where the user keeps them.
+ */
+function userPathsOf(pythonPath: string, files: readonly string[]): (error: UdfErrorMessage) => UdfErrorMessage {
+  const links = new Map(files.map((file) => [path.join(pythonPath, path.basename(file)), path.resolve(file)]));
+  if (links.size === 0) return (error) => error;
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // Longest first, and not followed by more of a name: "my_pkg" must not rewrite "my_pkg2.py".
+  const pattern = new RegExp(`(${[...links.keys()].sort((a, b) => b.length - a.length).map(escape).join('|')})(?![\\w-]|\\.\\w)`, 'g');
+  const rewrite = (text: string) => text.replace(pattern, (link) => links.get(link)!);
+  return (error) => ({
+    ...error, message: rewrite(error.message), traceback: rewrite(error.traceback), sourceLocation: rewrite(error.sourceLocation),
+  });
 }
 
 export function loadError(error: UdfErrorMessage): UdfError {

@@ -58,7 +58,7 @@ export class WorkerProcess {
     const address = `unix:${path.join(options.socketDir, `worker-${options.index}.sock`)}`;
     let child: ResultPromise;
     try {
-      child = execa(options.python, ['-u', '-m', 'pyudf.worker', '--address', address], {
+      child = execa(options.python, ['-u', '-m', 'pyudf.worker', '--address', address, '--owner-dir', options.socketDir], {
         stdin: 'pipe',
         stdout: 'pipe',
         stderr: 'pipe',

@@ -9,7 +9,9 @@ from pyudf.worker.server import serve
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m pyudf.worker", description="pyudf worker process")
     parser.add_argument("--address", required=True, help="gRPC address to listen on, e.g. unix:/tmp/d/w.sock")
-    serve(parser.parse_args().address)
+    parser.add_argument("--owner-dir", help="the host's private directory, removed if the host dies")
+    args = parser.parse_args()
+    serve(args.address, args.owner_dir)
 
 
 if __name__ == "__main__":

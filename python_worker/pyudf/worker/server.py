@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import signal
 import sys
 import threading
 from concurrent import futures
-from typing import Iterator
+from typing import Iterator, Optional
 
 import grpc
 
@@ -67,7 +68,7 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
         return worker_pb2.ShutdownReply(errors=errors)
 
 
-def _watch_parent(fd: int) -> None:
+def _watch_parent(fd: int, owner_dir: Optional[str]) -> None:
     """The host holds our stdin open; EOF means it is gone, however it died.
 
     Reads the raw descriptor: a daemon thread blocked in sys.stdin.buffer.read()
@@ -75,10 +76,13 @@ def _watch_parent(fd: int) -> None:
     """
     while os.read(fd, 65536):
         pass
+    if owner_dir:
+        # The host cannot clean up after a SIGKILL: its private directory is ours to remove.
+        shutil.rmtree(owner_dir, ignore_errors=True)
     os._exit(EXIT_PARENT_GONE)
 
 
-def serve(address: str) -> None:
+def serve(address: str, owner_dir: Optional[str] = None) -> None:
     hub = LogHub()
     stopping = threading.Event()
     runtime = FunctionRuntime(hub)
@@ -95,7 +99,7 @@ def serve(address: str) -> None:
         raise RuntimeError(f"cannot listen on {address}")
     server.start()
 
-    threading.Thread(target=_watch_parent, args=(sys.stdin.fileno(),), name="pyudf-parent-watch",
+    threading.Thread(target=_watch_parent, args=(sys.stdin.fileno(), owner_dir), name="pyudf-parent-watch",
                      daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the host, which stops us in order

@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+import { DataTypes, TableEnvironment, udf } from '../../src/index.js';
+import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger } from '../support.js';
+
+const tempRoot = isolateTempRoot();
+const HOST_DIES = fileURLToPath(new URL('../fixtures/host-dies.mjs', import.meta.url));
+
+function isGone(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z'); // a zombie has exited
+  } catch {
+    return true;
+  }
+}
+
+test('workers exit by themselves within 2 s when their host is SIGKILLed', async () => {
+  const host = execa('node', [HOST_DIES], { reject: false, env: { TMPDIR: tempRoot } });
+  const lines = readline.createInterface({ input: host.stdout! });
+  const workerPid = await new Promise<number>((resolve) => {
+    lines.on('line', (line) => {
+      const match = /^worker-pid (\d+)$/.exec(line);
+      if (match) resolve(Number(match[1]));
+    });
+  });
+  expect(isGone(workerPid)).toBe(false);
+  host.kill('SIGKILL');
+  await host;
+  const deadline = Date.now() + 2_000;
+  while (!isGone(workerPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  expect(isGone(workerPid)).toBe(true);
+  // The dead host could not remove its private directory; its worker did.
+  expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
+});
+
+test('each job has one private directory for its worker sockets, removed when the job ends', async () => {
+  const logger = recordingLogger();
+  const tEnv = TableEnvironment.create({ logger });
+  tEnv.registerFunction('where_am_i', udf(
+    'lambda x: __import__("json").dumps([__import__("os").getpid(), __import__("os").listdir(__import__("os").environ.get("TMPDIR", "/tmp"))])',
+    [DataTypes.INT()], DataTypes.STRING(),
+  ));
+  const [row] = await tEnv.fromElements([[1]], { x: DataTypes.INT() }).select('where_am_i(x) AS info').execute().collect();
+  const [pid, entries] = JSON.parse(row!.info as string) as [number, string[]];
+  const privateDirs = entries.filter((e) => e.startsWith('pyudf-'));
+  expect(privateDirs).toHaveLength(1);
+  const privateDir = path.join(tempRoot, privateDirs[0]!);
+  await tEnv.close();
+  expect(fs.existsSync(privateDir)).toBe(false);
+  expect(isGone(pid)).toBe(true);
+  expect(pythonWorkers()).toEqual([]);
+});
+
+test('npm pack ships the built library, the proto and the Python worker package', async () => {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const { stdout } = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
+  const files = (JSON.parse(stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
+  expect(files).toEqual(expect.arrayContaining([
+    'dist/index.js', 'dist/index.d.ts', 'proto/worker.proto', 'requirements/runtime.txt',
+    'python_worker/pyudf/__init__.py', 'python_worker/pyudf/worker/server.py', 'python_worker/pyudf/_proto/worker_pb2.py',
+  ]));
+  expect(files.some((f) => f.includes('__pycache__') || f.startsWith('python_worker/tests'))).toBe(false);
+});
