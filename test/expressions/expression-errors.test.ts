@@ -79,7 +79,7 @@ describe('expression errors', () => {
     expect(e.candidates).toEqual(['x', 'total']);
   });
 
-  test('a function registered with no workers started lists every registered name', () => {
+  test('with no function registered, the candidates are empty', () => {
     const other = TableEnvironment.create();
     const t = other.fromElements([[1n]], { a: BIGINT });
     const e = thrown(() => t.select('add(a, a)'));

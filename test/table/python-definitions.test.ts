@@ -165,6 +165,18 @@ describe('the five definition forms, shipped with addPythonFile', () => {
     expect(rows).toEqual([{ t: 30n }, { t: 300n }, { t: 0n }, { t: (2n ** 40n + 1n) * 10n }]);
   });
 
+  test('a ScalarFunction class referenced by name is instantiated, with types from TypeScript', async () => {
+    const other = TableEnvironment.create();
+    try {
+      other.addPythonFile(modulePath);
+      other.registerFunction('add_class', udf('my_udfs.Add', [BIGINT, BIGINT], BIGINT));
+      const rows = await other.fromElements(ROWS, SCHEMA).select('add_class(a, b) AS s').execute().collect();
+      expect(rows).toEqual([{ s: 3n }, { s: 30n }, { s: 0n }, { s: 2n ** 40n + 1n }]); // no job parameter: offset 0
+    } finally {
+      await other.close();
+    }
+  });
+
   test('a lambda declared only in TypeScript', async () => {
     const rows = await tEnv.fromElements(ROWS, SCHEMA).select('ts_add(a, b) AS s').execute().collect();
     expect(rows).toEqual([{ s: 3n }, { s: 30n }, { s: 0n }, { s: 2n ** 40n + 1n }]);

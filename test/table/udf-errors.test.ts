@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  DataTypes, FileSystem, OldCsv, TableEnvironment, UdfError, udf, type PythonFunction,
+  DataTypes, FileSystem, OldCsv, TableEnvironment, UdfError, WorkerError, udf, type PythonFunction,
 } from '../../src/index.js';
 import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, tempDir } from '../support.js';
 
@@ -222,6 +222,15 @@ describe('functions that fail to load', () => {
     expect(e.pythonMessage).toBe('cannot open: no database');
     expect(e.sourceLocation).toBe(`${failingPath}:26`);
   });
+});
+
+test('a worker that dies mid-job: WORKER_CRASHED with its exit code', async () => {
+  const error = await failingJob({ die: udf("lambda a, b: __import__('os')._exit(3) if a == 777 else a", [BIGINT, BIGINT], BIGINT) }, (tEnv) => {
+    tEnv.fromElements(rows, schema).select('die(a, b) AS r').insertInto('sink');
+  }, { parallelism: 2 });
+  expect(error).toBeInstanceOf(WorkerError);
+  expect((error as WorkerError).code).toBe('WORKER_CRASHED');
+  expect((error as WorkerError).exitCode).toBe(3);
 });
 
 test('after failed jobs, the same TableEnvironment runs a good job', async () => {

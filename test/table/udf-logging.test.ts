@@ -43,6 +43,17 @@ class Lifecycle(ScalarFunction):
 life = udf(Lifecycle(), [DataTypes.BIGINT()], DataTypes.BIGINT())
 
 
+class ClosesBadly(ScalarFunction):
+    def eval(self, x):
+        return x
+
+    def close(self):
+        raise IOError('flush failed')
+
+
+closes_badly = udf(ClosesBadly(), [DataTypes.BIGINT()], DataTypes.BIGINT())
+
+
 @udf(input_types=[DataTypes.BIGINT()], result_type=DataTypes.BIGINT())
 def last_words(x):
     print('about to divide', x)
@@ -99,6 +110,21 @@ describe('UDF output reaches the logger', () => {
     const said = udfEntries(logger.entries);
     expect(said.map((e) => e.message).sort()).toEqual(['row 1', 'row 2', 'row 3', 'row 4', 'row 5', 'row 6']);
     expect(new Set(said.map((e) => e.functionName))).toEqual(new Set(['say']));
+    expect(pythonWorkers()).toEqual([]);
+  });
+
+  test('close() that raises does not fail the job: it is logged as a warning', async () => {
+    const logger = recordingLogger();
+    const tEnv = TableEnvironment.create({ logger });
+    try {
+      tEnv.addPythonFile(path.join(dir, 'chatty.py'));
+      tEnv.registerFunction('cb', udf('chatty.closes_badly'));
+      expect(await tEnv.fromElements([[3n]], { x: BIGINT }).select('cb(x) AS y').execute().collect()).toEqual([{ y: 3n }]);
+    } finally {
+      await tEnv.close();
+    }
+    const warnings = logger.entries.filter((e) => e.source === 'pyudf' && e.level === 'warn');
+    expect(warnings.map((e) => e.message)).toEqual(['close() of "cb" raised OSError: flush failed']);
     expect(pythonWorkers()).toEqual([]);
   });
 
