@@ -188,6 +188,13 @@ class RuntimeTest(unittest.TestCase):
         self.assertNotIn(PYUDF_DIR, error.traceback)
         self.assertEqual(error.source_location, "<udf inv>:1")
 
+    def test_error_inside_the_standard_library_points_at_the_users_line(self):
+        self.load(spec("parse", 'lambda s: __import__("json").loads(s)["n"]', ["STRING"], "BIGINT"))
+        error = self.call("parse", arguments(['{"n": 1}', "not json"])).error
+        self.assertEqual((error.row_index, error.exception_type), (1, "json.decoder.JSONDecodeError"))
+        self.assertIn("json", error.traceback)  # the library's frames stay in the traceback
+        self.assertEqual(error.source_location, "<udf parse>:1")
+
     def test_error_at_first_row(self):
         self.load(spec("boom", "lambda x: {}[x]", ["BIGINT"]))
         error = self.call("boom", arguments([9, 8])).error

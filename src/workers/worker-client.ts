@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type * as arrow from 'apache-arrow';
-import { WorkerError } from '../errors.js';
+import { PyUdfError, WorkerError } from '../errors.js';
 import { pythonLevel, type Logger } from '../logging.js';
 import { PYUDF_VERSION } from '../paths.js';
 import { decodeResult, encodeArguments } from '../protocol/arrow-ipc.js';
@@ -186,7 +186,7 @@ export class WorkerClient {
 
   /** Stops at once: no close() calls. */
   async destroy(): Promise<void> {
-    this.#fail(new WorkerError('WORKER_CRASHED', 'worker was stopped', {}));
+    this.#fail(new PyUdfError('CLOSED', 'the worker was stopped'));
     this.#callStream?.cancel();
     await this.process.kill();
     await this.#drainLogs();

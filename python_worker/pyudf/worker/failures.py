@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 import traceback
 from types import TracebackType
 from typing import Optional
@@ -11,8 +12,18 @@ from pyudf._proto import worker_pb2
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# The standard library's frames are never where a user's bug is.
+_STDLIB_DIRS = tuple(
+    os.path.abspath(sysconfig.get_paths()[key]) + os.sep for key in ("stdlib", "platstdlib")
+)
+
+
 def _is_ours(filename: str) -> bool:
     return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+
+
+def _is_library(filename: str) -> bool:
+    return _is_ours(filename) or os.path.abspath(filename).startswith(_STDLIB_DIRS)
 
 
 def _user_frames(tb: Optional[TracebackType]) -> Optional[TracebackType]:
@@ -26,7 +37,7 @@ def _innermost_user_location(tb: Optional[TracebackType]) -> str:
     location = ""
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if not _is_ours(filename):
+        if not _is_library(filename):
             location = f"{filename}:{tb.tb_lineno}"
         tb = tb.tb_next
     return location
