@@ -341,7 +341,9 @@ export class TableEnvironment implements TableHost {
       }
     } catch (error) {
       await pool?.destroy();
-      if ((signal?.aborted || this.#closed) && !(error instanceof PyUdfError && error.code === 'CLOSED')) {
+      // Whatever broke because the job was stopped (a killed worker, a closed pool) is reported as the stop.
+      const isStopError = error instanceof PyUdfError && error.code === 'CLOSED' && error.message.startsWith('the job was cancelled');
+      if ((signal?.aborted || this.#closed) && !isStopError) {
         throw new PyUdfError('CLOSED', signal?.aborted ? 'the job was cancelled' : 'the TableEnvironment was closed during the job', { cause: error });
       }
       throw error;
