@@ -3,10 +3,11 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
-import { DataTypes, TableEnvironment, udf } from '../../src/index.js';
-import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger } from '../support.js';
+import { DataTypes, FileSystem, OldCsv, TableEnvironment, udf } from '../../src/index.js';
+import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger, tempDir } from '../support.js';
 
 const tempRoot = isolateTempRoot();
+const dir = tempDir();
 const HOST_DIES = fileURLToPath(new URL('../fixtures/host-dies.mjs', import.meta.url));
 
 function isGone(pid: number): boolean {
@@ -64,4 +65,36 @@ test('npm pack ships the built library, the proto and the Python worker package'
     'python_worker/pyudf/__init__.py', 'python_worker/pyudf/worker/server.py', 'python_worker/pyudf/_proto/worker_pb2.py',
   ]));
   expect(files.some((f) => f.includes('__pycache__') || f.startsWith('python_worker/tests'))).toBe(false);
+});
+
+test('a batch goes to the worker when the bundle time passes, before the input ends', async () => {
+  // A FIFO is a slow source: rows 1 and 2 must reach Python while the writer still holds it open.
+  const fifo = path.join(dir, 'slow-input');
+  await execa('mkfifo', [fifo]);
+  const logger = recordingLogger();
+  const tEnv = TableEnvironment.create({ logger, bundleSize: 1000, bundleTimeMs: 20 });
+  tEnv.registerFunction('seen', udf('lambda a: print("row", a) or a', [DataTypes.BIGINT()], DataTypes.BIGINT()));
+  tEnv.connect(new FileSystem().path(fifo))
+    .withFormat(new OldCsv().field('a', DataTypes.BIGINT()))
+    .createTemporaryTable('slow');
+  const rows = tEnv.fromPath('slow').select('seen(a) AS a').execute().collect();
+  const writer = fs.createWriteStream(fifo);
+  // csv-parse releases a record once the next one has begun, so row 3 is started but unfinished:
+  // a batch of 1000 rows can only go to the worker now because its bundle time passed.
+  writer.write('1\n2\n3');
+  // No timer decides the outcome: the test waits for the worker's own output about row 2.
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (logger.entries.some((e) => e.functionName === 'seen' && e.message === 'row 2')) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 10);
+  });
+  expect(logger.entries.some((e) => e.message === 'row 3')).toBe(false);
+  writer.end('\n');
+  await expect(rows).resolves.toEqual([{ a: 1n }, { a: 2n }, { a: 3n }]);
+  await tEnv.close();
+  expect(pythonWorkers()).toEqual([]);
+  expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
 });
