@@ -1,5 +1,5 @@
 export { TableEnvironment, type TableEnvironmentOptions } from './table/table-environment.js';
-export { Table, TableResult, type ExecuteOptions, type JobResult, type SinkResult } from './table/table.js';
+export { Table, TableResult, type ExecuteOptions, type JobResult, type SinkResult, type PythonEnvironmentInfo } from './table/table.js';
 export { FileSystem, OldCsv, ConnectTableDescriptor, type CsvOptions } from './table/descriptors.js';
 export { Schema, type Field, type TableSchema } from './table/schema.js';
 export { udf, type PythonFunction } from './table/python-function.js';

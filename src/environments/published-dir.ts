@@ -3,7 +3,7 @@ import path from 'node:path';
 import lockfile from 'proper-lockfile';
 
 /** A lock younger than this is held by a live builder (proper-lockfile refreshes it). */
-const LOCK_STALE_MS = 20_000;
+const LOCK_STALE_MS = 5_000;
 /** How long to wait for another process's build of the same directory. */
 const LOCK_WAIT_RETRIES = 1_200;
 const COMPLETE_MARKER = '.pyudf-complete.json';

@@ -7,6 +7,7 @@ import { packagePaths } from '../paths.js';
 import { cacheRoot } from './cache-dir.js';
 import { runSetupCommand } from './commands.js';
 import { probeInterpreter, type Interpreter } from './interpreter.js';
+import { isolatedPipEnv } from './pip.js';
 import { publishOnce } from './published-dir.js';
 
 export interface WorkerRuntime {
@@ -33,6 +34,13 @@ export function runtimeKey(interpreter: Interpreter, requirements: string, findL
     .slice(0, 16);
 }
 
+/** Where the worker runtime for `interpreter` lives in the cache. */
+export function runtimeDir(interpreter: Interpreter, cacheDir?: string): string {
+  const requirements = fs.readFileSync(packagePaths.runtimeRequirements, 'utf8');
+  const key = runtimeKey(interpreter, requirements, runtimeFindLinks());
+  return path.join(cacheRoot(cacheDir), 'runtimes', `py${interpreter.version}-${key}`);
+}
+
 /**
  * The cached virtualenv with the worker runtime for `pythonCommand`, built on
  * first use: a venv without its own pip, filled by the interpreter's pip
@@ -45,7 +53,7 @@ export async function ensureWorkerRuntime(
   const interpreter = await probeInterpreter(pythonCommand);
   const requirements = fs.readFileSync(packagePaths.runtimeRequirements, 'utf8');
   const findLinks = runtimeFindLinks();
-  const dir = path.join(cacheRoot(options.cacheDir), 'runtimes', `py${interpreter.version}-${runtimeKey(interpreter, requirements, findLinks)}`);
+  const dir = runtimeDir(interpreter, options.cacheDir);
   const python = path.join(dir, 'bin', 'python');
   const { built } = await publishOnce(dir, async (staging) => {
     if (!interpreter.hasVenv || !interpreter.hasPip) {
@@ -63,6 +71,8 @@ export async function ensureWorkerRuntime(
         '--no-input', '--retries', '0', ...source, '-r', packagePaths.runtimeRequirements],
       'installing the worker runtime (grpcio, protobuf, pyarrow)',
       {
+        env: findLinks ? isolatedPipEnv() : undefined,
+        extendEnv: !findLinks,
         hint: findLinks
           ? `PYUDF_RUNTIME_FIND_LINKS=${findLinks} must hold wheels for everything in ${packagePaths.runtimeRequirements}.`
           : `pip could not get the worker runtime. Where there is network, run: ${interpreter.executable} -m pip download -d DIR -r ${packagePaths.runtimeRequirements}; then set PYUDF_RUNTIME_FIND_LINKS=DIR here.`,

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { PyUdfError } from '../errors.js';
 import { ensureWorkerRuntime } from '../environments/worker-runtime.js';
 import { chooseInterpreter } from '../environments/interpreter.js';
+import { ensureJobEnvironment, type PythonRequirements } from '../environments/job-environment.js';
+import { checkArchive, type PythonArchive } from '../workers/archives.js';
 import { collectSink } from '../io/collect-sink.js';
 import { csvSink } from '../io/csv-sink.js';
 import type { Sink } from '../io/sink.js';
@@ -17,7 +19,7 @@ import { WorkerPool } from '../workers/worker-pool.js';
 import { ConnectTableDescriptor, FileSystem, type CsvTableDefinition } from './descriptors.js';
 import { isPythonFunction, type PythonFunction } from './python-function.js';
 import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.js';
-import { Table, type ExecuteOptions, type JobResult, type SinkResult, type TableHost } from './table.js';
+import { Table, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult, type TableHost } from './table.js';
 import type { DataType } from '../types/data-types.js';
 
 export interface TableEnvironmentOptions {
@@ -81,6 +83,8 @@ export class TableEnvironment implements TableHost {
   readonly #functions = new Map<string, PythonFunction>();
   readonly #tables = new Map<string, TableDefinition>();
   readonly #pythonFiles: string[] = [];
+  readonly #archives: PythonArchive[] = [];
+  #requirements: PythonRequirements | null = null;
   readonly #queued: QueuedInsert[] = [];
   readonly #activePools = new Set<WorkerPool>();
   #closed = false;
@@ -140,6 +144,31 @@ export class TableEnvironment implements TableHost {
       throw new PyUdfError('INVALID_ARGUMENT', `addPythonFile: ${filePath} is neither a .py file nor a package directory`);
     }
     if (!this.#pythonFiles.includes(resolved)) this.#pythonFiles.push(resolved);
+  }
+
+  /**
+   * Third-party packages the functions import: installed from `cachedDir`
+   * alone, offline (pip --no-index --find-links), or from the package index
+   * when no cached dir is given; built once into a cached environment.
+   */
+  setPythonRequirements(requirementsFile: string, cachedDir?: string): void {
+    this.#checkOpen('setPythonRequirements');
+    if (typeof requirementsFile !== 'string' || !fs.existsSync(requirementsFile)) {
+      throw new PyUdfError('INVALID_ARGUMENT', `setPythonRequirements: requirements file ${String(requirementsFile)} does not exist`);
+    }
+    if (cachedDir !== undefined && (typeof cachedDir !== 'string' || !fs.existsSync(cachedDir) || !fs.statSync(cachedDir).isDirectory())) {
+      throw new PyUdfError('INVALID_ARGUMENT', `setPythonRequirements: cached dir ${String(cachedDir)} is not a directory`);
+    }
+    this.#requirements = Object.freeze({
+      requirementsFile: path.resolve(requirementsFile),
+      cachedDir: cachedDir === undefined ? null : path.resolve(cachedDir),
+    });
+  }
+
+  /** Ships an archive (.zip, .tar, .tar.gz), extracted into the workers' working directory as `./targetDir`. */
+  addPythonArchive(archivePath: string, targetDir?: string): void {
+    this.#checkOpen('addPythonArchive');
+    this.#archives.push(checkArchive(archivePath, targetDir));
   }
 
   /** The Python interpreter the workers' environment is built from. */
@@ -259,7 +288,7 @@ export class TableEnvironment implements TableHost {
   async #runInserts(inserts: readonly QueuedInsert[], jobName: string, options?: ExecuteOptions): Promise<JobResult> {
     const started = Date.now();
     const sinks: SinkResult[] = [];
-    await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
+    const pythonEnvironment = await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
       const compiled = inserts.map((insert) => {
         const plan = compile(insert.plan);
         checkSinkSchema(plan.schema, this.#sinkTable(insert.tableName).schema, insert.tableName);
@@ -270,7 +299,7 @@ export class TableEnvironment implements TableHost {
         sinks.push(Object.freeze({ table: insert.tableName, rows }));
       }
     });
-    return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started });
+    return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment });
   }
 
   /**
@@ -281,7 +310,7 @@ export class TableEnvironment implements TableHost {
     plans: readonly PlanNode[],
     options: ExecuteOptions | undefined,
     body: (compile: (plan: PlanNode) => CompiledPlan, run: (compiled: CompiledPlan, sink: Sink) => Promise<number>) => Promise<void>,
-  ): Promise<void> {
+  ): Promise<PythonEnvironmentInfo | null> {
     const signal = options?.signal;
     if (signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled before it started', { cause: signal.reason });
     const names = new Set<string>();
@@ -302,6 +331,7 @@ export class TableEnvironment implements TableHost {
     });
 
     let pool: WorkerPool | null = null;
+    let jobEnvironment: PythonEnvironmentInfo | null = null;
     let signatures: ReadonlyMap<string, FunctionSignature> = new Map();
     const onAbort = () => { void pool?.destroy(); };
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -310,6 +340,10 @@ export class TableEnvironment implements TableHost {
         const runtime = await ensureWorkerRuntime(chooseInterpreter(this.#options.pythonExecutable), {
           cacheDir: this.#options.cacheDir, logger: this.#options.logger,
         });
+        const environment = this.#requirements
+          ? await ensureJobEnvironment(runtime, this.#requirements, { cacheDir: this.#options.cacheDir, logger: this.#options.logger })
+          : null;
+        jobEnvironment = environment && Object.freeze({ key: environment.key, dir: environment.dir, built: environment.built });
         if (signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled', { cause: signal.reason });
         pool = await WorkerPool.start({
           python: runtime.python,
@@ -317,6 +351,8 @@ export class TableEnvironment implements TableHost {
           logger: this.#options.logger,
           functions: specs,
           pythonFiles: this.#pythonFiles,
+          extraPythonPaths: environment ? [environment.sitePackages] : [],
+          archives: this.#archives,
           jobParameters: this.#options.jobParameters,
         });
         this.#activePools.add(pool);
@@ -339,6 +375,7 @@ export class TableEnvironment implements TableHost {
           this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `close() of "${e.functionName}" raised ${e.exceptionType}: ${e.message}` });
         }
       }
+      return jobEnvironment;
     } catch (error) {
       await pool?.destroy();
       // Whatever broke because the job was stopped (a killed worker, a closed pool) is reported as the stop.

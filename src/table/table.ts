@@ -14,10 +14,20 @@ export interface SinkResult {
   readonly rows: number;
 }
 
+/** The environment built for setPythonRequirements. */
+export interface PythonEnvironmentInfo {
+  readonly key: string;
+  readonly dir: string;
+  /** False when it came from the cache: pip did not run for this job. */
+  readonly built: boolean;
+}
+
 export interface JobResult {
   readonly jobName: string;
   readonly sinks: readonly SinkResult[];
   readonly durationMs: number;
+  /** null when the job has no Python requirements (or calls no Python function). */
+  readonly pythonEnvironment: PythonEnvironmentInfo | null;
 }
 
 /** What a Table needs from its TableEnvironment. */

@@ -8,6 +8,7 @@ import { parseDataType } from '../types/data-types.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import { WorkerClient, type CallOutcome } from './worker-client.js';
 import { WorkerProcess } from './worker-process.js';
+import { extractArchives, type PythonArchive } from './archives.js';
 import type * as arrow from 'apache-arrow';
 
 tmp.setGracefulCleanup();
@@ -19,6 +20,10 @@ export interface WorkerPoolOptions {
   readonly functions: readonly FunctionSpecMessage[];
   /** Files and package directories the functions import (addPythonFile). */
   readonly pythonFiles: readonly string[];
+  /** More directories for sys.path after the job's files: the job's installed requirements. */
+  readonly extraPythonPaths?: readonly string[];
+  /** Extracted into the workers' working directory before they start (addPythonArchive). */
+  readonly archives?: readonly PythonArchive[];
   readonly jobParameters: Readonly<Record<string, string>>;
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -61,16 +66,19 @@ export class WorkerPool {
     try {
       const pythonPath = linkPythonFiles(dir.name, options.pythonFiles);
       const userPaths = userPathsOf(pythonPath, options.pythonFiles);
+      const workDir = path.join(dir.name, 'work');
+      fs.mkdirSync(workDir);
+      await extractArchives(options.archives ?? [], workDir);
       const started = await Promise.allSettled(
         Array.from({ length: options.parallelism }, (_, index) =>
-          WorkerProcess.start({ python: options.python, socketDir: dir.name, index, env: options.env })),
+          WorkerProcess.start({ python: options.python, socketDir: dir.name, cwd: workDir, index, env: options.env })),
       );
       for (const s of started) if (s.status === 'fulfilled') clients.push(new WorkerClient(s.value, options.logger));
       const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
 
       await Promise.all(clients.map((c) => c.handshake()));
-      const replies = await Promise.all(clients.map((c) => c.load([...options.functions], [pythonPath], { ...options.jobParameters })));
+      const replies = await Promise.all(clients.map((c) => c.load([...options.functions], [pythonPath, ...(options.extraPythonPaths ?? [])], { ...options.jobParameters })));
       const failedLoad = replies.find((r) => r.error);
       if (failedLoad?.error) throw loadError(userPaths(failedLoad.error));
       const signatures = new Map<string, FunctionSignature>();

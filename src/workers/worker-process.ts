@@ -15,6 +15,8 @@ export interface WorkerProcessOptions {
   readonly python: string;
   /** A private (0700) directory for the socket. */
   readonly socketDir: string;
+  /** The worker's working directory, where archives are extracted. */
+  readonly cwd?: string;
   readonly index: number;
   readonly env?: Readonly<Record<string, string>>;
   readonly readyTimeoutMs?: number;
@@ -60,6 +62,7 @@ export class WorkerProcess {
     try {
       child = execa(options.python, ['-u', '-m', 'pyudf.worker', '--address', address, '--owner-dir', options.socketDir], {
         stdin: 'pipe',
+        cwd: options.cwd,
         stdout: 'pipe',
         stderr: 'pipe',
         buffer: false,
