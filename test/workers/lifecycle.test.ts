@@ -19,7 +19,7 @@ function isGone(pid: number): boolean {
   }
 }
 
-test('workers exit by themselves within 2 s when their host is SIGKILLed', async () => {
+async function startDyingHost() {
   const host = execa('node', [HOST_DIES], { reject: false, env: { TMPDIR: tempRoot } });
   const lines = readline.createInterface({ input: host.stdout! });
   const workerPid = await new Promise<number>((resolve) => {
@@ -28,15 +28,29 @@ test('workers exit by themselves within 2 s when their host is SIGKILLed', async
       if (match) resolve(Number(match[1]));
     });
   });
-  expect(isGone(workerPid)).toBe(false);
-  host.kill('SIGKILL');
-  await host;
-  const deadline = Date.now() + 2_000;
-  while (!isGone(workerPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  expect(isGone(workerPid)).toBe(true);
-  // The dead host could not remove its private directory; its worker did.
-  expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
-});
+  return { host, workerPid };
+}
+
+async function awaitGone(pid: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (!isGone(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return isGone(pid);
+}
+
+test.each(['SIGKILL', 'SIGINT', 'SIGTERM'] as const)(
+  'when the host gets %s, its workers are gone within 2 s and so is its private directory',
+  async (signal) => {
+    const { host, workerPid } = await startDyingHost();
+    expect(isGone(workerPid)).toBe(false);
+    expect(leftoverPyudfDirs(tempRoot)).toHaveLength(1);
+    host.kill(signal);
+    const result = await host;
+    expect(result.signal).toBe(signal);
+    expect(await awaitGone(workerPid, 2_000)).toBe(true);
+    // After SIGKILL the host could not remove its private directory; its worker did.
+    expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
+  },
+);
 
 test('each job has one private directory for its worker sockets, removed when the job ends', async () => {
   const logger = recordingLogger();
