@@ -51,7 +51,7 @@ export async function diagnose(options: { python?: string; cacheDir?: string }):
     const entries = listCachedEnvironments(options.cacheDir);
     const envs = entries.filter((e) => e.kind === 'env' && !e.incomplete).length;
     const incomplete = entries.filter((e) => e.incomplete).length;
-    findings.push({ ok: true, what: `cache: ${root} (${process.env.PYUDF_CACHE_DIR ? 'PYUDF_CACHE_DIR' : 'default'}), ${envs} job environment(s)` });
+    findings.push({ ok: true, what: `cache: ${root} (${options.cacheDir ? '--cache-dir' : process.env.PYUDF_CACHE_DIR ? 'PYUDF_CACHE_DIR' : 'default'}), ${envs} job environment(s)` });
     if (incomplete > 0) findings.push({ ok: false, what: `cache: ${incomplete} unfinished build(s) left by interrupted jobs`, fix: 'run "pyudf env prune" to remove them' });
   } catch (error) {
     findings.push({ ok: false, what: `cache: ${root} is not writable (${(error as Error).message})`, fix: `set PYUDF_CACHE_DIR to a writable directory, e.g. ${path.join(process.cwd(), '.pyudf-cache')}` });

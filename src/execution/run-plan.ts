@@ -65,7 +65,8 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
 /**
  * Runs a compiled plan into a sink: batches flow through the operators with
  * up to `maxInFlight` at once (spread over the workers) and reach the sink in
- * source order. The first failure stops the source and fails the run.
+ * source order. The first failure stops the source and fails the run. The
+ * sink is finished, not published: the caller publishes once the job succeeded.
  */
 export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, sink: Sink, options: RunOptions): Promise<number> {
   const inFlight: Promise<Batch>[] = [];
@@ -84,10 +85,11 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, s
     }
     while (inFlight.length > 0) await sink.write(await inFlight.shift()!);
     if (options.signal?.aborted) throw abortError();
-    return await sink.commit();
+    return await sink.finish();
   } catch (error) {
+    // Batches still in flight are left to fail when the workers are stopped;
+    // each has a catch handler, and nothing writes to the sink any more.
     await source.return(undefined);
-    await Promise.allSettled(inFlight);
     await sink.abort();
     throw error;
   }

@@ -87,6 +87,12 @@ function translate(ast: SqlAst, text: string): Expr {
       return node({ kind: 'column', name: columnName(ast.column) });
     }
     case 'number': {
+      if (typeof ast.value === 'number' && Number.isInteger(ast.value) && !Number.isSafeInteger(ast.value)) {
+        // The parser folds "-<digits>" into a double, losing digits beyond 2^53.
+        throw new ExpressionError('EXPRESSION_SYNTAX',
+          `integer literal ${ast.value < 0 ? '-' : ''}... in "${text}" is too long to read exactly; write it as -(digits), e.g. -(9223372036854775808)`,
+          { expression: text });
+      }
       const raw = String(ast.value);
       if (/^-?\d+$/.test(raw)) return node({ kind: 'literal', literalKind: 'integer', value: BigInt(raw) });
       return node({ kind: 'literal', literalKind: 'decimal', value: Number(raw) });

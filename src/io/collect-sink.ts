@@ -10,9 +10,10 @@ export function collectSink(schema: TableSchema, rows: Row[]): Sink {
     async write(batch: Batch) {
       for (let i = 0; i < batch.numRows; i++) rows.push(rowObject(schema, batch, i));
     },
-    async commit() {
+    async finish() {
       return rows.length;
     },
+    publish() {},
     async abort() {
       rows.length = 0;
     },

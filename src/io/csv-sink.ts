@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -14,39 +15,62 @@ import type { Sink } from './sink.js';
  */
 export function csvSink(table: CsvTableDefinition): Sink {
   const finalPath = path.resolve(table.path);
-  const partPath = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${process.pid}.${Date.now()}.part`);
+  const partPath = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${crypto.randomBytes(6).toString('hex')}.part`);
   const { fieldDelimiter, quoteCharacter, nullLiteral } = table.format.options;
   let file: fs.WriteStream | null = null;
   let writer: ReturnType<typeof stringify> | null = null;
   let rows = 0;
+  // A write stream reports failures (cannot open, disk full) asynchronously:
+  // kept here and thrown from the next call, as an IO error naming the file.
+  let failure: unknown = null;
+  const ioError = (error: unknown) =>
+    new PyUdfError('IO', `cannot write ${finalPath}: ${(error as Error).message}`, { cause: error });
+  const check = () => {
+    if (failure) throw ioError(failure);
+  };
 
   const open = () => {
-    fs.mkdirSync(path.dirname(finalPath), { recursive: true });
-    file = fs.createWriteStream(partPath);
+    try {
+      fs.mkdirSync(path.dirname(finalPath), { recursive: true });
+    } catch (error) {
+      throw ioError(error);
+    }
+    // 'wx': never follow or reuse something already at the part file's path.
+    file = fs.createWriteStream(partPath, { flags: 'wx' });
+    file.on('error', (error) => { failure ??= error; });
     writer = stringify({ delimiter: fieldDelimiter, quote: quoteCharacter, record_delimiter: 'unix' });
+    writer.on('error', (error) => { failure ??= error; });
     writer.pipe(file);
     return writer;
   };
 
   return {
     async write(batch: Batch) {
+      check();
       const out = writer ?? open();
       for (let i = 0; i < batch.numRows; i++) {
         const record = batch.columns.map((column) => formatField(valueAt(column, i), nullLiteral));
-        if (!out.write(record)) await once(out, 'drain');
+        if (!out.write(record)) await Promise.race([once(out, 'drain'), once(file!, 'close')]);
+        check();
       }
       rows += batch.numRows;
     },
-    async commit() {
+    async finish() {
+      check();
       const out = writer ?? open();
+      const stream = file!;
+      const closed = stream.closed ? Promise.resolve() : once(stream, 'close');
       out.end();
-      await once(file!, 'close');
+      await closed;
+      check();
+      return rows;
+    },
+    publish() {
       try {
         fs.renameSync(partPath, finalPath);
       } catch (error) {
-        throw new PyUdfError('IO', `cannot write ${finalPath}: ${(error as Error).message}`, { cause: error });
+        throw ioError(error);
       }
-      return rows;
     },
     async abort() {
       // Destroying streams with writes pending makes them emit 'error': without

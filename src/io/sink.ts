@@ -1,9 +1,14 @@
 import type { Batch } from '../execution/vectors.js';
 
-/** Where a job's rows go. `commit` makes them visible; `abort` leaves no trace. */
+/**
+ * Where a job's rows go. `finish` completes the output out of sight,
+ * `publish` makes it visible (a job with several sinks publishes only once
+ * all of them finished), `abort` leaves no trace, also after `finish`.
+ */
 export interface Sink {
   write(batch: Batch): Promise<void>;
   /** Returns the number of rows written. */
-  commit(): Promise<number>;
+  finish(): Promise<number>;
+  publish(): void;
   abort(): Promise<void>;
 }

@@ -5,7 +5,7 @@ import {
   DataType, isIntegerType, isNumericType, widensTo, widerNumericType,
 } from '../types/data-types.js';
 import type { SqlValue } from '../types/values.js';
-import { constantVector, valueAt, valuesOf, vectorOf, type Batch } from '../execution/vectors.js';
+import { constantVector, takeRows, valueAt, valuesOf, vectorOf, type Batch } from '../execution/vectors.js';
 import { resolveFunctionName } from './validate.js';
 
 /** A function's signature once its worker has resolved it. */
@@ -79,7 +79,10 @@ export function compileExpr(expr: Expr, scope: Scope): CompiledExpr {
       };
     }
     case 'unary': {
-      const operand = compileExpr(expr.operand, scope);
+      let operand = compileExpr(expr.operand, scope);
+      if (operand.constant?.kind === 'null') {
+        operand = adapt(operand, new DataType(expr.op === 'NOT' ? 'BOOLEAN' : 'INT'), () => operand);
+      }
       if (expr.op === 'NOT') {
         if (operand.type.name !== 'BOOLEAN') fail(`NOT needs a BOOLEAN, got ${operand.type.name}`);
         return mapValues(operand, operand.type, (v) => (v === null ? null : !v));
@@ -89,7 +92,7 @@ export function compileExpr(expr: Expr, scope: Scope): CompiledExpr {
         v === null ? null : wrapInteger(typeof v === 'bigint' ? -v : -(v as number), operand.type));
     }
     case 'binary':
-      return compileBinary(expr.op, compileExpr(expr.left, scope), compileExpr(expr.right, scope), fail);
+      return compileBinary(expr.op, compileExpr(expr.left, scope), compileExpr(expr.right, scope), fail, scope);
   }
 }
 
@@ -177,23 +180,20 @@ function compileBinary(
   leftIn: CompiledExpr,
   rightIn: CompiledExpr,
   fail: (message: string) => never,
+  scope: Scope,
 ): CompiledExpr {
   let left = leftIn;
   let right = rightIn;
-  // A NULL literal or a numeric literal takes the other side's type.
-  if (left.constant && !right.constant) left = adaptLiteral(left, right.type);
-  if (right.constant && !left.constant) right = adaptLiteral(right, left.type);
+  // A NULL literal takes the other side's type; a numeric literal widens to it.
+  if (left.constant && (!right.constant || left.constant.kind === 'null')) left = adaptLiteral(left, right.type);
+  if (right.constant && (!left.constant || right.constant.kind === 'null')) right = adaptLiteral(right, left.type);
   const nullable = left.type.nullable || right.type.nullable;
 
   if (op === 'AND' || op === 'OR') {
     if (left.type.name !== 'BOOLEAN' || right.type.name !== 'BOOLEAN') {
       fail(`${op} needs BOOLEAN operands, got ${left.type.name} and ${right.type.name}`);
     }
-    return zip(left, right, new DataType('BOOLEAN', nullable), (a, b) => {
-      // SQL's three-valued logic.
-      if (op === 'AND') return a === false || b === false ? false : a === null || b === null ? null : true;
-      return a === true || b === true ? true : a === null || b === null ? null : false;
-    });
+    return shortCircuit(op, left, right, new DataType('BOOLEAN', nullable), scope.columns.map((c) => c.type));
   }
 
   let operandType: DataType;
@@ -230,7 +230,7 @@ function compileBinary(
       const x = BigInt(a as number | bigint);
       const y = BigInt(b as number | bigint);
       if ((op === '/' || op === '%') && y === 0n) {
-        throw new ExpressionError('ARITHMETIC', `integer division by zero in ${op === '/' ? 'a / b' : 'a % b'}`, { expression: op });
+        throw new ExpressionError('ARITHMETIC', `integer division by zero: ${String(a)} ${op} ${String(b)} in "${scope.text}"`, { expression: scope.text });
       }
       const r = op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? x / y : x % y;
       return wrapInteger(r, operandType);
@@ -245,7 +245,8 @@ function compileBinary(
 function adaptLiteral(literalExpr: CompiledExpr, target: DataType): CompiledExpr {
   const { kind } = literalExpr.constant!;
   if (kind === 'null') return adapt(literalExpr, target, () => literalExpr);
-  if ((kind === 'integer' || kind === 'decimal') && isNumericType(target)) {
+  // Only widening: `tinyint_col + 100` is INT arithmetic, `a / 2.0` stays DOUBLE, as in SQL.
+  if ((kind === 'integer' || kind === 'decimal') && isNumericType(target) && widensTo(literalExpr.type, target)) {
     return adapt(literalExpr, target, () => literalExpr);
   }
   return literalExpr;
@@ -255,6 +256,39 @@ function compare(a: SqlValue, b: SqlValue): number {
   if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
   if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : a === b ? 0 : NaN;
   return (a as never) < (b as never) ? -1 : (a as never) > (b as never) ? 1 : 0;
+}
+
+/**
+ * AND/OR as SQL evaluates them: the right side only for the rows the left
+ * side does not decide, so `b <> 0 AND a / b > 1` never divides by zero and a
+ * guard such as `x IS NOT NULL AND f(x)` keeps f from seeing the NULLs.
+ */
+function shortCircuit(op: 'AND' | 'OR', left: CompiledExpr, right: CompiledExpr, type: DataType, columnTypes: readonly DataType[]): CompiledExpr {
+  const decisive = op === 'OR';
+  return {
+    type,
+    evaluate: async (batch, context) => {
+      const l = await left.evaluate(batch, context);
+      const out = new Array<SqlValue>(batch.numRows);
+      const undecided: number[] = [];
+      for (let i = 0; i < batch.numRows; i++) {
+        const a = valueAt(l, i);
+        out[i] = a;
+        if (a !== decisive) undecided.push(i);
+      }
+      if (undecided.length > 0) {
+        const rest = undecided.length === batch.numRows ? batch : takeRows(batch, undecided, columnTypes);
+        const r = await right.evaluate(rest, context);
+        undecided.forEach((row, k) => {
+          const a = out[row];
+          const b = valueAt(r, k);
+          // SQL's three-valued logic, the left side being NULL or the non-deciding value.
+          out[row] = b === decisive ? decisive : a === null || b === null ? null : !decisive;
+        });
+      }
+      return vectorOf(out, type);
+    },
+  };
 }
 
 function zip(

@@ -294,10 +294,20 @@ export class TableEnvironment implements TableHost {
         checkSinkSchema(plan.schema, this.#sinkTable(insert.tableName).schema, insert.tableName);
         return plan;
       });
-      for (const [i, insert] of inserts.entries()) {
-        const rows = await run(compiled[i]!, csvSink(this.#sinkTable(insert.tableName)));
-        sinks.push(Object.freeze({ table: insert.tableName, rows }));
+      // All sinks are published together, and only when every insert succeeded.
+      const finished: Sink[] = [];
+      try {
+        for (const [i, insert] of inserts.entries()) {
+          const sink = csvSink(this.#sinkTable(insert.tableName));
+          const rows = await run(compiled[i]!, sink);
+          finished.push(sink);
+          sinks.push(Object.freeze({ table: insert.tableName, rows }));
+        }
+      } catch (error) {
+        await Promise.all(finished.map((sink) => sink.abort()));
+        throw error;
       }
+      for (const sink of finished) sink.publish();
     });
     return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment });
   }

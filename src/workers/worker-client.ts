@@ -47,6 +47,9 @@ export class WorkerClient {
       'grpc.enable_retries': 0,
     });
     process.onUnexpectedExit((exit) => this.#fail(this.#crashError(exit)));
+    process.onStdoutLine((line) => {
+      this.#logger.log({ level: 'info', message: line, source: 'udf', functionName: '', pythonLogger: 'stdout' });
+    });
   }
 
   /** Fails every call in flight and every later one with `error`. */

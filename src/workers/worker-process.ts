@@ -39,6 +39,7 @@ export class WorkerProcess {
   #exit: WorkerExit | null = null;
   readonly #exited: Promise<WorkerExit>;
   #expectedExit = false;
+  #stdoutListener: ((line: string) => void) | null = null;
 
   private constructor(child: ResultPromise, address: string) {
     this.#child = child;
@@ -107,8 +108,18 @@ export class WorkerProcess {
     });
   }
 
+  /**
+   * Receives what the process writes to its real stdout after the ready line:
+   * output of C code or subprocesses, which Python's print() capture does not
+   * see. It must be read, or a full pipe would block the worker.
+   */
+  onStdoutLine(listener: (line: string) => void): void {
+    this.#stdoutListener = listener;
+  }
+
   async #awaitReady(timeoutMs: number, python: string): Promise<void> {
     const lines = readline.createInterface({ input: this.#child.stdout! });
+    let ready = false;
     let timer: NodeJS.Timeout | undefined;
     const failure = (reason: string, exit?: WorkerExit) => {
       const stderr = this.#stderrTail.trim();
@@ -120,6 +131,10 @@ export class WorkerProcess {
       await Promise.race([
         new Promise<void>((resolve, reject) => {
           lines.on('line', (line) => {
+            if (ready) {
+              this.#stdoutListener?.(line);
+              return;
+            }
             let message: { event?: string; protocol?: number };
             try {
               message = JSON.parse(line) as typeof message;
@@ -129,7 +144,10 @@ export class WorkerProcess {
             if (message.event !== 'ready') return;
             if (message.protocol !== PROTOCOL_VERSION) {
               reject(new WorkerError('PROTOCOL_MISMATCH', `Python worker speaks protocol ${message.protocol}, this host speaks ${PROTOCOL_VERSION}: install matching versions of pyudf`, {}));
-            } else resolve();
+            } else {
+              ready = true;
+              resolve();
+            }
           });
         }),
         this.#exited.then(async (exit) => {
@@ -141,11 +159,11 @@ export class WorkerProcess {
         }),
       ]);
     } catch (error) {
+      lines.close();
       await this.kill();
       throw error;
     } finally {
       clearTimeout(timer);
-      lines.close();
     }
   }
 
