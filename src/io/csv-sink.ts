@@ -50,7 +50,7 @@ export function csvSink(table: CsvTableDefinition): Sink {
       const out = writer ?? open();
       for (let i = 0; i < batch.numRows; i++) {
         const record = batch.columns.map((column) => formatField(valueAt(column, i), nullLiteral));
-        if (!out.write(record)) await Promise.race([once(out, 'drain'), once(file!, 'close')]);
+        if (!out.write(record)) await Promise.race([once(out, 'drain'), once(file!, 'close')]).catch(() => undefined);
         check();
       }
       rows += batch.numRows;
@@ -61,7 +61,7 @@ export function csvSink(table: CsvTableDefinition): Sink {
       const stream = file!;
       const closed = stream.closed ? Promise.resolve() : once(stream, 'close');
       out.end();
-      await closed;
+      await closed.catch(() => undefined); // a stream error rejects once(); `failure` holds it
       check();
       return rows;
     },
