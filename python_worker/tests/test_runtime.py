@@ -93,9 +93,10 @@ class RuntimeTest(unittest.TestCase):
     def module(self):
         return sys.modules[self.mod]
 
-    def load(self, *specs, job_parameters=None, python_paths=()):
+    def load(self, *specs, job_parameters=None, python_paths=(), library_paths=()):
         return self.runtime.load(worker_pb2.LoadFunctionsRequest(
             functions=list(specs), job_parameters=job_parameters or {}, python_paths=list(python_paths),
+            library_paths=list(library_paths),
         ))
 
     def call(self, name, data, num_rows=0, call_id=1):
@@ -194,6 +195,18 @@ class RuntimeTest(unittest.TestCase):
         self.assertEqual((error.row_index, error.exception_type), (1, "json.decoder.JSONDecodeError"))
         self.assertIn("json", error.traceback)  # the library's frames stay in the traceback
         self.assertEqual(error.source_location, "<udf parse>:1")
+
+    def test_error_inside_an_installed_requirement_points_at_the_users_line(self):
+        installed = temp_modules(self)
+        sys.path.remove(installed.directory)  # only the request puts it on sys.path, as a library
+        self.addCleanup(lambda: installed.directory in sys.path and sys.path.remove(installed.directory))
+        lib, lib_path = installed.write("def strict_parse(s):\n    return int(s)\n")
+        self.load(spec("parse_it", f'lambda s: __import__("{lib}").strict_parse(s)', ["STRING"]),
+                  library_paths=[installed.directory])
+        error = self.call("parse_it", arguments(["1", "x"])).error
+        self.assertEqual((error.row_index, error.exception_type), (1, "ValueError"))
+        self.assertIn(lib_path, error.traceback)  # the library's frame stays in the traceback
+        self.assertEqual(error.source_location, "<udf parse_it>:1")
 
     def test_error_at_first_row(self):
         self.load(spec("boom", "lambda x: {}[x]", ["BIGINT"]))

@@ -81,7 +81,7 @@ type Unary<Req, Res> = (
 
 export interface WorkerStub extends grpc.Client {
   Handshake: Unary<{ protocolVersion: number; hostVersion: string }, HandshakeReply>;
-  LoadFunctions: Unary<{ functions: FunctionSpecMessage[]; pythonPaths: string[]; jobParameters: Record<string, string> }, LoadFunctionsReply>;
+  LoadFunctions: Unary<{ functions: FunctionSpecMessage[]; pythonPaths: string[]; libraryPaths: string[]; jobParameters: Record<string, string> }, LoadFunctionsReply>;
   Call(options?: grpc.CallOptions): grpc.ClientDuplexStream<CallRequest, CallReply>;
   StreamLogs(request: Record<string, never>, options?: grpc.CallOptions): grpc.ClientReadableStream<LogRecord>;
   Shutdown: Unary<Record<string, never>, ShutdownReply>;

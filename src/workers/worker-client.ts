@@ -13,6 +13,11 @@ import type { WorkerExit, WorkerProcess } from './worker-process.js';
 /** Control calls (handshake, load, shutdown) are quick; a stuck one means a stuck worker. */
 export const CONTROL_CALL_TIMEOUT_MS = 60_000;
 export const SHUTDOWN_TIMEOUT_MS = 5_000;
+/**
+ * LoadFunctions runs the user's imports and open() (where models get loaded):
+ * it has no deadline of its own; a worker that dies meanwhile fails it at once.
+ */
+export const LOAD_TIMEOUT_MS = Infinity;
 /** Once the worker is gone its log stream has ended or broken; this only bounds a lost end. */
 const LOG_DRAIN_TIMEOUT_MS = 1_000;
 
@@ -69,7 +74,7 @@ export class WorkerClient {
   }
 
   #deadline(ms = CONTROL_CALL_TIMEOUT_MS): grpc.CallOptions {
-    return { deadline: Date.now() + ms };
+    return Number.isFinite(ms) ? { deadline: Date.now() + ms } : {};
   }
 
   #unary<Req, Res>(method: 'Handshake' | 'LoadFunctions' | 'Shutdown', request: Req, timeoutMs?: number): Promise<Res> {
@@ -123,8 +128,8 @@ export class WorkerClient {
     stream.on('error', () => { /* ends with the worker; a crash is reported by the call path */ });
   }
 
-  load(functions: FunctionSpecMessage[], pythonPaths: string[], jobParameters: Record<string, string>): Promise<LoadFunctionsReply> {
-    return this.#unary('LoadFunctions', { functions, pythonPaths, jobParameters });
+  load(functions: FunctionSpecMessage[], pythonPaths: string[], libraryPaths: string[], jobParameters: Record<string, string>): Promise<LoadFunctionsReply> {
+    return this.#unary('LoadFunctions', { functions, pythonPaths, libraryPaths, jobParameters }, LOAD_TIMEOUT_MS);
   }
 
   /** Sends one batch to a function; replies arrive in order on one stream. */

@@ -78,7 +78,7 @@ export class WorkerPool {
       if (failed) throw failed.reason;
 
       await Promise.all(clients.map((c) => c.handshake()));
-      const replies = await Promise.all(clients.map((c) => c.load([...options.functions], [pythonPath, ...(options.extraPythonPaths ?? [])], { ...options.jobParameters })));
+      const replies = await Promise.all(clients.map((c) => c.load([...options.functions], [pythonPath], [...(options.extraPythonPaths ?? [])], { ...options.jobParameters })));
       const failedLoad = replies.find((r) => r.error);
       if (failedLoad?.error) throw loadError(userPaths(failedLoad.error));
       const signatures = new Map<string, FunctionSignature>();

@@ -43,7 +43,7 @@ class FunctionSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., callable: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ...) -> None: ...
 
 class LoadFunctionsRequest(_message.Message):
-    __slots__ = ("functions", "python_paths", "job_parameters")
+    __slots__ = ("functions", "python_paths", "job_parameters", "library_paths")
     class JobParametersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -54,10 +54,12 @@ class LoadFunctionsRequest(_message.Message):
     FUNCTIONS_FIELD_NUMBER: _ClassVar[int]
     PYTHON_PATHS_FIELD_NUMBER: _ClassVar[int]
     JOB_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    LIBRARY_PATHS_FIELD_NUMBER: _ClassVar[int]
     functions: _containers.RepeatedCompositeFieldContainer[FunctionSpec]
     python_paths: _containers.RepeatedScalarFieldContainer[str]
     job_parameters: _containers.ScalarMap[str, str]
-    def __init__(self, functions: _Optional[_Iterable[_Union[FunctionSpec, _Mapping]]] = ..., python_paths: _Optional[_Iterable[str]] = ..., job_parameters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    library_paths: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, functions: _Optional[_Iterable[_Union[FunctionSpec, _Mapping]]] = ..., python_paths: _Optional[_Iterable[str]] = ..., job_parameters: _Optional[_Mapping[str, str]] = ..., library_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LoadedFunction(_message.Message):
     __slots__ = ("name", "input_types", "has_input_types", "result_type", "kind", "source_location")

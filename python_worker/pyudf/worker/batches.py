@@ -85,7 +85,7 @@ def to_arrow_result(values: list[Any], result_type: DataType) -> pa.Array:
     seen.discard(type(None))
     # Each check below only detects that some row is bad; _first_bad_row then names the
     # first row that any check refuses, which need not be the first this check refuses.
-    if not result_type.nullable and len(seen) < len(values) and None in values:
+    if not result_type.nullable and any(value is None for value in values):
         raise _first_bad_row(values, result_type)
     if not seen.issubset(_FAST_TYPES[type_name]):
         if any(value is not None and not _fits_kind(value, type_name) for value in values):

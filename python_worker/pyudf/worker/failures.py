@@ -12,10 +12,20 @@ from pyudf._proto import worker_pb2
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-# The standard library's frames are never where a user's bug is.
-_STDLIB_DIRS = tuple(
-    os.path.abspath(sysconfig.get_paths()[key]) + os.sep for key in ("stdlib", "platstdlib")
-)
+# Library frames (the standard library, installed packages, a job's installed
+# requirements) are never where the user's bug is: the location names the
+# innermost frame of the user's own code instead.
+_library_dirs: list[str] = sorted({
+    os.path.abspath(sysconfig.get_paths()[key]) + os.sep
+    for key in ("stdlib", "platstdlib", "purelib", "platlib")
+})
+
+
+def add_library_dir(directory: str) -> None:
+    """Marks a directory of installed packages (a job's requirements) as library code."""
+    entry = os.path.abspath(directory) + os.sep
+    if entry not in _library_dirs:
+        _library_dirs.append(entry)
 
 
 def _is_ours(filename: str) -> bool:
@@ -23,7 +33,7 @@ def _is_ours(filename: str) -> bool:
 
 
 def _is_library(filename: str) -> bool:
-    return _is_ours(filename) or os.path.abspath(filename).startswith(_STDLIB_DIRS)
+    return _is_ours(filename) or os.path.abspath(filename).startswith(tuple(_library_dirs))
 
 
 def _user_frames(tb: Optional[TracebackType]) -> Optional[TracebackType]:

@@ -7,7 +7,7 @@ from typing import Iterable, Optional
 from pyudf._proto import worker_pb2
 from pyudf.udf import FunctionContext
 from pyudf.worker.batches import ResultTypeError, decode_arguments, encode_result, to_arrow_result
-from pyudf.worker.failures import plain_error, udf_error
+from pyudf.worker.failures import add_library_dir, plain_error, udf_error
 from pyudf.worker.functions import FunctionLoadError, LoadedFunction, load_function
 from pyudf.worker.logs import LogHub, flush_output
 
@@ -18,9 +18,11 @@ class FunctionRuntime:
         self._functions: dict[str, LoadedFunction] = {}
 
     def load(self, request: worker_pb2.LoadFunctionsRequest) -> worker_pb2.LoadFunctionsReply:
-        for path in reversed(request.python_paths):
+        for path in reversed([*request.python_paths, *request.library_paths]):
             if path not in sys.path:
                 sys.path.insert(0, path)
+        for path in request.library_paths:
+            add_library_dir(path)
         loaded: dict[str, LoadedFunction] = {}
         for spec in request.functions:
             self._hub.current_function = spec.name
@@ -68,6 +70,16 @@ class FunctionRuntime:
         ])
 
     def call(self, request: worker_pb2.CallRequest) -> worker_pb2.CallReply:
+        try:
+            return self._call(request)
+        except Exception as exc:  # a failure of ours must not end the stream for every later batch
+            return worker_pb2.CallReply(call_id=request.call_id, error=plain_error(
+                request.function_name, "eval", "pyudf.InternalError",
+                f"the worker failed to process a batch of {request.function_name!r}: "
+                f"{type(exc).__name__}: {exc}",
+            ))
+
+    def _call(self, request: worker_pb2.CallRequest) -> worker_pb2.CallReply:
         function = self._functions.get(request.function_name)
         if function is None:
             known = ", ".join(sorted(self._functions)) or "none"
