@@ -6,7 +6,7 @@ export async function runSetupCommand(
   file: string,
   args: readonly string[],
   what: string,
-  options: { env?: Record<string, string>; extendEnv?: boolean; hint?: string } = {},
+  options: { env?: Record<string, string>; extendEnv?: boolean; hint?: string; signal?: AbortSignal } = {},
 ): Promise<string> {
   const result = await execa(file, args, {
     all: true,
@@ -15,6 +15,7 @@ export async function runSetupCommand(
     stdin: 'ignore',
     env: options.env,
     extendEnv: options.extendEnv ?? true,
+    cancelSignal: options.signal,
   });
   if (result.failed) {
     const output = (result.all ?? '').trim();

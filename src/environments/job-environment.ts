@@ -74,7 +74,7 @@ function requirementLines(text: string): string[] {
 export async function ensureJobEnvironment(
   runtime: WorkerRuntime,
   requirements: PythonRequirements,
-  options: { cacheDir?: string; logger: Logger },
+  options: { cacheDir?: string; logger: Logger; signal?: AbortSignal },
 ): Promise<JobEnvironment> {
   const requirementsFile = path.resolve(requirements.requirementsFile);
   const text = readRequirements(requirementsFile);
@@ -97,6 +97,7 @@ export async function ensureJobEnvironment(
       '--target', path.join(staging, 'site'), '-r', requirementsFile];
     try {
       await runSetupCommand(runtime.interpreter.executable, args, `installing the requirements of ${requirementsFile}`, {
+        signal: options.signal,
         env: cachedDir ? isolatedPipEnv() : undefined,
         extendEnv: !cachedDir,
       });

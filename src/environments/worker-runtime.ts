@@ -48,7 +48,7 @@ export function runtimeDir(interpreter: Interpreter, cacheDir?: string): string 
  */
 export async function ensureWorkerRuntime(
   pythonCommand: string,
-  options: { cacheDir?: string; logger: Logger },
+  options: { cacheDir?: string; logger: Logger; signal?: AbortSignal },
 ): Promise<WorkerRuntime> {
   const interpreter = await probeInterpreter(pythonCommand);
   const requirements = fs.readFileSync(packagePaths.runtimeRequirements, 'utf8');
@@ -63,7 +63,7 @@ export async function ensureWorkerRuntime(
     }
     const started = Date.now();
     options.logger.log({ level: 'info', source: 'pyudf', message: `building the Python worker runtime in ${dir}` });
-    await runSetupCommand(interpreter.executable, ['-m', 'venv', '--without-pip', staging], 'creating the worker runtime virtualenv');
+    await runSetupCommand(interpreter.executable, ['-m', 'venv', '--without-pip', staging], 'creating the worker runtime virtualenv', { signal: options.signal });
     const source = findLinks ? ['--isolated', '--no-index', '--find-links', findLinks] : [];
     await runSetupCommand(
       interpreter.executable,
@@ -71,6 +71,7 @@ export async function ensureWorkerRuntime(
         '--no-input', '--retries', '0', ...source, '-r', packagePaths.runtimeRequirements],
       'installing the worker runtime (grpcio, protobuf, pyarrow)',
       {
+        signal: options.signal,
         env: findLinks ? isolatedPipEnv() : undefined,
         extendEnv: !findLinks,
         hint: findLinks

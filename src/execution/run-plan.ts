@@ -23,7 +23,7 @@ type Operator = (batch: Batch, context: EvalContext) => Promise<Batch>;
 
 export interface CompiledPlan {
   readonly schema: TableSchema;
-  readonly source: (batchSize: number, batchTimeMs: number) => AsyncGenerator<Batch>;
+  readonly source: (batchSize: number, batchTimeMs: number, signal?: AbortSignal) => AsyncGenerator<Batch>;
   readonly operators: readonly Operator[];
 }
 
@@ -33,7 +33,7 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
     const table = plan.table;
     return {
       schema: table.schema,
-      source: (batchSize, batchTimeMs) => (table.kind === 'csv' ? readCsv(table, batchSize, batchTimeMs) : readElements(table, batchSize)),
+      source: (batchSize, batchTimeMs, signal) => (table.kind === 'csv' ? readCsv(table, batchSize, batchTimeMs, signal) : readElements(table, batchSize)),
       operators: [],
     };
   }
@@ -71,7 +71,7 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
 export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, sink: Sink, options: RunOptions): Promise<number> {
   const inFlight: Promise<Batch>[] = [];
   let sequence = 0;
-  const source = compiled.source(options.batchSize, options.batchTimeMs);
+  const source = compiled.source(options.batchSize, options.batchTimeMs, options.signal);
   const abortError = () => new PyUdfError('CLOSED', 'the job was cancelled', { cause: options.signal?.reason });
   try {
     for await (const batch of source) {

@@ -11,7 +11,7 @@ import { parseField } from './csv-values.js';
  * the batch. A batch is also cut once its first row is `batchTimeMs` old, so a
  * slowly written input (a pipe, a growing file) does not wait for a full batch.
  */
-export async function* readCsv(table: CsvTableDefinition, batchSize: number, batchTimeMs = Infinity): AsyncGenerator<Batch> {
+export async function* readCsv(table: CsvTableDefinition, batchSize: number, batchTimeMs = Infinity, signal?: AbortSignal): AsyncGenerator<Batch> {
   const { path: file, format, schema } = table;
   const { fieldDelimiter, quoteCharacter, ignoreFirstLine, nullLiteral } = format.options;
   let input: fs.ReadStream;
@@ -37,7 +37,7 @@ export async function* readCsv(table: CsvTableDefinition, batchSize: number, bat
   // Where the last record ended, to place an error found past it (an unterminated quote).
   let lastLine = ignoreFirstLine ? 1 : 0;
   let lastEmptyLines = 0;
-  const records = recordReader(parser);
+  const records = recordReader(parser, signal);
   try {
     for (;;) {
       // Records already parsed are taken synchronously; we only wait (and race the bundle time) when none are.
@@ -83,7 +83,7 @@ export async function* readCsv(table: CsvTableDefinition, batchSize: number, bat
       const line = context.lines ?? 0;
       throw new CsvFormatError(`${file}:${line}: malformed CSV: ${error.message}`, { file, line, cause: error });
     }
-    if (error instanceof CsvFormatError) throw error;
+    if (error instanceof PyUdfError) throw error;
     throw new PyUdfError('IO', `reading ${file} failed: ${(error as Error).message}`, { cause: error });
   } finally {
     input.destroy();
@@ -97,10 +97,15 @@ interface ParsedRecord {
 }
 
 /** Pull-style access to a csv-parse stream, waiting for more input at most until a deadline. */
-function recordReader(parser: Parser) {
+function recordReader(parser: Parser, signal?: AbortSignal) {
   let ended = false;
   let failure: unknown = null;
   let wake: (() => void) | null = null;
+  // A quiet input (a pipe nobody writes to) must not keep a cancelled job waiting.
+  signal?.addEventListener('abort', () => {
+    failure ??= new PyUdfError('CLOSED', 'the job was cancelled', { cause: signal.reason });
+    wake?.();
+  }, { once: true });
   parser.on('readable', () => wake?.());
   parser.on('end', () => { ended = true; wake?.(); });
   parser.on('error', (error) => { failure = error; wake?.(); });

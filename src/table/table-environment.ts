@@ -87,6 +87,7 @@ export class TableEnvironment implements TableHost {
   #requirements: PythonRequirements | null = null;
   readonly #queued: QueuedInsert[] = [];
   readonly #activePools = new Set<WorkerPool>();
+  readonly #activeJobs = new Set<AbortController>();
   #closed = false;
 
   private constructor(options: ResolvedOptions) {
@@ -243,6 +244,7 @@ export class TableEnvironment implements TableHost {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const job of this.#activeJobs) job.abort(new PyUdfError('CLOSED', 'the TableEnvironment was closed'));
     await Promise.all([...this.#activePools].map((p) => p.destroy()));
   }
 
@@ -321,8 +323,7 @@ export class TableEnvironment implements TableHost {
     options: ExecuteOptions | undefined,
     body: (compile: (plan: PlanNode) => CompiledPlan, run: (compiled: CompiledPlan, sink: Sink) => Promise<number>) => Promise<void>,
   ): Promise<PythonEnvironmentInfo | null> {
-    const signal = options?.signal;
-    if (signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled before it started', { cause: signal.reason });
+    if (options?.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled before it started', { cause: options.signal.reason });
     const names = new Set<string>();
     plans.forEach((p) => functionsUsed(p, names));
     const specs = [...names].map((name) => {
@@ -343,22 +344,35 @@ export class TableEnvironment implements TableHost {
     let pool: WorkerPool | null = null;
     let jobEnvironment: PythonEnvironmentInfo | null = null;
     let signatures: ReadonlyMap<string, FunctionSignature> = new Map();
-    const onAbort = () => { void pool?.destroy(); };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // One signal stops the job, whether the caller aborts or close() is called.
+    const job = new AbortController();
+    const userSignal = options?.signal;
+    const onUserAbort = () => job.abort(userSignal?.reason);
+    userSignal?.addEventListener('abort', onUserAbort, { once: true });
+    const signal = job.signal;
+    const onAbort = () => { pool?.destroy().catch(() => undefined); };
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#activeJobs.add(job);
+    const stopped = (cause?: unknown) => new PyUdfError(
+      'CLOSED',
+      userSignal?.aborted ? 'the job was cancelled' : 'the TableEnvironment was closed during the job',
+      { cause: cause ?? signal.reason },
+    );
     try {
       if (specs.length > 0) {
+        const logger = this.#options.logger;
         const runtime = await ensureWorkerRuntime(chooseInterpreter(this.#options.pythonExecutable), {
-          cacheDir: this.#options.cacheDir, logger: this.#options.logger,
+          cacheDir: this.#options.cacheDir, logger, signal,
         });
         const environment = this.#requirements
-          ? await ensureJobEnvironment(runtime, this.#requirements, { cacheDir: this.#options.cacheDir, logger: this.#options.logger })
+          ? await ensureJobEnvironment(runtime, this.#requirements, { cacheDir: this.#options.cacheDir, logger, signal })
           : null;
         jobEnvironment = environment && Object.freeze({ key: environment.key, dir: environment.dir, built: environment.built });
-        if (signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled', { cause: signal.reason });
+        if (signal.aborted) throw stopped();
         pool = await WorkerPool.start({
           python: runtime.python,
           parallelism: this.#options.parallelism,
-          logger: this.#options.logger,
+          logger,
           functions: specs,
           pythonFiles: this.#pythonFiles,
           extraPythonPaths: environment ? [environment.sitePackages] : [],
@@ -366,7 +380,7 @@ export class TableEnvironment implements TableHost {
           jobParameters: this.#options.jobParameters,
         });
         this.#activePools.add(pool);
-        if (this.#closed || signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled');
+        if (signal.aborted) throw stopped();
         signatures = pool.signatures;
       }
       const activePool = pool;
@@ -389,13 +403,11 @@ export class TableEnvironment implements TableHost {
     } catch (error) {
       await pool?.destroy();
       // Whatever broke because the job was stopped (a killed worker, a closed pool) is reported as the stop.
-      const isStopError = error instanceof PyUdfError && error.code === 'CLOSED' && error.message.startsWith('the job was cancelled');
-      if ((signal?.aborted || this.#closed) && !isStopError) {
-        throw new PyUdfError('CLOSED', signal?.aborted ? 'the job was cancelled' : 'the TableEnvironment was closed during the job', { cause: error });
-      }
+      if (signal.aborted) throw stopped(error);
       throw error;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      userSignal?.removeEventListener('abort', onUserAbort);
+      this.#activeJobs.delete(job);
       if (pool) this.#activePools.delete(pool);
     }
   }

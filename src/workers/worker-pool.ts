@@ -38,6 +38,7 @@ export class WorkerPool {
   readonly #clients: readonly WorkerClient[];
   readonly #dir: tmp.DirResult;
   readonly #userPaths: (error: UdfErrorMessage) => UdfErrorMessage;
+  readonly #logger: Logger;
   #closed = false;
   /** Set by the first close() or destroy(): later calls wait until the workers are gone. */
   #stopped: Promise<void> | null = null;
@@ -45,7 +46,9 @@ export class WorkerPool {
   private constructor(
     clients: WorkerClient[], dir: tmp.DirResult, signatures: Map<string, FunctionSignature>,
     userPaths: (error: UdfErrorMessage) => UdfErrorMessage,
+    logger: Logger,
   ) {
+    this.#logger = logger;
     this.#clients = clients;
     this.#dir = dir;
     this.signatures = signatures;
@@ -89,10 +92,10 @@ export class WorkerPool {
           resultType: parseDataType(f.resultType),
         }));
       }
-      return new WorkerPool(clients, dir, signatures, userPaths);
+      return new WorkerPool(clients, dir, signatures, userPaths, options.logger);
     } catch (error) {
       await Promise.all(clients.map((c) => c.destroy()));
-      dir.removeCallback();
+      removePrivateDir(dir, options.logger);
       throw error;
     }
   }
@@ -115,7 +118,7 @@ export class WorkerPool {
         const errors = await Promise.all(this.#clients.map((c) => c.shutdown()));
         return errors.flat().map(this.#userPaths);
       } finally {
-        this.#dir.removeCallback();
+        removePrivateDir(this.#dir, this.#logger);
       }
     })();
     this.#stopped = closing.then(() => undefined, () => undefined);
@@ -130,12 +133,37 @@ export class WorkerPool {
       try {
         await Promise.all(this.#clients.map((c) => c.destroy()));
       } finally {
-        this.#dir.removeCallback();
+        removePrivateDir(this.#dir, this.#logger);
       }
     })();
     this.#stopped = destroying.then(() => undefined, () => undefined);
     return destroying;
   }
+}
+
+/**
+ * Removes the pool's private directory. Whatever a UDF left there (read-only
+ * files, say) is made removable first; a failure is logged, never thrown, so
+ * cleanup cannot turn a finished job into a failed one.
+ */
+function removePrivateDir(dir: tmp.DirResult, logger: Logger): void {
+  try {
+    dir.removeCallback(); // also drops it from tmp's clean-up-at-exit list
+  } catch {
+    try {
+      makeWritable(dir.name);
+      fs.rmSync(dir.name, { recursive: true, force: true });
+    } catch (error) {
+      logger.log({ level: 'warn', source: 'pyudf', message: `could not remove the worker directory ${dir.name}: ${(error as Error).message}` });
+    }
+  }
+}
+
+function makeWritable(target: string): void {
+  const stat = fs.lstatSync(target);
+  if (!stat.isDirectory()) return;
+  fs.chmodSync(target, 0o700);
+  for (const name of fs.readdirSync(target)) makeWritable(path.join(target, name));
 }
 
 /** Links each file or package into one directory that goes first on the workers' sys.path. */

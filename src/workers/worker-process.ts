@@ -40,6 +40,8 @@ export class WorkerProcess {
   readonly #exited: Promise<WorkerExit>;
   #expectedExit = false;
   #stdoutListener: ((line: string) => void) | null = null;
+  /** Set when the process could not be spawned at all (ENOENT, EACCES): no exit code says why. */
+  #spawnError: (Error & { originalMessage?: string }) | null = null;
 
   private constructor(child: ResultPromise, address: string) {
     this.#child = child;
@@ -50,7 +52,10 @@ export class WorkerProcess {
     });
     this.#exited = child.then(
       (r) => r,
-      (r: { exitCode?: number; signal?: string }) => r,
+      (r: Error & { exitCode?: number; signal?: string; code?: string }) => {
+        if (r.exitCode === undefined && r.signal === undefined && typeof r.code === 'string') this.#spawnError = r;
+        return r;
+      },
     ).then((r) => {
       this.#exit = { exitCode: r.exitCode ?? null, signal: r.signal ?? null };
       return this.#exit;
@@ -121,10 +126,10 @@ export class WorkerProcess {
     const lines = readline.createInterface({ input: this.#child.stdout! });
     let ready = false;
     let timer: NodeJS.Timeout | undefined;
-    const failure = (reason: string, exit?: WorkerExit) => {
+    const failure = (reason: string, exit?: WorkerExit, cause?: Error) => {
       const stderr = this.#stderrTail.trim();
       return new WorkerError('WORKER_START_FAILED', `Python worker (${python}) ${reason}${stderr ? `:\n${stderr}` : ''}`, {
-        exitCode: exit?.exitCode, signal: exit?.signal, stderr,
+        exitCode: exit?.exitCode, signal: exit?.signal, stderr, cause,
       });
     };
     try {
@@ -152,6 +157,8 @@ export class WorkerProcess {
         }),
         this.#exited.then(async (exit) => {
           await new Promise((r) => setImmediate(r)); // let the last stderr chunk arrive
+          const spawnError = this.#spawnError;
+          if (spawnError) throw failure(`could not be started: ${spawnError.originalMessage ?? spawnError.message}`, exit, spawnError);
           throw failure(`exited before it was ready (exit code ${exit.exitCode}, signal ${exit.signal})`, exit);
         }),
         new Promise<never>((_, reject) => {

@@ -112,3 +112,26 @@ test('a batch goes to the worker when the bundle time passes, before the input e
   expect(pythonWorkers()).toEqual([]);
   expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
 });
+
+test.each(['abort', 'close'] as const)('a job waiting on a quiet input stops at once on %s', async (how) => {
+  const fifo = path.join(dir, `quiet-${how}`);
+  await execa('mkfifo', [fifo]);
+  const tEnv = TableEnvironment.create({ logger: recordingLogger() });
+  tEnv.registerFunction('inc', udf('lambda a: a + 1', [DataTypes.BIGINT()], DataTypes.BIGINT()));
+  tEnv.connect(new FileSystem().path(fifo)).withFormat(new OldCsv().field('a', DataTypes.BIGINT())).createTemporaryTable('quiet');
+  const controller = new AbortController();
+  const job = tEnv.fromPath('quiet').select('inc(a) AS a').execute({ signal: controller.signal }).collect();
+  const writer = fs.createWriteStream(fifo); // opened, never written: the job waits for input
+  await new Promise((resolve) => writer.once('open', resolve));
+  // The job is waiting when its worker is up: wait for the worker process, not for a timer.
+  while (pythonWorkers().length === 0) await new Promise((r) => setTimeout(r, 20));
+  if (how === 'abort') controller.abort();
+  else void tEnv.close();
+  const error = await job.catch((e: unknown) => e);
+  expect(error).toMatchObject({ code: 'CLOSED' });
+  expect((error as Error).message).toBe(how === 'abort' ? 'the job was cancelled' : 'the TableEnvironment was closed during the job');
+  writer.destroy();
+  await tEnv.close();
+  expect(pythonWorkers()).toEqual([]);
+  expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
+});
