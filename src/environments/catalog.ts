@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cacheRoot } from './cache-dir.js';
 import { LAST_USED_FILE } from './job-environment.js';
-import { isPublished } from './published-dir.js';
+import { isBeingBuilt, isPublished } from './published-dir.js';
 
 /** One cached directory: a worker runtime or a job environment. */
 export interface CachedEnvironment {
@@ -14,6 +14,8 @@ export interface CachedEnvironment {
   readonly lastUsed: Date;
   /** A build that never finished (a staging directory or an unmarked one). */
   readonly incomplete: boolean;
+  /** A live process is building it now: prune leaves it alone. */
+  readonly building: boolean;
   readonly requirementsFile?: string;
 }
 
@@ -32,16 +34,29 @@ export function listCachedEnvironments(cacheDir?: string): CachedEnvironment[] {
     if (!fs.existsSync(parent)) continue;
     for (const name of fs.readdirSync(parent).sort()) {
       const dir = path.join(parent, name);
-      if (name.endsWith('.lock') || !fs.statSync(dir).isDirectory()) continue;
+      try {
+        if (name.endsWith('.lock') || !fs.statSync(dir).isDirectory()) continue;
+      } catch {
+        continue; // renamed or removed by a build meanwhile
+      }
       const complete = isPublished(dir);
       let manifest: { requirementsFile?: string } = {};
       try {
         manifest = JSON.parse(fs.readFileSync(path.join(dir, '.pyudf-complete.json'), 'utf8')) as typeof manifest;
       } catch { /* incomplete */ }
       const lastUsedFile = path.join(dir, LAST_USED_FILE);
-      const lastUsed = fs.existsSync(lastUsedFile) ? fs.statSync(lastUsedFile).mtime : fs.statSync(dir).mtime;
+      let bytes: number;
+      let lastUsed: Date;
+      try {
+        lastUsed = fs.existsSync(lastUsedFile) ? fs.statSync(lastUsedFile).mtime : fs.statSync(dir).mtime;
+        bytes = sizeOf(dir);
+      } catch {
+        continue; // published (renamed) or removed while we looked
+      }
+      const staging = name.includes('.staging-');
       found.push(Object.freeze({
-        kind, name, dir, bytes: sizeOf(dir), lastUsed, incomplete: !complete || name.includes('.staging-'),
+        kind, name, dir, bytes, lastUsed, incomplete: !complete || staging,
+        building: isBeingBuilt(staging ? path.join(parent, name.slice(0, name.indexOf('.staging-'))) : dir),
         requirementsFile: manifest.requirementsFile,
       }));
     }
@@ -58,6 +73,7 @@ export function pruneCachedEnvironments(options: { cacheDir?: string; olderThanD
   const removed: CachedEnvironment[] = [];
   for (const entry of listCachedEnvironments(options.cacheDir)) {
     const stale = entry.kind === 'env' && entry.lastUsed.getTime() < cutoff;
+    if (entry.building) continue;
     if (options.all || entry.incomplete || stale) {
       fs.rmSync(entry.dir, { recursive: true, force: true });
       removed.push(entry);

@@ -1,6 +1,11 @@
 import { execa } from 'execa';
 import { EnvironmentError } from '../errors.js';
 
+/** Hides the password of `scheme://user:password@host` URLs (pip's --index-url, find-links). */
+export function maskCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]+)(?::[^\s/@]*)?@/gi, '$1$2:****@');
+}
+
 /** Runs a setup command (venv, pip); a failure carries the command line, exit code and output. */
 export async function runSetupCommand(
   file: string,
@@ -18,8 +23,8 @@ export async function runSetupCommand(
     cancelSignal: options.signal,
   });
   if (result.failed) {
-    const output = (result.all ?? '').trim();
-    const command = [file, ...args];
+    const output = maskCredentials((result.all ?? '').trim());
+    const command = [file, ...args].map(maskCredentials);
     const reason = result.exitCode !== undefined ? `exit code ${result.exitCode}` : (result.signal ? `signal ${result.signal}` : result.shortMessage);
     throw new EnvironmentError(
       result.code === 'ENOENT' ? 'PYTHON_NOT_FOUND' : 'ENVIRONMENT_BUILD_FAILED',

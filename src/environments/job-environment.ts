@@ -4,7 +4,7 @@ import path from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { cacheRoot } from './cache-dir.js';
-import { runSetupCommand } from './commands.js';
+import { maskCredentials, runSetupCommand } from './commands.js';
 import { explainPipFailure, isolatedPipEnv } from './pip.js';
 import { isPublished, publishOnce } from './published-dir.js';
 import type { WorkerRuntime } from './worker-runtime.js';
@@ -27,13 +27,31 @@ export interface JobEnvironment {
 
 export const LAST_USED_FILE = '.last-used';
 
+// A file's digest, remembered by path, size and mtime: a job's later runs do
+// not read a large cached dir again.
+const fileDigests = new Map<string, string>();
+
+async function digestFile(file: string, stat: fs.Stats): Promise<string> {
+  const memo = `${file}\0${stat.size}\0${stat.mtimeMs}`;
+  let digest = fileDigests.get(memo);
+  if (digest === undefined) {
+    const hash = crypto.createHash('sha256');
+    // Streamed: wheels of several GiB exist (and exceed what one read returns).
+    for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+    digest = hash.digest('hex');
+    fileDigests.set(memo, digest);
+  }
+  return digest;
+}
+
 /** Names and content hashes of the cached dir's files: a changed wheel is a new environment. */
-export function digestCachedDir(cachedDir: string): string {
+export async function digestCachedDir(cachedDir: string): Promise<string> {
   const hash = crypto.createHash('sha256');
   for (const name of fs.readdirSync(cachedDir).sort()) {
     const file = path.join(cachedDir, name);
-    if (!fs.statSync(file).isFile()) continue;
-    hash.update(name).update('\0').update(crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex')).update('\n');
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) continue;
+    hash.update(name).update('\0').update(await digestFile(file, stat)).update('\n');
   }
   return hash.digest('hex');
 }
@@ -82,14 +100,14 @@ export async function ensureJobEnvironment(
   if (cachedDir && !fs.existsSync(cachedDir)) {
     throw new EnvironmentError('ENVIRONMENT_BUILD_FAILED', `the cached dir ${cachedDir} does not exist`, {});
   }
-  const key = environmentKey(runtime, text, cachedDir ? digestCachedDir(cachedDir) : null);
+  const key = environmentKey(runtime, text, cachedDir ? await digestCachedDir(cachedDir) : null);
   const dir = path.join(cacheRoot(options.cacheDir), 'envs', key);
   const sitePackages = path.join(dir, 'site');
   const { built } = await publishOnce(dir, async (staging) => {
     const started = Date.now();
     const lines = requirementLines(text);
     options.logger.log({ level: 'info', source: 'pyudf', message: `creating Python environment ${key} for ${requirementsFile}` });
-    options.logger.log({ level: 'info', source: 'pyudf', message: `installing ${lines.length} requirement(s)${cachedDir ? ` from ${cachedDir}` : ''}: ${lines.join(', ')}` });
+    options.logger.log({ level: 'info', source: 'pyudf', message: maskCredentials(`installing ${lines.length} requirement(s)${cachedDir ? ` from ${cachedDir}` : ''}: ${lines.join(', ')}`) });
     fs.mkdirSync(staging, { recursive: true });
     const source = cachedDir ? ['--isolated', '--no-index', '--find-links', cachedDir] : [];
     const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--retries', '0',
@@ -105,8 +123,9 @@ export async function ensureJobEnvironment(
       throw explain(error, requirementsFile, cachedDir);
     }
     options.logger.log({ level: 'info', source: 'pyudf', message: `Python environment ${key} done in ${((Date.now() - started) / 1000).toFixed(1)} s` });
-    return { requirementsFile, requirements: text, cachedDir };
-  });
+    // The manifest stores a digest, not the text: requirement lines may carry index credentials.
+    return { requirementsFile, requirementsSha256: crypto.createHash('sha256').update(text).digest('hex'), cachedDir };
+  }, options.signal);
   if (!isPublished(dir)) throw new EnvironmentError('ENVIRONMENT_BUILD_FAILED', `environment ${dir} vanished after it was built`, {});
   fs.writeFileSync(path.join(dir, LAST_USED_FILE), new Date().toISOString());
   return Object.freeze({ key, dir, sitePackages, built });

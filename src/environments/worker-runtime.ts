@@ -81,6 +81,6 @@ export async function ensureWorkerRuntime(
     );
     options.logger.log({ level: 'info', source: 'pyudf', message: `worker runtime ready in ${Date.now() - started} ms` });
     return { interpreter: interpreter.executable, version: interpreter.version, requirements };
-  });
+  }, options.signal);
   return Object.freeze({ interpreter, dir, python, built });
 }
