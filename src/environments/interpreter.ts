@@ -35,11 +35,16 @@ export function probeInterpreter(command: string): Promise<Interpreter> {
         });
       } catch (error) {
         if (error instanceof EnvironmentError && error.code === 'PYTHON_NOT_FOUND') {
-          throw new EnvironmentError('PYTHON_NOT_FOUND', `Python interpreter "${command}" not found. Install Python 3.9+ or name one with tEnv.setPythonExecutable(path) or PYUDF_PYTHON.`, { command: [command], cause: error });
+          throw new EnvironmentError('PYTHON_NOT_FOUND', `Python interpreter "${command}" not found. Install Python 3.9+ or name one with the pythonExecutable option, tEnv.setPythonExecutable(path) or PYUDF_PYTHON.`, { command: [command], cause: error });
         }
         throw error;
       }
-      const info = JSON.parse(out.trim().split('\n').at(-1)!) as { executable: string; version: string; venv: boolean; pip: boolean };
+      let info: { executable: string; version: string; venv: boolean; pip: boolean };
+      try {
+        info = JSON.parse(out.trim().split('\n').at(-1) ?? '') as typeof info;
+      } catch (error) {
+        throw new EnvironmentError('PYTHON_NOT_FOUND', `"${command}" ran but did not answer as a Python interpreter; name a CPython 3.9+ with the pythonExecutable option, tEnv.setPythonExecutable(path) or PYUDF_PYTHON`, { command: [command], output: out, cause: error });
+      }
       return Object.freeze({ command, executable: info.executable, version: info.version, hasVenv: info.venv, hasPip: info.pip });
     })();
     cache.set(command, probe);

@@ -1,0 +1,107 @@
+// Another project installs pyudf from this directory and uses it: a plain
+// Node ESM script runs a job, and TypeScript type-checks against dist's types.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, tempDir } from '../support.js';
+
+const tempRoot = isolateTempRoot();
+const project = tempDir('consumer-');
+const REPO_ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const TSC = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsc');
+
+/**
+ * The consumer's environment: ours, without what `npm test` and jest add (npm_config_local_prefix
+ * would point npm back at this repository; NODE_OPTIONS would make node warn on stderr).
+ */
+const consumerEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) =>
+  !/^npm_/i.test(name) && name !== 'INIT_CWD' && name !== 'NODE_OPTIONS')) as Record<string, string>;
+
+function run(file: string, args: readonly string[]) {
+  return execa(file, args, { cwd: project, env: consumerEnv, extendEnv: false, reject: false, all: true, stdin: 'ignore' });
+}
+
+const JOB = `import { TableEnvironment, DataTypes, udf } from 'pyudf';
+
+const tEnv = TableEnvironment.create();
+tEnv.registerFunction('add', udf('lambda i, j: i + j', [DataTypes.BIGINT(), DataTypes.BIGINT()], DataTypes.BIGINT()));
+const rows = await tEnv.fromElements([[1n, 2n], [20n, 22n]], { a: DataTypes.BIGINT(), b: DataTypes.BIGINT() })
+  .select('add(a, b) AS s').execute().collect();
+await tEnv.close();
+process.stdout.write(rows.map((row) => String(row.s)).join(',') + '\\n');
+`;
+
+const TYPED = `import { TableEnvironment, DataTypes, udf, EnvironmentError, type Row, type PythonFunction } from 'pyudf';
+
+const add: PythonFunction = udf('lambda i, j: i + j', [DataTypes.BIGINT(), DataTypes.BIGINT()], DataTypes.BIGINT());
+const tEnv: TableEnvironment = TableEnvironment.create({ parallelism: 1 });
+tEnv.registerFunction('add', add);
+const rows: Row[] = await tEnv.fromElements([[1n, 2n]], { a: DataTypes.BIGINT(), b: DataTypes.BIGINT() })
+  .select('add(a, b) AS s').execute().collect();
+await tEnv.close();
+export const sums: unknown[] = rows.map((row) => row.s);
+export const missingPython = (e: unknown): boolean => e instanceof EnvironmentError && e.code === 'PYTHON_NOT_FOUND';
+`;
+
+const UNTYPED = `import { DataTypes, udf } from 'pyudf';
+
+export const wrong = udf(42, [DataTypes.BIGINT()], DataTypes.BIGINT());
+`;
+
+const typeCheck = (file: string, ...more: string[]) =>
+  run(TSC, ['--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--strict', ...more, file]);
+
+let typed: ReturnType<typeof typeCheck>;
+let untyped: ReturnType<typeof typeCheck>;
+
+beforeAll(async () => {
+  const init = await run('npm', ['init', '-y']);
+  expect({ exitCode: init.exitCode, output: init.all }).toEqual({ exitCode: 0, output: expect.any(String) });
+  const manifest = path.join(project, 'package.json');
+  fs.writeFileSync(manifest, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifest, 'utf8')), type: 'module' }, null, 2));
+  const install = await run('npm', ['install', REPO_ROOT, '--no-audit', '--no-fund', '--ignore-scripts']);
+  expect({ exitCode: install.exitCode, output: install.all }).toEqual({ exitCode: 0, output: expect.any(String) });
+
+  fs.writeFileSync(path.join(project, 'job.mjs'), JOB);
+  fs.writeFileSync(path.join(project, 'typed.ts'), TYPED);
+  fs.writeFileSync(path.join(project, 'untyped.ts'), UNTYPED);
+  // tsc takes seconds: both checks run side by side while the job runs. The typed file is checked
+  // with everything its imports pull in (dist's .d.ts and theirs); the untyped one needs only
+  // udf()'s signature, so it skips the libraries' own .d.ts files, which cost most of tsc's time.
+  typed = typeCheck('typed.ts');
+  untyped = typeCheck('untyped.ts', '--skipLibCheck');
+});
+
+afterAll(async () => {
+  await Promise.all([typed, untyped]); // no tsc outlives the file
+});
+
+test('a local directory install links the package into node_modules', () => {
+  const installed = path.join(project, 'node_modules', 'pyudf');
+  expect(fs.lstatSync(installed).isSymbolicLink()).toBe(true);
+  expect(fs.realpathSync(installed)).toBe(fs.realpathSync(REPO_ROOT));
+  expect(JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')).dependencies).toEqual({
+    pyudf: expect.stringMatching(/^file:/),
+  });
+});
+
+test('a plain Node ESM script imports pyudf and runs a job with a Python UDF', async () => {
+  const job = await run('node', ['job.mjs']);
+  expect({ exitCode: job.exitCode, stdout: job.stdout, stderr: job.stderr }).toEqual({ exitCode: 0, stdout: '3,42', stderr: '' });
+  expect(pythonWorkers()).toEqual([]);
+  expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
+});
+
+test('TypeScript type-checks a strict NodeNext file that imports pyudf', async () => {
+  const result = await typed;
+  expect({ exitCode: result.exitCode, output: result.all }).toEqual({ exitCode: 0, output: '' });
+});
+
+test('TypeScript rejects a number where udf() takes its Python callable', async () => {
+  const result = await untyped;
+  expect(result.exitCode).toBe(2);
+  expect(result.all).toBe(
+    "untyped.ts(3,26): error TS2345: Argument of type 'number' is not assignable to parameter of type 'string'.",
+  );
+});
