@@ -1,5 +1,5 @@
 import type * as arrow from 'apache-arrow';
-import { ExpressionError, PyUdfError, UdfError } from '../errors.js';
+import { ExpressionError, PyUdfError, UdfError, WorkerError } from '../errors.js';
 import { readCsv } from '../io/csv-source.js';
 import { readElements } from '../io/elements-source.js';
 import type { Sink } from '../io/sink.js';
@@ -118,7 +118,7 @@ function contextFor(pool: WorkerPool | null, sequence: number): EvalContext {
         });
       }
       if (outcome.result.length !== numRows) {
-        throw new PyUdfError('WORKER_CRASHED', `worker returned ${outcome.result.length} results for ${numRows} rows of "${name}"`);
+        throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: it returned ${outcome.result.length} results for ${numRows} rows of "${name}"`, {});
       }
       return outcome.result;
     },

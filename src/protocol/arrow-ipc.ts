@@ -1,4 +1,5 @@
 import * as arrow from 'apache-arrow';
+import { WorkerError } from '../errors.js';
 
 /** Arguments of one call as one Arrow record batch (IPC stream format), a column per argument. */
 export function encodeArguments(columns: readonly arrow.Vector[]): Uint8Array {
@@ -14,6 +15,6 @@ export function encodeArguments(columns: readonly arrow.Vector[]): Uint8Array {
 export function decodeResult(bytes: Uint8Array): arrow.Vector {
   const table = arrow.tableFromIPC(bytes);
   const column = table.getChildAt(0);
-  if (column === null) throw new Error('worker reply holds no result column');
+  if (column === null) throw new WorkerError('WORKER_CRASHED', 'worker broke the protocol: its reply holds no result column', {});
   return column;
 }
