@@ -15,10 +15,13 @@ export type PyUdfErrorCode =
   | 'UDF_SIGNATURE_MISMATCH'
   | 'UDF_FAILED'
   | 'UDF_RESULT_TYPE'
+  | 'UDF_TIMEOUT'
+  | 'UDF_CRASHED'
   | 'CSV_PARSE'
   | 'IO'
   | 'WORKER_START_FAILED'
   | 'WORKER_CRASHED'
+  | 'WORKER_TIMEOUT'
   | 'PROTOCOL_MISMATCH'
   | 'PYTHON_NOT_FOUND'
   | 'ENVIRONMENT_BUILD_FAILED'
@@ -74,7 +77,7 @@ export class UdfError extends PyUdfError {
   readonly row?: readonly unknown[];
 
   constructor(
-    code: 'UDF_LOAD_FAILED' | 'UDF_SIGNATURE_MISMATCH' | 'UDF_FAILED' | 'UDF_RESULT_TYPE',
+    code: 'UDF_LOAD_FAILED' | 'UDF_SIGNATURE_MISMATCH' | 'UDF_FAILED' | 'UDF_RESULT_TYPE' | 'UDF_TIMEOUT' | 'UDF_CRASHED',
     message: string,
     details: {
       functionName: string;
@@ -120,7 +123,7 @@ export class WorkerError extends PyUdfError {
   readonly stderr: string;
 
   constructor(
-    code: 'WORKER_START_FAILED' | 'WORKER_CRASHED' | 'PROTOCOL_MISMATCH',
+    code: 'WORKER_START_FAILED' | 'WORKER_CRASHED' | 'WORKER_TIMEOUT' | 'PROTOCOL_MISMATCH',
     message: string,
     details: { exitCode?: number | null; signal?: string | null; stderr?: string; cause?: unknown },
   ) {

@@ -37,6 +37,17 @@ export interface TableEnvironmentOptions {
   readonly cacheDir?: string;
   /** Receives UDF output (print, logging) and pyudf's own messages. Default: stderr. */
   readonly logger?: Logger;
+  /**
+   * How often one batch may crash its worker (the worker is replaced and the
+   * batch sent again) before the job fails naming the row that does it. Default 3.
+   */
+  readonly maxWorkerRestarts?: number;
+  /**
+   * A call of a Python function on one batch that takes longer fails the job
+   * (UDF_TIMEOUT) and its worker is killed. Default 10 minutes: long enough for
+   * any sane batch, short enough that a hung UDF cannot hang CI. 0 turns it off.
+   */
+  readonly udfTimeoutMs?: number;
   /** Passed to every function's open(): FunctionContext.get_job_parameter(key). */
   readonly jobParameters?: Readonly<Record<string, string>>;
 }
@@ -45,6 +56,8 @@ interface ResolvedOptions {
   parallelism: number;
   bundleSize: number;
   bundleTimeMs: number;
+  maxWorkerRestarts: number;
+  udfTimeoutMs: number;
   batchesInFlightPerWorker: number;
   pythonExecutable: string | null;
   cacheDir: string | undefined;
@@ -52,7 +65,17 @@ interface ResolvedOptions {
   jobParameters: Record<string, string>;
 }
 
-const DEFAULTS = Object.freeze({ parallelism: 1, bundleSize: 4096, bundleTimeMs: 100, batchesInFlightPerWorker: 4 });
+const DEFAULTS = Object.freeze({
+  parallelism: 1, bundleSize: 4096, bundleTimeMs: 100, batchesInFlightPerWorker: 4, maxWorkerRestarts: 3, udfTimeoutMs: 10 * 60_000,
+});
+
+function nonNegativeInteger(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new PyUdfError('INVALID_ARGUMENT', `TableEnvironment option "${name}" must be an integer >= 0, got ${String(value)}`);
+  }
+  return value;
+}
 
 function positiveInteger(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -102,6 +125,8 @@ export class TableEnvironment implements TableHost {
       parallelism: positiveInteger(options.parallelism, 'parallelism', DEFAULTS.parallelism),
       bundleSize: positiveInteger(options.bundleSize, 'bundleSize', DEFAULTS.bundleSize),
       bundleTimeMs: positiveInteger(options.bundleTimeMs, 'bundleTimeMs', DEFAULTS.bundleTimeMs),
+      maxWorkerRestarts: nonNegativeInteger(options.maxWorkerRestarts, 'maxWorkerRestarts', DEFAULTS.maxWorkerRestarts),
+      udfTimeoutMs: nonNegativeInteger(options.udfTimeoutMs, 'udfTimeoutMs', DEFAULTS.udfTimeoutMs),
       batchesInFlightPerWorker: positiveInteger(options.batchesInFlightPerWorker, 'batchesInFlightPerWorker', DEFAULTS.batchesInFlightPerWorker),
       pythonExecutable: options.pythonExecutable ?? null,
       cacheDir: options.cacheDir,
@@ -378,6 +403,8 @@ export class TableEnvironment implements TableHost {
           extraPythonPaths: environment ? [environment.sitePackages] : [],
           archives: this.#archives,
           jobParameters: this.#options.jobParameters,
+          maxRestarts: this.#options.maxWorkerRestarts,
+          callTimeoutMs: this.#options.udfTimeoutMs === 0 ? Infinity : this.#options.udfTimeoutMs,
         });
         this.#activePools.add(pool);
         if (signal.aborted) throw stopped();

@@ -21,6 +21,13 @@ export const LOAD_TIMEOUT_MS = Infinity;
 /** Once the worker is gone its log stream has ended or broken; this only bounds a lost end. */
 const LOG_DRAIN_TIMEOUT_MS = 1_000;
 
+/** A call that was waiting behind the one its worker died running: not its fault. */
+export class QueuedBehindCrash extends WorkerError {
+  constructor(crash: WorkerError) {
+    super('WORKER_CRASHED', crash.message, { exitCode: crash.exitCode, signal: crash.signal, stderr: crash.stderr, cause: crash });
+  }
+}
+
 export type CallOutcome =
   | { readonly ok: true; readonly result: arrow.Vector }
   | { readonly ok: false; readonly error: UdfErrorMessage };
@@ -40,6 +47,8 @@ export class WorkerClient {
   #logsDone: Promise<unknown> = Promise.resolve();
   readonly #pending = new Map<number, PendingCall>();
   #nextCallId = 1;
+  /** Settles when the last call sent so far has: a call's timeout starts then. */
+  #lastCall: Promise<void> = Promise.resolve();
   #failure: Error | null = null;
 
   constructor(process: WorkerProcess, logger: Logger) {
@@ -60,7 +69,16 @@ export class WorkerClient {
   /** Fails every call in flight and every later one with `error`. */
   #fail(error: Error): void {
     if (this.#failure === null) this.#failure = error;
-    for (const pending of this.#pending.values()) pending.reject(this.#failure);
+    // The worker answers calls in order: only the oldest pending call can have
+    // been running when it died. The others were queued behind it.
+    let first = true;
+    for (const pending of this.#pending.values()) {
+      const failure = this.#failure;
+      pending.reject(!first && failure instanceof WorkerError && failure.code === 'WORKER_CRASHED'
+        ? new QueuedBehindCrash(failure)
+        : failure);
+      first = false;
+    }
     this.#pending.clear();
   }
 
@@ -132,15 +150,45 @@ export class WorkerClient {
     return this.#unary('LoadFunctions', { functions, pythonPaths, libraryPaths, jobParameters }, LOAD_TIMEOUT_MS);
   }
 
-  /** Sends one batch to a function; replies arrive in order on one stream. */
-  call(functionName: string, args: readonly arrow.Vector[], numRows: number): Promise<CallOutcome> {
+  /**
+   * Sends one batch to a function; replies arrive in order on one stream. A
+   * call not answered within `timeoutMs` (counted from when the worker could
+   * start on it: after the calls queued before it) fails with WORKER_TIMEOUT
+   * and the worker, stuck in user code, is killed.
+   */
+  call(functionName: string, args: readonly arrow.Vector[], numRows: number, timeoutMs = Infinity): Promise<CallOutcome> {
     if (this.#failure) return Promise.reject(this.#failure);
     const stream = this.#ensureCallStream();
     const callId = this.#nextCallId++;
-    return new Promise<CallOutcome>((resolve, reject) => {
-      this.#pending.set(callId, { resolve, reject });
+    const previous = this.#lastCall;
+    const outcome = new Promise<CallOutcome>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const settle = <T>(fn: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        fn(value);
+      };
+      this.#pending.set(callId, { resolve: settle(resolve), reject: settle(reject) });
       stream.write({ callId, functionName, arguments: encodeArguments(args), numRows });
+      if (Number.isFinite(timeoutMs)) {
+        const arm = () => {
+          if (!this.#pending.has(callId)) return;
+          timer = setTimeout(() => this.#timeOut(functionName, numRows, timeoutMs), timeoutMs);
+          timer.unref();
+        };
+        void previous.then(arm, arm);
+      }
     });
+    this.#lastCall = outcome.then(() => undefined, () => undefined);
+    return outcome;
+  }
+
+  #timeOut(functionName: string, numRows: number, timeoutMs: number): void {
+    const error = new WorkerError('WORKER_TIMEOUT', `a call of "${functionName}" on ${numRows} row(s) did not finish within ${timeoutMs} ms; the worker (pid ${this.process.pid}) was killed`, {
+      stderr: this.process.stderrTail,
+    });
+    this.#fail(error);
+    this.#callStream?.cancel();
+    void this.process.kill('SIGKILL');
   }
 
   #ensureCallStream() {

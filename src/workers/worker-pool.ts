@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import tmp from 'tmp';
-import { PyUdfError, UdfError } from '../errors.js';
+import { PyUdfError, UdfError, WorkerError } from '../errors.js';
 import type { Logger } from '../logging.js';
-import type { FunctionSpecMessage, UdfErrorMessage } from '../protocol/contract.js';
+import type { FunctionSpecMessage, LoadFunctionsReply, UdfErrorMessage } from '../protocol/contract.js';
+import { valueAt } from '../execution/vectors.js';
+import { describe, type SqlValue } from '../types/values.js';
 import { parseDataType } from '../types/data-types.js';
 import type { FunctionSignature } from '../planning/compile.js';
-import { WorkerClient, type CallOutcome } from './worker-client.js';
+import { QueuedBehindCrash, WorkerClient, type CallOutcome } from './worker-client.js';
 import { WorkerProcess } from './worker-process.js';
 import { extractArchives, type PythonArchive } from './archives.js';
 import type * as arrow from 'apache-arrow';
@@ -26,7 +28,26 @@ export interface WorkerPoolOptions {
   readonly archives?: readonly PythonArchive[];
   readonly jobParameters: Readonly<Record<string, string>>;
   readonly env?: Readonly<Record<string, string>>;
+  /** How often one call may crash its worker (each time replaced) before its batch is searched for the row that does it. */
+  readonly maxRestarts?: number;
+  /** A call not answered within this time fails the job (UDF_TIMEOUT) and its worker is killed. */
+  readonly callTimeoutMs?: number;
 }
+
+/** What starting (or restarting) a worker of this pool takes. */
+interface WorkerRecipe {
+  readonly python: string;
+  readonly socketDir: string;
+  readonly workDir: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly logger: Logger;
+  readonly functions: readonly FunctionSpecMessage[];
+  readonly pythonPath: string;
+  readonly libraryPaths: readonly string[];
+  readonly jobParameters: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_MAX_RESTARTS = 3;
 
 /**
  * N workers with the job's functions loaded, and the private directory that
@@ -35,7 +56,13 @@ export interface WorkerPoolOptions {
  */
 export class WorkerPool {
   readonly signatures: ReadonlyMap<string, FunctionSignature>;
-  readonly #clients: readonly WorkerClient[];
+  readonly #clients: WorkerClient[];
+  readonly #replacing = new Map<number, Promise<WorkerClient>>();
+  readonly #recipe: WorkerRecipe;
+  readonly #maxRestarts: number;
+  readonly #callTimeoutMs: number;
+  #restarts = 0;
+  #spawned = 0;
   readonly #dir: tmp.DirResult;
   readonly #userPaths: (error: UdfErrorMessage) => UdfErrorMessage;
   readonly #logger: Logger;
@@ -46,9 +73,14 @@ export class WorkerPool {
   private constructor(
     clients: WorkerClient[], dir: tmp.DirResult, signatures: Map<string, FunctionSignature>,
     userPaths: (error: UdfErrorMessage) => UdfErrorMessage,
-    logger: Logger,
+    recipe: WorkerRecipe,
+    options: WorkerPoolOptions,
   ) {
-    this.#logger = logger;
+    this.#logger = recipe.logger;
+    this.#recipe = recipe;
+    this.#spawned = clients.length;
+    this.#maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+    this.#callTimeoutMs = options.callTimeoutMs ?? Infinity;
     this.#clients = clients;
     this.#dir = dir;
     this.signatures = signatures;
@@ -63,6 +95,11 @@ export class WorkerPool {
     return this.#clients.map((c) => c.process.pid).filter((p): p is number => p !== undefined);
   }
 
+  /** Workers started to replace crashed ones, during this pool's life. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
     const dir = tmp.dirSync({ prefix: 'pyudf-', mode: 0o700, unsafeCleanup: true });
     const clients: WorkerClient[] = [];
@@ -72,27 +109,27 @@ export class WorkerPool {
       const workDir = path.join(dir.name, 'work');
       fs.mkdirSync(workDir);
       await extractArchives(options.archives ?? [], workDir);
+      const recipe: WorkerRecipe = {
+        python: options.python, socketDir: dir.name, workDir, env: options.env, logger: options.logger,
+        functions: options.functions, pythonPath, libraryPaths: options.extraPythonPaths ?? [], jobParameters: options.jobParameters,
+      };
       const started = await Promise.allSettled(
-        Array.from({ length: options.parallelism }, (_, index) =>
-          WorkerProcess.start({ python: options.python, socketDir: dir.name, cwd: workDir, index, env: options.env })),
+        Array.from({ length: options.parallelism }, (_, index) => startWorker(recipe, index)),
       );
-      for (const s of started) if (s.status === 'fulfilled') clients.push(new WorkerClient(s.value, options.logger));
+      for (const s of started) if (s.status === 'fulfilled') clients.push(s.value.client);
       const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
-
-      await Promise.all(clients.map((c) => c.handshake()));
-      const replies = await Promise.all(clients.map((c) => c.load([...options.functions], [pythonPath], [...(options.extraPythonPaths ?? [])], { ...options.jobParameters })));
-      const failedLoad = replies.find((r) => r.error);
+      const failedLoad = started.map((s) => (s as PromiseFulfilledResult<StartedWorker>).value.reply).find((r) => r.error);
       if (failedLoad?.error) throw loadError(userPaths(failedLoad.error));
       const signatures = new Map<string, FunctionSignature>();
-      for (const f of replies[0]?.functions ?? []) {
+      for (const f of (started[0] as PromiseFulfilledResult<StartedWorker>).value.reply.functions) {
         signatures.set(f.name, Object.freeze({
           name: f.name,
           inputTypes: f.hasInputTypes ? Object.freeze(f.inputTypes.map(parseDataType)) : null,
           resultType: parseDataType(f.resultType),
         }));
       }
-      return new WorkerPool(clients, dir, signatures, userPaths, options.logger);
+      return new WorkerPool(clients, dir, signatures, userPaths, recipe, options);
     } catch (error) {
       await Promise.all(clients.map((c) => c.destroy()));
       removePrivateDir(dir, options.logger);
@@ -100,10 +137,94 @@ export class WorkerPool {
     }
   }
 
-  call(worker: number, functionName: string, args: readonly arrow.Vector[], numRows: number): Promise<CallOutcome> {
-    if (this.#closed) return Promise.reject(new PyUdfError('CLOSED', 'the worker pool is closed'));
-    return this.#clients[worker % this.#clients.length]!.call(functionName, args, numRows)
-      .then((outcome): CallOutcome => (outcome.ok ? outcome : { ok: false, error: this.#userPaths(outcome.error) }));
+  /**
+   * Calls a function on one batch with worker `slot`. A worker that dies
+   * under the call is replaced and the call sent again, so every row is
+   * answered exactly once; a call that keeps killing its worker is searched
+   * for the one row that does it, and fails as UDF_CRASHED with that row.
+   */
+  async call(slot: number, functionName: string, args: readonly arrow.Vector[], numRows: number): Promise<CallOutcome> {
+    let crashes = 0;
+    for (;;) {
+      const attempt = await this.#attempt(slot, functionName, args, numRows);
+      if (attempt.kind === 'answered') return attempt.outcome;
+      if (attempt.crash instanceof QueuedBehindCrash) continue; // another call killed the worker
+      crashes++;
+      if (crashes > this.#maxRestarts) {
+        const row = await this.#findPoisonRow(slot, functionName, args, 0, numRows);
+        throw crashedError(functionName, attempt.crash, row === null ? undefined : args.map((a) => valueAt(a, row)), crashes);
+      }
+    }
+  }
+
+  /** One try: the answer, or the crash (the worker already replaced). Timeouts and stops are thrown. */
+  async #attempt(slot: number, functionName: string, args: readonly arrow.Vector[], numRows: number): Promise<
+    { kind: 'answered'; outcome: CallOutcome } | { kind: 'crashed'; crash: WorkerError }> {
+    if (this.#closed) throw new PyUdfError('CLOSED', 'the worker pool is closed');
+    const index = slot % this.#clients.length;
+    const client = await this.#clientAt(index);
+    try {
+      const outcome = await client.call(functionName, args, numRows, this.#callTimeoutMs);
+      return { kind: 'answered', outcome: outcome.ok ? outcome : { ok: false, error: this.#userPaths(outcome.error) } };
+    } catch (error) {
+      if (error instanceof WorkerError && error.code === 'WORKER_TIMEOUT') {
+        throw new UdfError('UDF_TIMEOUT', `Python function "${functionName}" ${error.message.replace(/^a call of "[^"]*" /, '')}`, {
+          functionName, phase: 'eval', pythonType: '', pythonMessage: '', pythonTraceback: '', sourceLocation: '',
+        });
+      }
+      if (!(error instanceof WorkerError && error.code === 'WORKER_CRASHED') || this.#closed) throw error;
+      await this.#replace(index, client, error);
+      return { kind: 'crashed', crash: error };
+    }
+  }
+
+  /** Halves the batch until one row alone kills the worker; null when no single row does. */
+  async #findPoisonRow(slot: number, functionName: string, args: readonly arrow.Vector[], offset: number, numRows: number): Promise<number | null> {
+    if (numRows === 1) return offset;
+    const half = Math.ceil(numRows / 2);
+    for (const [start, length] of [[0, half], [half, numRows - half]] as const) {
+      if (length === 0) continue;
+      const part = args.map((a) => a.slice(start, start + length));
+      let attempt = await this.#attempt(slot, functionName, part, length);
+      while (attempt.kind === 'crashed' && attempt.crash instanceof QueuedBehindCrash) {
+        attempt = await this.#attempt(slot, functionName, part, length);
+      }
+      if (attempt.kind === 'crashed') return this.#findPoisonRow(slot, functionName, part, offset + start, length);
+    }
+    return null;
+  }
+
+  async #clientAt(index: number): Promise<WorkerClient> {
+    return this.#replacing.get(index) ?? this.#clients[index]!;
+  }
+
+  /** Starts a new worker in place of `dead`, once, however many calls saw it die. */
+  #replace(index: number, dead: WorkerClient, crash: WorkerError): Promise<WorkerClient> {
+    const pending = this.#replacing.get(index);
+    if (pending) return pending;
+    if (this.#clients[index] !== dead) return Promise.resolve(this.#clients[index]!);
+    this.#restarts++;
+    this.#logger.log({ level: 'warn', source: 'pyudf', message: `${crash.message.split('\n')[0]}; starting a new worker` });
+    const replacing = (async () => {
+      try {
+        void dead.destroy();
+        const { client, reply } = await startWorker(this.#recipe, this.#spawned++);
+        if (reply.error) {
+          await client.destroy();
+          throw loadError(this.#userPaths(reply.error));
+        }
+        if (this.#closed) {
+          await client.destroy();
+          throw new PyUdfError('CLOSED', 'the worker pool is closed');
+        }
+        this.#clients[index] = client;
+        return client;
+      } finally {
+        this.#replacing.delete(index);
+      }
+    })();
+    this.#replacing.set(index, replacing);
+    return replacing;
   }
 
   /** Runs close() of every function, stops every worker, removes the private directory. */
@@ -115,6 +236,7 @@ export class WorkerPool {
     this.#closed = true;
     const closing = (async () => {
       try {
+        await Promise.allSettled(this.#replacing.values());
         const errors = await Promise.all(this.#clients.map((c) => c.shutdown()));
         return errors.flat().map(this.#userPaths);
       } finally {
@@ -131,6 +253,7 @@ export class WorkerPool {
     this.#closed = true;
     const destroying = (async () => {
       try {
+        await Promise.allSettled(this.#replacing.values());
         await Promise.all(this.#clients.map((c) => c.destroy()));
       } finally {
         removePrivateDir(this.#dir, this.#logger);
@@ -193,6 +316,34 @@ function userPathsOf(pythonPath: string, files: readonly string[]): (error: UdfE
   const rewrite = (text: string) => text.replace(pattern, (link) => links.get(link)!);
   return (error) => ({
     ...error, message: rewrite(error.message), traceback: rewrite(error.traceback), sourceLocation: rewrite(error.sourceLocation),
+  });
+}
+
+interface StartedWorker {
+  readonly client: WorkerClient;
+  readonly reply: LoadFunctionsReply;
+}
+
+async function startWorker(recipe: WorkerRecipe, index: number): Promise<StartedWorker> {
+  const process = await WorkerProcess.start({
+    python: recipe.python, socketDir: recipe.socketDir, cwd: recipe.workDir, index, env: recipe.env,
+  });
+  const client = new WorkerClient(process, recipe.logger);
+  try {
+    await client.handshake();
+    const reply = await client.load([...recipe.functions], [recipe.pythonPath], [...recipe.libraryPaths], { ...recipe.jobParameters });
+    return { client, reply };
+  } catch (error) {
+    await client.destroy();
+    throw error;
+  }
+}
+
+function crashedError(functionName: string, crash: WorkerError, row: readonly SqlValue[] | undefined, crashes: number): UdfError {
+  const call = row ? `${functionName}(${row.map(describe).join(', ')})` : `${functionName} (no single row reproduces it)`;
+  const how = crash.signal ? `signal ${crash.signal}` : `exit code ${crash.exitCode}`;
+  return new UdfError('UDF_CRASHED', `Python function "${functionName}" killed its worker ${crashes} time(s) (${how}); the row that does it: ${call}${crash.stderr ? `\n${crash.stderr.trim()}` : ''}`, {
+    functionName, phase: 'eval', pythonType: '', pythonMessage: crash.message, pythonTraceback: crash.stderr, sourceLocation: '', row,
   });
 }
 

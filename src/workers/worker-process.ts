@@ -174,10 +174,13 @@ export class WorkerProcess {
     }
   }
 
-  /** SIGTERM, then SIGKILL after the grace period; resolves once the process is gone. */
-  async kill(): Promise<WorkerExit> {
+  /**
+   * SIGTERM, then SIGKILL after the grace period; resolves once the process is
+   * gone. SIGKILL at once for a worker that is known to be stuck.
+   */
+  async kill(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<WorkerExit> {
     this.#expectedExit = true;
-    if (this.#exit === null) this.#child.kill('SIGTERM');
+    if (this.#exit === null) this.#child.kill(signal);
     return this.#exited;
   }
 
