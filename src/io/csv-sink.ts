@@ -9,6 +9,19 @@ import { valueAt, type Batch } from '../execution/vectors.js';
 import { formatField } from './csv-values.js';
 import type { Sink } from './sink.js';
 
+/** Waits for room in the writer, or for the file to close on an error; leaves no listener behind. */
+function drainedOrClosed(out: NodeJS.EventEmitter, file: fs.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      file.off('close', done);
+      resolve();
+    };
+    out.once('drain', done);
+    file.once('close', done);
+  });
+}
+
 /**
  * Writes a CSV table file beside its final path and renames it into place
  * only when the job succeeds: a failed job never leaves a partial file.
@@ -50,7 +63,7 @@ export function csvSink(table: CsvTableDefinition): Sink {
       const out = writer ?? open();
       for (let i = 0; i < batch.numRows; i++) {
         const record = batch.columns.map((column) => formatField(valueAt(column, i), nullLiteral));
-        if (!out.write(record)) await Promise.race([once(out, 'drain'), once(file!, 'close')]).catch(() => undefined);
+        if (!out.write(record)) await drainedOrClosed(out, file!);
         check();
       }
       rows += batch.numRows;

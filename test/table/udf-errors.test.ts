@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  DataTypes, FileSystem, OldCsv, TableEnvironment, UdfError, WorkerError, udf, type PythonFunction,
+  DataTypes, FileSystem, OldCsv, TableEnvironment, UdfError, udf, type PythonFunction,
 } from '../../src/index.js';
 import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, tempDir } from '../support.js';
 
@@ -224,13 +224,17 @@ describe('functions that fail to load', () => {
   });
 });
 
-test('a worker that dies mid-job: WORKER_CRASHED with its exit code', async () => {
+test('a row that kills its worker every time: UDF_CRASHED naming the function, the row and the exit code', async () => {
   const error = await failingJob({ die: udf("lambda a, b: __import__('os')._exit(3) if a == 777 else a", [BIGINT, BIGINT], BIGINT) }, (tEnv) => {
     tEnv.fromElements(rows, schema).select('die(a, b) AS r').insertInto('sink');
   }, { parallelism: 2 });
-  expect(error).toBeInstanceOf(WorkerError);
-  expect((error as WorkerError).code).toBe('WORKER_CRASHED');
-  expect((error as WorkerError).exitCode).toBe(3);
+  expect(error).toBeInstanceOf(UdfError);
+  const e = error as UdfError;
+  expect(e.code).toBe('UDF_CRASHED');
+  expect(e.functionName).toBe('die');
+  expect(e.row?.[0]).toBe(777n);
+  expect(e.message).toContain('exit code 3');
+  expect(e.message).toContain('killed its worker 4 time(s)');
 });
 
 test('after failed jobs, the same TableEnvironment runs a good job', async () => {
