@@ -2,7 +2,8 @@ export { TableEnvironment, type TableEnvironmentOptions } from './table/table-en
 export { Table, TableResult, type ExecuteOptions, type JobResult, type SinkResult, type PythonEnvironmentInfo } from './table/table.js';
 export { FileSystem, OldCsv, ConnectTableDescriptor, type CsvOptions } from './table/descriptors.js';
 export { Schema, type Field, type TableSchema } from './table/schema.js';
-export { udf, type PythonFunction } from './table/python-function.js';
+export { udf, type PythonFunction, type UdfOptions } from './table/python-function.js';
+export type { ErrorPolicy, UdfErrorCount, DeadLetter } from './execution/udf-errors.js';
 export { DataType, DataTypes, type TypeName } from './types/data-types.js';
 export type { Row, SqlValue } from './types/values.js';
 export type { Logger, LogEntry } from './logging.js';

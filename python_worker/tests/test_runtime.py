@@ -208,6 +208,22 @@ class RuntimeTest(unittest.TestCase):
         self.assertIn(lib_path, error.traceback)  # the library's frame stays in the traceback
         self.assertEqual(error.source_location, "<udf parse_it>:1")
 
+    def test_continue_on_error_returns_nulls_and_every_failing_row(self):
+        fn = spec("inv", "lambda x: 12 // x", ["BIGINT"], "BIGINT NOT NULL")
+        fn.continue_on_error = True
+        self.load(fn)
+        reply = self.call("inv", arguments([3, 0, 4, 0, 6]))
+        self.assertFalse(reply.HasField("error"), reply.error)
+        self.assertEqual(decode_result(reply.result).to_pylist(), [4, None, 3, None, 2])
+        self.assertEqual([(e.row_index, e.exception_type, e.phase) for e in reply.row_errors],
+                         [(1, "ZeroDivisionError", "eval"), (3, "ZeroDivisionError", "eval")])
+        self.assertIn("<udf inv>", reply.row_errors[0].traceback)
+
+    def test_without_continue_on_error_the_first_failure_ends_the_batch(self):
+        self.load(spec("inv", "lambda x: 12 // x", ["BIGINT"]))
+        reply = self.call("inv", arguments([3, 0, 4, 0, 6]))
+        self.assertEqual((reply.error.row_index, len(reply.row_errors), reply.result), (1, 0, b""))
+
     def test_error_at_first_row(self):
         self.load(spec("boom", "lambda x: {}[x]", ["BIGINT"]))
         error = self.call("boom", arguments([9, 8])).error

@@ -8,9 +8,12 @@ import type { PlanNode } from '../planning/plan.js';
 import type { Field, TableSchema } from '../table/schema.js';
 import { describe, type SqlValue } from '../types/values.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
+import type { UdfErrorMessage } from '../protocol/contract.js';
+import type { UdfErrorHandling } from './udf-errors.js';
 import { rowAt, takeRows, valueAt, type Batch } from './vectors.js';
 
 export interface RunOptions {
+  readonly udfErrors: UdfErrorHandling;
   readonly batchSize: number;
   /** A batch is sent once its first row is this old, full or not. */
   readonly batchTimeMs: number;
@@ -19,7 +22,7 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
 }
 
-type Operator = (batch: Batch, context: EvalContext) => Promise<Batch>;
+type Operator = (batch: Batch, context: BatchContext) => Promise<Batch>;
 
 export interface CompiledPlan {
   readonly schema: TableSchema;
@@ -48,17 +51,21 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
     const filter: Operator = async (batch, context) => {
       const keep = await predicate.evaluate(batch, context);
       const indices: number[] = [];
-      for (let i = 0; i < batch.numRows; i++) if (valueAt(keep, i) === true) indices.push(i);
+      for (let i = 0; i < batch.numRows; i++) if (valueAt(keep, i) === true && !context.dropped.has(i)) indices.push(i);
       return indices.length === batch.numRows ? batch : takeRows(batch, indices, types);
     };
     return { schema: input.schema, source: input.source, operators: [...input.operators, filter] };
   }
   const items: CompiledExpr[] = plan.items.map((item) => compileExpr(item.expr, scope));
   const schema: Field[] = items.map((compiled, i) => Object.freeze({ name: plan.columns[i]!, type: compiled.type }));
-  const project: Operator = async (batch, context) => ({
-    numRows: batch.numRows,
-    columns: await Promise.all(items.map((item) => item.evaluate(batch, context))),
-  });
+  const types = schema.map((f) => f.type);
+  const project: Operator = async (batch, context) => {
+    const out = { numRows: batch.numRows, columns: await Promise.all(items.map((item) => item.evaluate(batch, context))) };
+    if (context.dropped.size === 0) return out;
+    const kept: number[] = [];
+    for (let i = 0; i < out.numRows; i++) if (!context.dropped.has(i)) kept.push(i);
+    return takeRows(out, kept, types);
+  };
   return { schema: Object.freeze(schema), source: input.source, operators: [...input.operators, project] };
 }
 
@@ -76,9 +83,10 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, s
   try {
     for await (const batch of source) {
       if (options.signal?.aborted) throw abortError();
-      const context = contextFor(pool, sequence++);
+      const worker = sequence++;
       let work = Promise.resolve(batch);
-      for (const operator of compiled.operators) work = work.then((b) => operator(b, context));
+      // Each operator gets its own context: rows it drops are counted in its input.
+      for (const operator of compiled.operators) work = work.then((b) => operator(b, batchContext(pool, worker, options.udfErrors)));
       work.catch(() => undefined); // awaited in order below; this keeps a later failure from going unhandled
       inFlight.push(work);
       if (inFlight.length >= options.maxInFlight) await sink.write(await inFlight.shift()!);
@@ -95,34 +103,74 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, s
   }
 }
 
+/** An EvalContext over one operator's input batch, collecting the rows to drop. */
+interface BatchContext extends EvalContext {
+  readonly dropped: Set<number>;
+}
+
 /** `pool` is null when the plan calls no function: no worker is started for it. */
-function contextFor(pool: WorkerPool | null, sequence: number): EvalContext {
-  return {
-    async callFunction(name: string, args: readonly arrow.Vector[], numRows: number): Promise<arrow.Vector> {
-      if (pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${name}" is not loaded in any worker`);
-      const outcome = await pool.call(sequence % pool.size, name, args, numRows);
-      if (!outcome.ok) {
-        const e = outcome.error;
-        const row = e.rowIndex >= 0 ? args.map((a) => valueAt(a, e.rowIndex)) : undefined;
-        const call = row ? `${name}(${row.map(describe).join(', ')})` : name;
-        const where = e.sourceLocation ? ` at ${e.sourceLocation}` : '';
-        if (e.phase === 'result') {
-          throw new UdfError('UDF_RESULT_TYPE', `Python function "${name}" ${e.message}${where}; call: ${call}`, {
-            functionName: name, phase: 'result', pythonType: e.exceptionType, pythonMessage: e.message,
-            pythonTraceback: e.traceback, sourceLocation: e.sourceLocation, row,
-          });
-        }
-        throw new UdfError('UDF_FAILED', `Python function "${name}" raised ${e.exceptionType}: ${e.message}${where}; call: ${call}\n${e.traceback}`, {
-          functionName: name, phase: 'eval', pythonType: e.exceptionType, pythonMessage: e.message,
-          pythonTraceback: e.traceback, sourceLocation: e.sourceLocation, row,
-        });
-      }
-      if (outcome.result.length !== numRows) {
-        throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: it returned ${outcome.result.length} results for ${numRows} rows of "${name}"`, {});
-      }
-      return outcome.result;
-    },
-  };
+function batchContext(pool: WorkerPool | null, sequence: number, udfErrors: UdfErrorHandling): BatchContext {
+  const dropped = new Set<number>();
+  const scoped = (toBatchRow: (row: number) => number): EvalContext => ({
+    callFunction: (name, args, numRows) => callFunction(pool, sequence, udfErrors, name, args, numRows, (rows) => {
+      for (const row of rows) dropped.add(toBatchRow(row));
+    }),
+    dropRows: (rows) => { for (const row of rows) dropped.add(toBatchRow(row)); },
+    forRows: (rows) => scoped((row) => toBatchRow(rows[row]!)),
+  });
+  return Object.assign(scoped((row) => row), { dropped });
+}
+
+async function callFunction(
+  pool: WorkerPool | null,
+  sequence: number,
+  udfErrors: UdfErrorHandling,
+  name: string,
+  args: readonly arrow.Vector[],
+  numRows: number,
+  dropRows: (rows: readonly number[]) => void,
+): Promise<arrow.Vector> {
+  if (pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${name}" is not loaded in any worker`);
+  const outcome = await pool.call(sequence % pool.size, name, args, numRows);
+  if (!outcome.ok) throw udfFailure(name, outcome.error, args);
+  if (outcome.result.length !== numRows) {
+    throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: it returned ${outcome.result.length} results for ${numRows} rows of "${name}"`, {});
+  }
+  if (outcome.rowErrors.length > 0) {
+    const policy = udfErrors.policyOf(name);
+    // The worker goes on past a failing row only for functions with a policy other than fail.
+    if (policy === 'fail') throw udfFailure(name, outcome.rowErrors[0]!, args);
+    const rows = outcome.rowErrors.map((e) => e.rowIndex);
+    udfErrors.count(name, rows.length);
+    if (policy === 'deadLetter') {
+      await udfErrors.send(outcome.rowErrors.map((e) => ({
+        function: name,
+        arguments: args.map((a) => valueAt(a, e.rowIndex)),
+        exceptionType: e.exceptionType,
+        message: e.message,
+        traceback: e.traceback,
+        sourceLocation: e.sourceLocation,
+      })));
+    }
+    if (policy === 'skip' || policy === 'deadLetter') dropRows(rows);
+  }
+  return outcome.result;
+}
+
+function udfFailure(name: string, e: UdfErrorMessage, args: readonly arrow.Vector[]): UdfError {
+  const row = e.rowIndex >= 0 ? args.map((a) => valueAt(a, e.rowIndex)) : undefined;
+  const call = row ? `${name}(${row.map(describe).join(', ')})` : name;
+  const where = e.sourceLocation ? ` at ${e.sourceLocation}` : '';
+  if (e.phase === 'result') {
+    return new UdfError('UDF_RESULT_TYPE', `Python function "${name}" ${e.message}${where}; call: ${call}`, {
+      functionName: name, phase: 'result', pythonType: e.exceptionType, pythonMessage: e.message,
+      pythonTraceback: e.traceback, sourceLocation: e.sourceLocation, row,
+    });
+  }
+  return new UdfError('UDF_FAILED', `Python function "${name}" raised ${e.exceptionType}: ${e.message}${where}; call: ${call}\n${e.traceback}`, {
+    functionName: name, phase: 'eval', pythonType: e.exceptionType, pythonMessage: e.message,
+    pythonTraceback: e.traceback, sourceLocation: e.sourceLocation, row,
+  });
 }
 
 export function rowObject(schema: TableSchema, batch: Batch, index: number): Record<string, SqlValue> {

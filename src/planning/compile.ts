@@ -19,6 +19,10 @@ export interface FunctionSignature {
 /** What evaluating an expression needs beyond the batch: calling Python. */
 export interface EvalContext {
   callFunction(name: string, args: readonly arrow.Vector[], numRows: number, batch: Batch): Promise<arrow.Vector>;
+  /** Leaves rows of the batch being evaluated out of the result (error policies skip and deadLetter). */
+  dropRows(rows: readonly number[]): void;
+  /** The context for a subset of the rows: row i there is `rows[i]` here. */
+  forRows(rows: readonly number[]): EvalContext;
 }
 
 export interface CompiledExpr {
@@ -278,7 +282,7 @@ function shortCircuit(op: 'AND' | 'OR', left: CompiledExpr, right: CompiledExpr,
       }
       if (undecided.length > 0) {
         const rest = undecided.length === batch.numRows ? batch : takeRows(batch, undecided, columnTypes);
-        const r = await right.evaluate(rest, context);
+        const r = await right.evaluate(rest, rest === batch ? context : context.forRows(undecided));
         undecided.forEach((row, k) => {
           const a = out[row];
           const b = valueAt(r, k);

@@ -32,6 +32,7 @@ export interface FunctionSpecMessage {
   inputTypes: string[];
   hasInputTypes: boolean;
   resultType: string;
+  continueOnError: boolean;
 }
 
 export interface LoadedFunctionMessage {
@@ -59,6 +60,7 @@ export interface CallReply {
   callId: number;
   result: Buffer;
   error: UdfErrorMessage | null;
+  rowErrors: UdfErrorMessage[];
 }
 
 export interface LogRecord {

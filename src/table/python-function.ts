@@ -1,5 +1,6 @@
 import { PyUdfError } from '../errors.js';
 import { DataType } from '../types/data-types.js';
+import { ERROR_POLICIES, type ErrorPolicy } from '../execution/udf-errors.js';
 
 /** A Python function as the job declares it; the worker resolves `callable`. */
 export interface PythonFunction {
@@ -10,6 +11,13 @@ export interface PythonFunction {
   readonly inputTypes: readonly DataType[] | null;
   /** null: taken from the Python declaration (`@udf(result_type=...)`). */
   readonly resultType: DataType | null;
+  /** What a row that raises does; null: the job's `onUdfError` (default "fail"). */
+  readonly onError: ErrorPolicy | null;
+}
+
+export interface UdfOptions {
+  /** What a row that raises does: "fail" the job, make the result "null", "skip" the row, or "deadLetter" it. */
+  readonly onError?: ErrorPolicy;
 }
 
 /**
@@ -18,8 +26,14 @@ export interface PythonFunction {
  * @example
  * const add = udf('lambda i, j: i + j', [DataTypes.BIGINT(), DataTypes.BIGINT()], DataTypes.BIGINT());
  * const fadd = udf('my_udfs.add'); // types from my_udfs.py's @udf(...) declaration
+ * const lenient = udf('my_udfs.parse', null, null, { onError: 'null' });
  */
-export function udf(callable: string, inputTypes?: readonly DataType[] | null, resultType?: DataType | null): PythonFunction {
+export function udf(
+  callable: string,
+  inputTypes?: readonly DataType[] | null,
+  resultType?: DataType | null,
+  options: UdfOptions = {},
+): PythonFunction {
   if (typeof callable !== 'string' || callable.trim() === '') {
     throw new PyUdfError('INVALID_ARGUMENT', `udf: callable must be a Python expression such as 'lambda i, j: i + j' or 'my_udfs.add', got ${String(callable)}`);
   }
@@ -36,11 +50,15 @@ export function udf(callable: string, inputTypes?: readonly DataType[] | null, r
   if (resultType != null && !(resultType instanceof DataType)) {
     throw new PyUdfError('INVALID_ARGUMENT', `udf(${JSON.stringify(callable)}): resultType is not a DataType: ${String(resultType)}`);
   }
+  if (options.onError !== undefined && !ERROR_POLICIES.includes(options.onError)) {
+    throw new PyUdfError('INVALID_ARGUMENT', `udf(${JSON.stringify(callable)}): onError must be one of ${ERROR_POLICIES.join(', ')}, got ${String(options.onError)}`);
+  }
   return Object.freeze({
     kind: 'python-function',
     callable: callable.trim(),
     inputTypes: inputTypes == null ? null : Object.freeze([...inputTypes]),
     resultType: resultType ?? null,
+    onError: options.onError ?? null,
   });
 }
 

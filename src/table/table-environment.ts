@@ -5,6 +5,7 @@ import { ensureWorkerRuntime } from '../environments/worker-runtime.js';
 import { chooseInterpreter } from '../environments/interpreter.js';
 import { ensureJobEnvironment, type PythonRequirements } from '../environments/job-environment.js';
 import { checkArchive, type PythonArchive } from '../workers/archives.js';
+import { ERROR_POLICIES, UdfErrorHandling, type ErrorPolicy, type UdfErrorCount } from '../execution/udf-errors.js';
 import { collectSink } from '../io/collect-sink.js';
 import { csvSink } from '../io/csv-sink.js';
 import type { Sink } from '../io/sink.js';
@@ -19,7 +20,7 @@ import { WorkerPool } from '../workers/worker-pool.js';
 import { ConnectTableDescriptor, FileSystem, type CsvTableDefinition } from './descriptors.js';
 import { isPythonFunction, type PythonFunction } from './python-function.js';
 import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.js';
-import { Table, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult, type TableHost } from './table.js';
+import { Table, type CollectedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult, type TableHost } from './table.js';
 import type { DataType } from '../types/data-types.js';
 
 export interface TableEnvironmentOptions {
@@ -48,6 +49,15 @@ export interface TableEnvironmentOptions {
    * any sane batch, short enough that a hung UDF cannot hang CI. 0 turns it off.
    */
   readonly udfTimeoutMs?: number;
+  /**
+   * What a row on which a Python function raises does, for functions without
+   * their own `onError`: "fail" the job (default), make the result "null",
+   * "skip" the row, or "deadLetter" it (to `deadLetterPath`) and go on.
+   * Counts appear in the job's result.
+   */
+  readonly onUdfError?: ErrorPolicy;
+  /** A JSON Lines file that dead-lettered rows are appended to. */
+  readonly deadLetterPath?: string;
   /** Passed to every function's open(): FunctionContext.get_job_parameter(key). */
   readonly jobParameters?: Readonly<Record<string, string>>;
 }
@@ -58,6 +68,8 @@ interface ResolvedOptions {
   bundleTimeMs: number;
   maxWorkerRestarts: number;
   udfTimeoutMs: number;
+  onUdfError: ErrorPolicy;
+  deadLetterPath: string | null;
   batchesInFlightPerWorker: number;
   pythonExecutable: string | null;
   cacheDir: string | undefined;
@@ -68,6 +80,14 @@ interface ResolvedOptions {
 const DEFAULTS = Object.freeze({
   parallelism: 1, bundleSize: 4096, bundleTimeMs: 100, batchesInFlightPerWorker: 4, maxWorkerRestarts: 3, udfTimeoutMs: 10 * 60_000,
 });
+
+function errorPolicy(value: unknown): ErrorPolicy {
+  if (value === undefined) return 'fail';
+  if (!ERROR_POLICIES.includes(value as ErrorPolicy)) {
+    throw new PyUdfError('INVALID_ARGUMENT', `TableEnvironment option "onUdfError" must be one of ${ERROR_POLICIES.join(', ')}, got ${String(value)}`);
+  }
+  return value as ErrorPolicy;
+}
 
 function nonNegativeInteger(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -83,6 +103,11 @@ function positiveInteger(value: unknown, name: string, fallback: number): number
     throw new PyUdfError('INVALID_ARGUMENT', `TableEnvironment option "${name}" must be a positive integer, got ${String(value)}`);
   }
   return value;
+}
+
+interface JobOutcome {
+  readonly pythonEnvironment: PythonEnvironmentInfo | null;
+  readonly udfErrors: Readonly<Record<string, UdfErrorCount>>;
 }
 
 interface QueuedInsert {
@@ -127,6 +152,8 @@ export class TableEnvironment implements TableHost {
       bundleTimeMs: positiveInteger(options.bundleTimeMs, 'bundleTimeMs', DEFAULTS.bundleTimeMs),
       maxWorkerRestarts: nonNegativeInteger(options.maxWorkerRestarts, 'maxWorkerRestarts', DEFAULTS.maxWorkerRestarts),
       udfTimeoutMs: nonNegativeInteger(options.udfTimeoutMs, 'udfTimeoutMs', DEFAULTS.udfTimeoutMs),
+      onUdfError: errorPolicy(options.onUdfError),
+      deadLetterPath: options.deadLetterPath === undefined ? null : path.resolve(options.deadLetterPath),
       batchesInFlightPerWorker: positiveInteger(options.batchesInFlightPerWorker, 'batchesInFlightPerWorker', DEFAULTS.batchesInFlightPerWorker),
       pythonExecutable: options.pythonExecutable ?? null,
       cacheDir: options.cacheDir,
@@ -295,14 +322,14 @@ export class TableEnvironment implements TableHost {
     return this.#runInserts([{ plan, tableName }], jobName, options);
   }
 
-  async runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<Row[]> {
+  async runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows> {
     this.#checkOpen('execute');
     const rows: Row[] = [];
-    await this.#withWorkers([plan], options, async (compile, run) => {
+    const { udfErrors } = await this.#withWorkers([plan], options, async (compile, run) => {
       const compiled = compile(plan);
       await run(compiled, collectSink(compiled.schema, rows));
     });
-    return rows;
+    return { rows, udfErrors };
   }
 
   #sinkTable(name: string): CsvTableDefinition {
@@ -315,7 +342,7 @@ export class TableEnvironment implements TableHost {
   async #runInserts(inserts: readonly QueuedInsert[], jobName: string, options?: ExecuteOptions): Promise<JobResult> {
     const started = Date.now();
     const sinks: SinkResult[] = [];
-    const pythonEnvironment = await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
+    const { pythonEnvironment, udfErrors } = await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
       const compiled = inserts.map((insert) => {
         const plan = compile(insert.plan);
         checkSinkSchema(plan.schema, this.#sinkTable(insert.tableName).schema, insert.tableName);
@@ -336,7 +363,7 @@ export class TableEnvironment implements TableHost {
       }
       for (const sink of finished) sink.publish();
     });
-    return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment });
+    return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment, udfErrors });
   }
 
   /**
@@ -347,7 +374,7 @@ export class TableEnvironment implements TableHost {
     plans: readonly PlanNode[],
     options: ExecuteOptions | undefined,
     body: (compile: (plan: PlanNode) => CompiledPlan, run: (compiled: CompiledPlan, sink: Sink) => Promise<number>) => Promise<void>,
-  ): Promise<PythonEnvironmentInfo | null> {
+  ): Promise<JobOutcome> {
     if (options?.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled before it started', { cause: options.signal.reason });
     const names = new Set<string>();
     plans.forEach((p) => functionsUsed(p, names));
@@ -363,8 +390,13 @@ export class TableEnvironment implements TableHost {
         inputTypes: fn.inputTypes?.map(String) ?? [],
         hasInputTypes: fn.inputTypes !== null,
         resultType: fn.resultType ? String(fn.resultType) : '',
+        continueOnError: (fn.onError ?? this.#options.onUdfError) !== 'fail',
       };
     });
+    const udfErrors = new UdfErrorHandling(
+      new Map(specs.map((spec) => [spec.name, this.#functions.get(spec.name)!.onError ?? this.#options.onUdfError])),
+      this.#options.deadLetterPath,
+    );
 
     let pool: WorkerPool | null = null;
     let jobEnvironment: PythonEnvironmentInfo | null = null;
@@ -418,6 +450,7 @@ export class TableEnvironment implements TableHost {
           batchTimeMs: this.#options.bundleTimeMs,
           maxInFlight: this.#options.parallelism * this.#options.batchesInFlightPerWorker,
           signal,
+          udfErrors,
         }),
       );
       if (pool) {
@@ -426,7 +459,7 @@ export class TableEnvironment implements TableHost {
           this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `close() of "${e.functionName}" raised ${e.exceptionType}: ${e.message}` });
         }
       }
-      return jobEnvironment;
+      return { pythonEnvironment: jobEnvironment, udfErrors: udfErrors.counts() };
     } catch (error) {
       await pool?.destroy();
       // Whatever broke because the job was stopped (a killed worker, a closed pool) is reported as the stop.

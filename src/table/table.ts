@@ -3,6 +3,7 @@ import { parsePredicate, parseSelectList } from '../expressions/parse.js';
 import type { PlanNode } from '../planning/plan.js';
 import { validateNames } from '../planning/validate.js';
 import type { Row } from '../types/values.js';
+import type { UdfErrorCount } from '../execution/udf-errors.js';
 
 export interface ExecuteOptions {
   /** Cancels the job: workers are stopped and the promise rejects with code CLOSED. */
@@ -28,6 +29,8 @@ export interface JobResult {
   readonly durationMs: number;
   /** null when the job has no Python requirements (or calls no Python function). */
   readonly pythonEnvironment: PythonEnvironmentInfo | null;
+  /** Per function: rows whose error the function's policy (null, skip, deadLetter) absorbed. */
+  readonly udfErrors: Readonly<Record<string, UdfErrorCount>>;
 }
 
 /** What a Table needs from its TableEnvironment. */
@@ -35,22 +38,36 @@ export interface TableHost {
   functionNames(): string[];
   queueInsert(plan: PlanNode, tableName: string): void;
   runInsert(plan: PlanNode, tableName: string, jobName: string, options?: ExecuteOptions): Promise<JobResult>;
-  runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<Row[]>;
+  runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows>;
+}
+
+export interface CollectedRows {
+  readonly rows: Row[];
+  readonly udfErrors: Readonly<Record<string, UdfErrorCount>>;
 }
 
 /** The result of `table.execute()`: the job runs when its rows are asked for. */
 export class TableResult {
-  readonly #run: () => Promise<Row[]>;
-  #rows: Promise<Row[]> | undefined;
+  readonly #run: () => Promise<CollectedRows>;
+  #result: Promise<CollectedRows> | undefined;
+  #udfErrors: Readonly<Record<string, UdfErrorCount>> | undefined;
 
-  constructor(run: () => Promise<Row[]>) {
+  constructor(run: () => Promise<CollectedRows>) {
     this.#run = run;
   }
 
   /** Runs the job and returns its rows, BIGINT as bigint. */
-  collect(): Promise<Row[]> {
-    this.#rows ??= this.#run();
-    return this.#rows;
+  async collect(): Promise<Row[]> {
+    this.#result ??= this.#run().then((result) => {
+      this.#udfErrors = result.udfErrors;
+      return result;
+    });
+    return (await this.#result).rows;
+  }
+
+  /** After collect(): per function, the rows whose error its policy (null, skip, deadLetter) absorbed. */
+  get udfErrors(): Readonly<Record<string, UdfErrorCount>> | undefined {
+    return this.#udfErrors;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Row> {

@@ -29,7 +29,7 @@ export class QueuedBehindCrash extends WorkerError {
 }
 
 export type CallOutcome =
-  | { readonly ok: true; readonly result: arrow.Vector }
+  | { readonly ok: true; readonly result: arrow.Vector; readonly rowErrors: readonly UdfErrorMessage[] }
   | { readonly ok: false; readonly error: UdfErrorMessage };
 
 interface PendingCall {
@@ -201,7 +201,7 @@ export class WorkerClient {
       if (reply.error) pending.resolve({ ok: false, error: reply.error });
       else {
         try {
-          pending.resolve({ ok: true, result: decodeResult(reply.result) });
+          pending.resolve({ ok: true, result: decodeResult(reply.result), rowErrors: reply.rowErrors });
         } catch (error) {
           pending.reject(error as Error);
         }

@@ -165,7 +165,12 @@ export class WorkerPool {
     const client = await this.#clientAt(index);
     try {
       const outcome = await client.call(functionName, args, numRows, this.#callTimeoutMs);
-      return { kind: 'answered', outcome: outcome.ok ? outcome : { ok: false, error: this.#userPaths(outcome.error) } };
+      return {
+        kind: 'answered',
+        outcome: outcome.ok
+          ? { ...outcome, rowErrors: outcome.rowErrors.map(this.#userPaths) }
+          : { ok: false, error: this.#userPaths(outcome.error) },
+      };
     } catch (error) {
       if (error instanceof WorkerError && error.code === 'WORKER_TIMEOUT') {
         throw new UdfError('UDF_TIMEOUT', `Python function "${functionName}" ${error.message.replace(/^a call of "[^"]*" /, '')}`, {

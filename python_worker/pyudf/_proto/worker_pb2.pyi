@@ -29,18 +29,20 @@ class HandshakeReply(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ..., worker_version: _Optional[str] = ..., python_version: _Optional[str] = ..., python_executable: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
 
 class FunctionSpec(_message.Message):
-    __slots__ = ("name", "callable", "input_types", "has_input_types", "result_type")
+    __slots__ = ("name", "callable", "input_types", "has_input_types", "result_type", "continue_on_error")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CALLABLE_FIELD_NUMBER: _ClassVar[int]
     INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
     HAS_INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
     RESULT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTINUE_ON_ERROR_FIELD_NUMBER: _ClassVar[int]
     name: str
     callable: str
     input_types: _containers.RepeatedScalarFieldContainer[str]
     has_input_types: bool
     result_type: str
-    def __init__(self, name: _Optional[str] = ..., callable: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ...) -> None: ...
+    continue_on_error: bool
+    def __init__(self, name: _Optional[str] = ..., callable: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ..., continue_on_error: _Optional[bool] = ...) -> None: ...
 
 class LoadFunctionsRequest(_message.Message):
     __slots__ = ("functions", "python_paths", "job_parameters", "library_paths")
@@ -116,14 +118,16 @@ class CallRequest(_message.Message):
     def __init__(self, call_id: _Optional[int] = ..., function_name: _Optional[str] = ..., arguments: _Optional[bytes] = ..., num_rows: _Optional[int] = ...) -> None: ...
 
 class CallReply(_message.Message):
-    __slots__ = ("call_id", "result", "error")
+    __slots__ = ("call_id", "result", "error", "row_errors")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    ROW_ERRORS_FIELD_NUMBER: _ClassVar[int]
     call_id: int
     result: bytes
     error: UdfError
-    def __init__(self, call_id: _Optional[int] = ..., result: _Optional[bytes] = ..., error: _Optional[_Union[UdfError, _Mapping]] = ...) -> None: ...
+    row_errors: _containers.RepeatedCompositeFieldContainer[UdfError]
+    def __init__(self, call_id: _Optional[int] = ..., result: _Optional[bytes] = ..., error: _Optional[_Union[UdfError, _Mapping]] = ..., row_errors: _Optional[_Iterable[_Union[UdfError, _Mapping]]] = ...) -> None: ...
 
 class StreamLogsRequest(_message.Message):
     __slots__ = ()

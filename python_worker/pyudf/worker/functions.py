@@ -36,6 +36,7 @@ class LoadedFunction:
     source_location: str
     open: Callable[[FunctionContext], None]
     close: Callable[[], None]
+    continue_on_error: bool = False
 
 
 def _nothing(*_: Any) -> None:

@@ -33,6 +33,7 @@ class FunctionRuntime:
                     list(spec.input_types) if spec.has_input_types else None,
                     spec.result_type or None,
                 )
+                loaded[spec.name].continue_on_error = spec.continue_on_error
             except FunctionLoadError as exc:
                 return worker_pb2.LoadFunctionsReply(error=plain_error(
                     spec.name, "load", exc.exception_type, str(exc), source_location=exc.source_location,
@@ -88,8 +89,9 @@ class FunctionRuntime:
                 f"no function {request.function_name!r} is loaded in this worker; loaded: {known}",
             ))
         columns = decode_arguments(request.arguments)
-        num_rows = request.num_rows
+        num_rows = len(columns[0]) if columns else request.num_rows
         results: list = []
+        row_errors: list = []
         self._hub.current_function = function.name
         try:
             if columns:
@@ -99,19 +101,37 @@ class FunctionRuntime:
                 call = function.call
                 results.extend(call() for _ in range(num_rows))
         except Exception as exc:
-            return worker_pb2.CallReply(
-                call_id=request.call_id, error=udf_error(function.name, "eval", exc, len(results)),
-            )
+            if not function.continue_on_error:
+                return worker_pb2.CallReply(
+                    call_id=request.call_id, error=udf_error(function.name, "eval", exc, len(results)),
+                )
+            row_errors.append(udf_error(function.name, "eval", exc, len(results)))
+            results.append(None)
+            self._finish_rows(function, columns, num_rows, results, row_errors)
         finally:
             flush_output()
             self._hub.current_function = ""
+        result_type = function.result_type
+        if row_errors and not result_type.nullable:
+            result_type = type(result_type)(True)  # the failed rows' NULLs are the policy's, not the function's
         try:
-            array = to_arrow_result(results, function.result_type)
+            array = to_arrow_result(results, result_type)
         except ResultTypeError as exc:
             return worker_pb2.CallReply(call_id=request.call_id, error=plain_error(
                 function.name, "result", "ResultTypeError", str(exc), exc.row_index, function.source_location,
             ))
-        return worker_pb2.CallReply(call_id=request.call_id, result=encode_result(array))
+        return worker_pb2.CallReply(call_id=request.call_id, result=encode_result(array), row_errors=row_errors)
+
+    @staticmethod
+    def _finish_rows(function: LoadedFunction, columns: list, num_rows: int, results: list, row_errors: list) -> None:
+        """After a row raised under continue_on_error: the rest one by one, each failure recorded."""
+        call = function.call
+        for row in range(len(results), num_rows):
+            try:
+                results.append(call(*(column[row] for column in columns)))
+            except Exception as exc:
+                row_errors.append(udf_error(function.name, "eval", exc, row))
+                results.append(None)
 
     def close_all(self) -> Iterable[worker_pb2.UdfError]:
         errors = [e for e in map(self._close_one, self._functions.values()) if e is not None]
