@@ -66,3 +66,68 @@ export function recordingLogger(): Logger & { entries: LogEntry[] } {
 }
 
 export const WHEELHOUSE = fileURLToPath(new URL('../../shared/wheelhouse', import.meta.url));
+
+/**
+ * pyudf's modules (the public API and the environment internals tests use),
+ * imported so that jest's ESM loader cannot trip over them.
+ *
+ * pyudf loads both execa (ESM, whose modules `import process from
+ * 'node:process'`) and proper-lockfile, whose CommonJS signal-exit adds
+ * `process.__signal_exit_emitter__` when it loads. Jest makes its
+ * 'node:process' module from process's keys when it links it and fills it in
+ * a moment later: if signal-exit loads in between, the test file fails with
+ * "Export '__signal_exit_emitter__' is not defined in module" (seen when a
+ * test file is the first in a jest worker). Importing pyudf here, after the
+ * key exists, makes the order irrelevant: test files that use this import
+ * pyudf's values only through it (`import type` is fine).
+ */
+export async function importPyudf() {
+  const sandboxProcess = process as unknown as Record<string, unknown>;
+  if (!('__signal_exit_emitter__' in sandboxProcess)) sandboxProcess.__signal_exit_emitter__ = undefined; // signal-exit fills it
+  // One after the other: jest links concurrent dynamic imports of a shared module badly ("request for 'execa' is not in cache").
+  const api = await import('../src/index.js');
+  const catalog = await import('../src/environments/catalog.js');
+  const cacheDir = await import('../src/environments/cache-dir.js');
+  const interpreter = await import('../src/environments/interpreter.js');
+  const workerRuntime = await import('../src/environments/worker-runtime.js');
+  return { ...api, ...catalog, ...cacheDir, ...interpreter, ...workerRuntime };
+}
+
+/** Directories made by freshCacheDir and wheelhouseCopy (which may be called inside tests), removed after the test file. */
+const madeDirs: string[] = [];
+afterAll(() => {
+  for (const dir of madeDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A fresh, empty pyudf cache directory (removed after the test file) that
+ * still finds the already-built worker runtime: its `runtimes` directory holds
+ * one symlink per runtime of the real cache (cacheRoot() with no argument),
+ * after ensureWorkerRuntime has made sure there is one. A symlink per runtime,
+ * not one for the whole `runtimes` directory, so that `pyudf env prune --all`
+ * on the fresh cache removes the links and never the real runtimes behind them.
+ */
+export async function freshCacheDir(prefix = 'udf-cache-'): Promise<string> {
+  const { cacheRoot, chooseInterpreter, ensureWorkerRuntime } = await importPyudf();
+  await ensureWorkerRuntime(chooseInterpreter(), { logger: { log: () => undefined } });
+  const real = path.join(cacheRoot(), 'runtimes');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.push(dir);
+  fs.mkdirSync(path.join(dir, 'runtimes'));
+  for (const name of fs.readdirSync(real)) {
+    if (name.endsWith('.lock') || name.includes('.staging-')) continue;
+    fs.symlinkSync(path.join(real, name), path.join(dir, 'runtimes', name));
+  }
+  return dir;
+}
+
+/** A writable copy of the wheelhouse's wheels (or of the named files), removed after the test file. */
+export function wheelhouseCopy(names?: readonly string[], prefix = 'udf-cached-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.push(dir);
+  for (const name of names ?? fs.readdirSync(WHEELHOUSE).filter((n) => n.endsWith('.whl'))) {
+    fs.copyFileSync(path.join(WHEELHOUSE, name), path.join(dir, name));
+    fs.chmodSync(path.join(dir, name), 0o644);
+  }
+  return dir;
+}

@@ -131,6 +131,10 @@ export async function ensureJobEnvironment(
   return Object.freeze({ key, dir, sitePackages, built });
 }
 
+function packageName(requirement: string): string {
+  return requirement.split(/[<>=!~ ;[]/, 1)[0]!.toLowerCase();
+}
+
 function explain(error: unknown, requirementsFile: string, cachedDir: string | null): unknown {
   if (!(error instanceof EnvironmentError)) return error;
   const reason = explainPipFailure(error.output);
@@ -141,7 +145,10 @@ function explain(error: unknown, requirementsFile: string, cachedDir: string | n
     message = `${requirementsFile}: pip could not open a file it names: ${reason.unreadableFile}`;
   } else if (reason.missing && cachedDir) {
     const held = fs.readdirSync(cachedDir).filter((n) => /\.(whl|tar\.gz|zip|tar\.bz2)$/.test(n));
-    message = `requirement ${reason.missing} (from ${requirementsFile}) is not in the cached dir ${cachedDir}` +
+    // A package the requirements do not name is a dependency, or a build backend an sdist needs.
+    const named = requirementLines(readRequirements(requirementsFile)).some((line) => line.toLowerCase().startsWith(packageName(reason.missing!)));
+    const origin = named ? `from ${requirementsFile}` : `needed by ${requirementsFile}: a dependency, or what an sdist in the cached dir needs to build`;
+    message = `requirement ${reason.missing} (${origin}) is not in the cached dir ${cachedDir}` +
       `${reason.available ? ` (versions there: ${reason.available})` : ''}; it holds: ${held.join(', ') || '(nothing)'}. ` +
       `Add it where there is network with: pyudf download -r ${requirementsFile} -d ${cachedDir}`;
   } else if (reason.missing) {

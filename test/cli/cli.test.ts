@@ -1,0 +1,129 @@
+// The pyudf CLI, run as a user would (node dist/cli/main.js): env build / list
+// / prune on a fresh cache, doctor, and download with and without network.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+import { cacheRoot } from '../../src/environments/cache-dir.js';
+import { freshCacheDir, tempDir, wheelhouseCopy } from '../support.js';
+
+const dir = tempDir('cli-');
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+function pyudf(args: string[], options: { env?: Record<string, string>; extendEnv?: boolean; offline?: boolean } = {}) {
+  const [file, argv] = options.offline ? ['unshare', ['-n', process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+  return execa(file, argv, { reject: false, env: options.env, extendEnv: options.extendEnv ?? true });
+}
+
+function requirementsFile(name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+describe('env build, list, prune and doctor on one cache', () => {
+  let cacheDir: string;
+  let cachedDir: string;
+  let requirements: string;
+  let key = '';
+
+  beforeAll(async () => {
+    cacheDir = await freshCacheDir();
+    cachedDir = wheelhouseCopy();
+    requirements = requirementsFile('requirements.txt', 'mpmath==1.3.0\n');
+  });
+
+  test('env build builds the environment, then reuses it', async () => {
+    const first = await pyudf(['env', 'build', '-r', requirements, '-d', cachedDir, '--cache-dir', cacheDir]);
+    expect(first.stderr).toBe('');
+    expect(first.exitCode).toBe(0);
+    const match = /^built ([0-9a-f]{16}) (.+)$/.exec(first.stdout.trim());
+    expect(match).not.toBeNull();
+    key = match![1]!;
+    expect(match![2]).toBe(path.join(cacheDir, 'envs', key));
+    expect(fs.readdirSync(path.join(cacheDir, 'envs', key, 'site'))).toContain('mpmath');
+
+    const second = await pyudf(['env', 'build', '-r', requirements, '-d', cachedDir, '--cache-dir', cacheDir]);
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout.trim()).toBe(`reused ${key} ${path.join(cacheDir, 'envs', key)}`);
+  });
+
+  test('env build with a requirement the cached dir lacks exits non-zero and says why', async () => {
+    const missing = requirementsFile('missing.txt', 'mpmath==1.4.1\n');
+    const run = await pyudf(['--cache-dir', cacheDir, 'env', 'build', '-r', missing, '-d', cachedDir]);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`pyudf: requirement mpmath==1.4.1 (from ${missing}) is not in the cached dir ${cachedDir}`);
+    expect(run.stderr).toContain('[ENVIRONMENT_BUILD_FAILED]');
+  });
+
+  test('env list shows the environment and the requirements it was built for', async () => {
+    expect(key).not.toBe('');
+    const run = await pyudf(['env', 'list', '--cache-dir', cacheDir]);
+    expect(run.exitCode).toBe(0);
+    const envLines = run.stdout.split('\n').filter((l) => l.startsWith('env '));
+    expect(envLines).toHaveLength(1);
+    expect(envLines[0]).toMatch(new RegExp(`^env +${key} .*last used .*${requirements.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    expect(envLines[0]).not.toContain('unfinished');
+    expect(run.stdout).toMatch(/^runtime /m);
+  });
+
+  test('doctor names the interpreter and the cache dir, and exits 0', async () => {
+    const { stdout: executable } = await execa('python3', ['-c', 'import os, sys; print(os.path.realpath(sys.executable))']);
+    const run = await pyudf(['doctor', '--cache-dir', cacheDir]);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain(`ok      interpreter: ${executable.trim()} (Python `);
+    expect(run.stdout).toContain(`ok      cache: ${cacheDir} (--cache-dir), 1 job environment(s)`);
+    expect(run.stdout).toContain('ok      worker runtime: built');
+    expect(run.stdout).not.toContain('PROBLEM');
+  });
+
+  test('env prune --all removes everything from this cache, and nothing from the real one', async () => {
+    const realRuntimes = fs.readdirSync(path.join(cacheRoot(), 'runtimes'));
+    const run = await pyudf(['env', 'prune', '--all', '--cache-dir', cacheDir]);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/^removed \d+ environment\(s\), [\d.]+ MiB$/m);
+    expect(fs.existsSync(path.join(cacheDir, 'envs', key))).toBe(false);
+    const list = await pyudf(['env', 'list', '--cache-dir', cacheDir]);
+    expect(list.exitCode).toBe(0);
+    expect(list.stdout.split('\n').filter((l) => l.startsWith('env '))).toEqual([]);
+    expect(list.stdout.trim()).toBe('no cached environments');
+    // The fresh cache's runtimes were links to the real cache's: those are still there.
+    expect(fs.readdirSync(path.join(cacheRoot(), 'runtimes'))).toEqual(realRuntimes);
+  });
+});
+
+describe('download', () => {
+  test('without network it fails, saying it needs network access', async () => {
+    // The mirror standing for the network here is a file:// index that `unshare -n` cannot cut off,
+    // so pip's configuration of it is hidden too: what is left is the default index, unreachable.
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(process.env)) {
+      if (value !== undefined && !name.startsWith('PIP_')) env[name] = value;
+    }
+    env.PIP_CONFIG_FILE = '/dev/null';
+    const dest = path.join(dir, 'offline-download');
+    const requirements = requirementsFile('download-offline.txt', 'mpmath==1.3.0\n');
+    const run = await pyudf(['download', '-r', requirements, '-d', dest], { offline: true, env, extendEnv: false });
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toContain('pyudf download needs network access to a package index');
+    expect(run.stderr).toContain('[ENVIRONMENT_BUILD_FAILED]');
+    expect(fs.existsSync(dest) ? fs.readdirSync(dest) : []).toEqual([]);
+  });
+
+  test('with the mirror it puts the wheels into the dir, versions the wheelhouse lacks included', async () => {
+    const dest = path.join(dir, 'download');
+    const requirements = requirementsFile('download.txt', 'mpmath==1.4.1\n');
+    const run = await pyudf(['download', '-r', requirements, '-d', dest]);
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    expect(fs.readdirSync(dest)).toEqual(['mpmath-1.4.1-py3-none-any.whl']);
+    expect(run.stdout).toBe(`1 new file(s) in ${dest}:\n  mpmath-1.4.1-py3-none-any.whl`); // execa strips the last newline
+  });
+
+  test('with neither -r nor --runtime it refuses', async () => {
+    const run = await pyudf(['download', '-d', path.join(dir, 'nothing')]);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toContain('give -r requirements.txt and/or --runtime');
+  });
+});
