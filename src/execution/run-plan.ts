@@ -10,10 +10,12 @@ import { describe, type SqlValue } from '../types/values.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
 import type { UdfErrorMessage } from '../protocol/contract.js';
 import type { UdfErrorHandling } from './udf-errors.js';
+import type { SkippedInput } from './skipped-input.js';
 import { rowAt, takeRows, valueAt, type Batch } from './vectors.js';
 
 export interface RunOptions {
   readonly udfErrors: UdfErrorHandling;
+  readonly inputErrors: SkippedInput;
   readonly batchSize: number;
   /** A batch is sent once its first row is this old, full or not. */
   readonly batchTimeMs: number;
@@ -26,7 +28,7 @@ type Operator = (batch: Batch, context: BatchContext) => Promise<Batch>;
 
 export interface CompiledPlan {
   readonly schema: TableSchema;
-  readonly source: (batchSize: number, batchTimeMs: number, signal?: AbortSignal) => AsyncGenerator<Batch>;
+  readonly source: (options: RunOptions) => AsyncGenerator<Batch>;
   readonly operators: readonly Operator[];
 }
 
@@ -36,7 +38,9 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
     const table = plan.table;
     return {
       schema: table.schema,
-      source: (batchSize, batchTimeMs, signal) => (table.kind === 'csv' ? readCsv(table, batchSize, batchTimeMs, signal) : readElements(table, batchSize)),
+      source: (options) => (table.kind === 'csv'
+        ? readCsv(table, options.batchSize, options.batchTimeMs, options.signal, (error) => options.inputErrors.skip(plan.tableName, error))
+        : readElements(table, options.batchSize)),
       operators: [],
     };
   }
@@ -78,7 +82,7 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
 export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, sink: Sink, options: RunOptions): Promise<number> {
   const inFlight: Promise<Batch>[] = [];
   let sequence = 0;
-  const source = compiled.source(options.batchSize, options.batchTimeMs, options.signal);
+  const source = compiled.source(options);
   const abortError = () => new PyUdfError('CLOSED', 'the job was cancelled', { cause: options.signal?.reason });
   try {
     for await (const batch of source) {

@@ -11,9 +11,15 @@ import { parseField } from './csv-values.js';
  * the batch. A batch is also cut once its first row is `batchTimeMs` old, so a
  * slowly written input (a pipe, a growing file) does not wait for a full batch.
  */
-export async function* readCsv(table: CsvTableDefinition, batchSize: number, batchTimeMs = Infinity, signal?: AbortSignal): AsyncGenerator<Batch> {
+export async function* readCsv(
+  table: CsvTableDefinition,
+  batchSize: number,
+  batchTimeMs = Infinity,
+  signal?: AbortSignal,
+  onSkippedLine: (error: CsvFormatError) => void = () => undefined,
+): AsyncGenerator<Batch> {
   const { path: file, format, schema } = table;
-  const { fieldDelimiter, quoteCharacter, ignoreFirstLine, nullLiteral } = format.options;
+  const { fieldDelimiter, quoteCharacter, ignoreFirstLine, nullLiteral, ignoreParseErrors } = format.options;
   let input: fs.ReadStream;
   try {
     await fs.promises.access(file, fs.constants.R_OK);
@@ -38,6 +44,20 @@ export async function* readCsv(table: CsvTableDefinition, batchSize: number, bat
   let lastLine = ignoreFirstLine ? 1 : 0;
   let lastEmptyLines = 0;
   const records = recordReader(parser, signal);
+  const parseRecord = (record: string[], line: number): SqlValue[] | CsvFormatError => {
+    if (record.length !== schema.length) {
+      return new CsvFormatError(`${file}:${line}: expected ${schema.length} field(s) (${schema.map((f) => f.name).join(', ')}), found ${record.length}`, { file, line });
+    }
+    const values = new Array<SqlValue>(schema.length);
+    for (let c = 0; c < schema.length; c++) {
+      const parsed = parseField(record[c]!, schema[c]!.type, nullLiteral);
+      if ('error' in parsed) {
+        return new CsvFormatError(`${file}:${line}: column ${c + 1} ("${schema[c]!.name}"): ${parsed.error}`, { file, line, column: c + 1 });
+      }
+      values[c] = parsed.value;
+    }
+    return values;
+  };
   try {
     for (;;) {
       // Records already parsed are taken synchronously; we only wait (and race the bundle time) when none are.
@@ -54,16 +74,13 @@ export async function* readCsv(table: CsvTableDefinition, batchSize: number, bat
       const line = info.lines;
       lastLine = line;
       lastEmptyLines = info.empty_lines;
-      if (record.length !== schema.length) {
-        throw new CsvFormatError(`${file}:${line}: expected ${schema.length} field(s) (${schema.map((f) => f.name).join(', ')}), found ${record.length}`, { file, line });
+      const values = parseRecord(record, line);
+      if (values instanceof CsvFormatError) {
+        if (!ignoreParseErrors) throw values;
+        onSkippedLine(values);
+        continue;
       }
-      for (let c = 0; c < schema.length; c++) {
-        const parsed = parseField(record[c]!, schema[c]!.type, nullLiteral);
-        if ('error' in parsed) {
-          throw new CsvFormatError(`${file}:${line}: column ${c + 1} ("${schema[c]!.name}"): ${parsed.error}`, { file, line, column: c + 1 });
-        }
-        columns[c]!.push(parsed.value);
-      }
+      for (let c = 0; c < schema.length; c++) columns[c]!.push(values[c]!);
       if (count++ === 0) batchStarted = Date.now();
       if (count === batchSize) {
         yield toBatch(columns, count, table);

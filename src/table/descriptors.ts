@@ -25,6 +25,8 @@ export interface CsvOptions {
   readonly ignoreFirstLine: boolean;
   /** The text that stands for NULL, read and written. Default: the empty field. */
   readonly nullLiteral: string;
+  /** Skip (and count) input lines that do not parse instead of failing the job, as Flink's CSV format. */
+  readonly ignoreParseErrors: boolean;
 }
 
 const CSV_DEFAULTS: CsvOptions = Object.freeze({
@@ -32,6 +34,7 @@ const CSV_DEFAULTS: CsvOptions = Object.freeze({
   quoteCharacter: '"',
   ignoreFirstLine: false,
   nullLiteral: '',
+  ignoreParseErrors: false,
 });
 
 /** The seed's `OldCsv()` format: comma-separated, no header, fields in order. */
@@ -66,6 +69,11 @@ export class OldCsv {
 
   ignoreFirstLine(ignore = true): OldCsv {
     return new OldCsv(this.fields, { ...this.options, ignoreFirstLine: ignore });
+  }
+
+  /** Skip input lines with the wrong field count or a value that does not parse, counting them in the job's result. */
+  ignoreParseErrors(ignore = true): OldCsv {
+    return new OldCsv(this.fields, { ...this.options, ignoreParseErrors: ignore });
   }
 
   nullLiteral(literal: string): OldCsv {

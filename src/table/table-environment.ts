@@ -5,6 +5,7 @@ import { ensureWorkerRuntime } from '../environments/worker-runtime.js';
 import { chooseInterpreter } from '../environments/interpreter.js';
 import { ensureJobEnvironment, type PythonRequirements } from '../environments/job-environment.js';
 import { checkArchive, type PythonArchive } from '../workers/archives.js';
+import { SkippedInput } from '../execution/skipped-input.js';
 import { ERROR_POLICIES, UdfErrorHandling, type ErrorPolicy, type UdfErrorCount } from '../execution/udf-errors.js';
 import { collectSink } from '../io/collect-sink.js';
 import { csvSink } from '../io/csv-sink.js';
@@ -108,6 +109,7 @@ function positiveInteger(value: unknown, name: string, fallback: number): number
 interface JobOutcome {
   readonly pythonEnvironment: PythonEnvironmentInfo | null;
   readonly udfErrors: Readonly<Record<string, UdfErrorCount>>;
+  readonly skippedInputLines: Readonly<Record<string, number>>;
 }
 
 interface QueuedInsert {
@@ -325,11 +327,11 @@ export class TableEnvironment implements TableHost {
   async runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows> {
     this.#checkOpen('execute');
     const rows: Row[] = [];
-    const { udfErrors } = await this.#withWorkers([plan], options, async (compile, run) => {
+    const { udfErrors, skippedInputLines } = await this.#withWorkers([plan], options, async (compile, run) => {
       const compiled = compile(plan);
       await run(compiled, collectSink(compiled.schema, rows));
     });
-    return { rows, udfErrors };
+    return { rows, udfErrors, skippedInputLines };
   }
 
   #sinkTable(name: string): CsvTableDefinition {
@@ -342,7 +344,7 @@ export class TableEnvironment implements TableHost {
   async #runInserts(inserts: readonly QueuedInsert[], jobName: string, options?: ExecuteOptions): Promise<JobResult> {
     const started = Date.now();
     const sinks: SinkResult[] = [];
-    const { pythonEnvironment, udfErrors } = await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
+    const { pythonEnvironment, udfErrors, skippedInputLines } = await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
       const compiled = inserts.map((insert) => {
         const plan = compile(insert.plan);
         checkSinkSchema(plan.schema, this.#sinkTable(insert.tableName).schema, insert.tableName);
@@ -363,7 +365,7 @@ export class TableEnvironment implements TableHost {
       }
       for (const sink of finished) sink.publish();
     });
-    return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment, udfErrors });
+    return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment, udfErrors, skippedInputLines });
   }
 
   /**
@@ -393,6 +395,7 @@ export class TableEnvironment implements TableHost {
         continueOnError: (fn.onError ?? this.#options.onUdfError) !== 'fail',
       };
     });
+    const inputErrors = new SkippedInput(this.#options.logger);
     const udfErrors = new UdfErrorHandling(
       new Map(specs.map((spec) => [spec.name, this.#functions.get(spec.name)!.onError ?? this.#options.onUdfError])),
       this.#options.deadLetterPath,
@@ -451,6 +454,7 @@ export class TableEnvironment implements TableHost {
           maxInFlight: this.#options.parallelism * this.#options.batchesInFlightPerWorker,
           signal,
           udfErrors,
+          inputErrors,
         }),
       );
       if (pool) {
@@ -459,7 +463,7 @@ export class TableEnvironment implements TableHost {
           this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `close() of "${e.functionName}" raised ${e.exceptionType}: ${e.message}` });
         }
       }
-      return { pythonEnvironment: jobEnvironment, udfErrors: udfErrors.counts() };
+      return { pythonEnvironment: jobEnvironment, udfErrors: udfErrors.counts(), skippedInputLines: inputErrors.counts() };
     } catch (error) {
       await pool?.destroy();
       // Whatever broke because the job was stopped (a killed worker, a closed pool) is reported as the stop.

@@ -44,6 +44,7 @@ export interface TableHost {
 export interface CollectedRows {
   readonly rows: Row[];
   readonly udfErrors: Readonly<Record<string, UdfErrorCount>>;
+  readonly skippedInputLines: Readonly<Record<string, number>>;
 }
 
 /** The result of `table.execute()`: the job runs when its rows are asked for. */
@@ -51,6 +52,7 @@ export class TableResult {
   readonly #run: () => Promise<CollectedRows>;
   #result: Promise<CollectedRows> | undefined;
   #udfErrors: Readonly<Record<string, UdfErrorCount>> | undefined;
+  #skippedInputLines: Readonly<Record<string, number>> | undefined;
 
   constructor(run: () => Promise<CollectedRows>) {
     this.#run = run;
@@ -60,6 +62,7 @@ export class TableResult {
   async collect(): Promise<Row[]> {
     this.#result ??= this.#run().then((result) => {
       this.#udfErrors = result.udfErrors;
+      this.#skippedInputLines = result.skippedInputLines;
       return result;
     });
     return (await this.#result).rows;
@@ -68,6 +71,11 @@ export class TableResult {
   /** After collect(): per function, the rows whose error its policy (null, skip, deadLetter) absorbed. */
   get udfErrors(): Readonly<Record<string, UdfErrorCount>> | undefined {
     return this.#udfErrors;
+  }
+
+  /** After collect(): per CSV table read with ignoreParseErrors, the input lines skipped. */
+  get skippedInputLines(): Readonly<Record<string, number>> | undefined {
+    return this.#skippedInputLines;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Row> {
