@@ -240,11 +240,13 @@ export class WorkerClient {
     return errors;
   }
 
-  /** Stops at once: no close() calls. */
+  /** Stops at once: no close() calls, SIGKILL. */
   async destroy(): Promise<void> {
     this.#fail(new PyUdfError('CLOSED', 'the worker was stopped'));
     this.#callStream?.cancel();
-    await this.process.kill();
+    // Nothing of the worker's is wanted any more (no close()): a UDF busy in
+    // C code or sleeping would hold up SIGTERM for the whole grace period.
+    await this.process.kill('SIGKILL');
     await this.#drainLogs();
     this.#stub.close();
   }

@@ -37,7 +37,7 @@ async function expectClosedPromptly(job: Promise<unknown>, abortedAt: () => numb
   const took = settledAt - abortedAt();
   expect(error).toBeInstanceOf(PyUdfError);
   expect((error as PyUdfError).code).toBe('CLOSED');
-  expect(took).toBeLessThan(3000);
+  expect(took).toBeLessThan(1000); // "within a second"; about 10 ms measured
   // Nothing outlives the rejected promise.
   expect(pythonWorkers()).toEqual([]);
   expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
