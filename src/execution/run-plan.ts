@@ -2,6 +2,8 @@ import type * as arrow from 'apache-arrow';
 import { ExpressionError, PyUdfError, UdfError, WorkerError } from '../errors.js';
 import { readCsv } from '../io/csv-source.js';
 import { readElements } from '../io/elements-source.js';
+import { readColumns } from '../io/columns-source.js';
+import { readStream } from '../io/stream-source.js';
 import type { Sink } from '../io/sink.js';
 import { compileExpr, type CompiledExpr, type EvalContext, type FunctionSignature } from '../planning/compile.js';
 import type { PlanNode } from '../planning/plan.js';
@@ -38,9 +40,15 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
     const table = plan.table;
     return {
       schema: table.schema,
-      source: (options) => (table.kind === 'csv'
-        ? readCsv(table, options.batchSize, options.batchTimeMs, options.signal, (error) => options.inputErrors.skip(plan.tableName, error))
-        : readElements(table, options.batchSize)),
+      source: (options) => {
+        switch (table.kind) {
+          case 'csv':
+            return readCsv(table, options.batchSize, options.batchTimeMs, options.signal, (error) => options.inputErrors.skip(plan.tableName, error));
+          case 'elements': return readElements(table, options.batchSize);
+          case 'columns': return readColumns(table, options.batchSize);
+          case 'stream': return readStream(table, options.batchSize, options.batchTimeMs, options.signal);
+        }
+      },
       operators: [],
     };
   }
@@ -82,29 +90,85 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
 export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, sink: Sink, options: RunOptions): Promise<number> {
   const inFlight: Promise<Batch>[] = [];
   let sequence = 0;
-  const source = compiled.source(options);
+  let sourceDone = false;
+  let failure: { error: unknown } | null = null;
+  // The reader and the writer run side by side: a finished batch reaches the
+  // sink at once (a trickle is not held back by a half-empty window), and the
+  // reader waits only while `maxInFlight` batches are being processed.
+  let wakeReader: (() => void) | null = null;
+  let wakeWriter: (() => void) | null = null;
+  const wake = (which: 'reader' | 'writer') => {
+    const fn = which === 'reader' ? wakeReader : wakeWriter;
+    if (which === 'reader') wakeReader = null;
+    else wakeWriter = null;
+    fn?.();
+  };
+  // A failure also stops the source, which may be waiting on a quiet input.
+  const stopSource = new AbortController();
+  const fail = (error: unknown) => {
+    failure ??= { error };
+    stopSource.abort();
+    wake('reader');
+    wake('writer');
+  };
+  const source = compiled.source({
+    ...options,
+    signal: options.signal ? AbortSignal.any([options.signal, stopSource.signal]) : stopSource.signal,
+  });
   const abortError = () => new PyUdfError('CLOSED', 'the job was cancelled', { cause: options.signal?.reason });
-  try {
-    for await (const batch of source) {
-      if (options.signal?.aborted) throw abortError();
-      const worker = sequence++;
-      let work = Promise.resolve(batch);
-      // Each operator gets its own context: rows it drops are counted in its input.
-      for (const operator of compiled.operators) work = work.then((b) => operator(b, batchContext(pool, worker, options.udfErrors)));
-      work.catch(() => undefined); // awaited in order below; this keeps a later failure from going unhandled
-      inFlight.push(work);
-      if (inFlight.length >= options.maxInFlight) await sink.write(await inFlight.shift()!);
+
+  const read = async () => {
+    try {
+      for await (const batch of source) {
+        if (failure) return;
+        if (options.signal?.aborted) throw abortError();
+        const worker = sequence++;
+        let work = Promise.resolve(batch);
+        // Each operator gets its own context: rows it drops are counted in its input.
+        for (const operator of compiled.operators) work = work.then((b) => operator(b, batchContext(pool, worker, options.udfErrors)));
+        work.catch(() => undefined); // awaited in order by the writer; this keeps a later failure from going unhandled
+        inFlight.push(work);
+        wake('writer');
+        while (inFlight.length >= options.maxInFlight && !failure) await new Promise<void>((resolve) => { wakeReader = resolve; });
+      }
+    } catch (error) {
+      fail(error);
+    } finally {
+      sourceDone = true;
+      wake('writer');
     }
-    while (inFlight.length > 0) await sink.write(await inFlight.shift()!);
-    if (options.signal?.aborted) throw abortError();
-    return await sink.finish();
-  } catch (error) {
+  };
+
+  const write = async () => {
+    try {
+      for (;;) {
+        if (failure) return;
+        const next = inFlight[0];
+        if (next === undefined) {
+          if (sourceDone) return;
+          await new Promise<void>((resolve) => { wakeWriter = resolve; });
+          continue;
+        }
+        const batch = await next;
+        inFlight.shift();
+        wake('reader');
+        if (!failure) await sink.write(batch);
+      }
+    } catch (error) {
+      fail(error);
+    }
+  };
+
+  await Promise.all([read(), write()]);
+  if (!failure && options.signal?.aborted) failure = { error: abortError() };
+  if (failure) {
     // Batches still in flight are left to fail when the workers are stopped;
     // each has a catch handler, and nothing writes to the sink any more.
     await source.return(undefined);
     await sink.abort();
-    throw error;
+    throw (failure as { error: unknown }).error;
   }
+  return sink.finish();
 }
 
 /** An EvalContext over one operator's input batch, collecting the rows to drop. */

@@ -1,5 +1,7 @@
 import type { Expr, SelectItem } from '../expressions/nodes.js';
 import type { CsvTableDefinition } from '../table/descriptors.js';
+import type { ColumnsTableDefinition } from '../io/columns-source.js';
+import type { StreamTableDefinition } from '../io/stream-source.js';
 import type { TableSchema } from '../table/schema.js';
 import type { SqlValue } from '../types/values.js';
 
@@ -10,7 +12,7 @@ export interface ElementsTableDefinition {
   readonly schema: TableSchema;
 }
 
-export type TableDefinition = CsvTableDefinition | ElementsTableDefinition;
+export type TableDefinition = CsvTableDefinition | ElementsTableDefinition | ColumnsTableDefinition | StreamTableDefinition;
 
 /** A logical plan: frozen nodes, each knowing its output column names. */
 export type PlanNode = ScanNode | FilterNode | ProjectNode;

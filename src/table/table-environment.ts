@@ -8,6 +8,9 @@ import { checkArchive, type PythonArchive } from '../workers/archives.js';
 import { SkippedInput } from '../execution/skipped-input.js';
 import { ERROR_POLICIES, UdfErrorHandling, type ErrorPolicy, type UdfErrorCount } from '../execution/udf-errors.js';
 import { collectSink } from '../io/collect-sink.js';
+import { ChannelSink, countingSink } from '../io/channel-sink.js';
+import { columnsTable, type ColumnData } from '../io/columns-source.js';
+import { rowObject } from '../execution/run-plan.js';
 import { csvSink } from '../io/csv-sink.js';
 import type { Sink } from '../io/sink.js';
 import { defaultLogger, type Logger } from '../logging.js';
@@ -29,7 +32,7 @@ export interface TableEnvironmentOptions {
   readonly parallelism?: number;
   /** Rows per batch sent to a worker (PyFlink's bundle size). Default 4096. */
   readonly bundleSize?: number;
-  /** A batch goes to a worker once its first row is this old, full or not (PyFlink's bundle time). Default 100 ms. */
+  /** A batch goes to a worker once its first row is this old, full or not (PyFlink's bundle time). Default 5 ms: a trickle of rows is answered within milliseconds, a fast source fills whole batches long before. */
   readonly bundleTimeMs?: number;
   /** Batches in flight per worker. Default 4. */
   readonly batchesInFlightPerWorker?: number;
@@ -79,7 +82,7 @@ interface ResolvedOptions {
 }
 
 const DEFAULTS = Object.freeze({
-  parallelism: 1, bundleSize: 4096, bundleTimeMs: 100, batchesInFlightPerWorker: 4, maxWorkerRestarts: 3, udfTimeoutMs: 10 * 60_000,
+  parallelism: 1, bundleSize: 4096, bundleTimeMs: 5, batchesInFlightPerWorker: 4, maxWorkerRestarts: 3, udfTimeoutMs: 10 * 60_000,
 });
 
 function errorPolicy(value: unknown): ErrorPolicy {
@@ -105,6 +108,9 @@ function positiveInteger(value: unknown, name: string, fallback: number): number
   }
   return value;
 }
+
+/** Batches a streaming reader may fall behind by before the job waits for it. */
+const STREAM_BATCHES_BUFFERED = 4;
 
 interface JobOutcome {
   readonly pythonEnvironment: PythonEnvironmentInfo | null;
@@ -280,6 +286,26 @@ export class TableEnvironment implements TableHost {
     return this.#scan('(elements)', Object.freeze({ kind: 'elements', rows: Object.freeze(checked), schema: fields }));
   }
 
+  /**
+   * A table of whole columns, e.g. `{ a: BigInt64Array, b: Float64Array }`:
+   * typed arrays of a column's exact type are used without copying.
+   */
+  fromColumns(columns: Readonly<Record<string, ColumnData>>, schema: Schema | Readonly<Record<string, DataType>>): Table {
+    return this.#scan('(columns)', columnsTable(columns, toTableSchema(schema, 'fromColumns')));
+  }
+
+  /**
+   * A table of rows arriving over time: each row an array in schema order.
+   * Batches go to the workers when full or `bundleTimeMs` after their first
+   * row. The stream is read by the first job that runs on it.
+   */
+  fromStream(rows: AsyncIterable<readonly unknown[]> | Iterable<readonly unknown[]>, schema: Schema | Readonly<Record<string, DataType>>): Table {
+    if (rows === null || typeof rows !== 'object' || !(Symbol.asyncIterator in rows || Symbol.iterator in rows)) {
+      throw new PyUdfError('INVALID_ARGUMENT', 'fromStream: rows must be an iterable or async iterable of arrays');
+    }
+    return this.#scan('(stream)', Object.freeze({ kind: 'stream', rows, schema: toTableSchema(schema, 'fromStream') }));
+  }
+
   #scan(name: string, table: TableDefinition): Table {
     return new Table(this, Object.freeze({ kind: 'scan', tableName: name, table, columns: Object.freeze(columnNames(table.schema)) }));
   }
@@ -332,6 +358,41 @@ export class TableEnvironment implements TableHost {
       await run(compiled, collectSink(compiled.schema, rows));
     });
     return { rows, udfErrors, skippedInputLines };
+  }
+
+  async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<number> {
+    this.#checkOpen('execute');
+    let rows = 0;
+    await this.#withWorkers([plan], options, async (compile, run) => {
+      rows = await run(compile(plan), countingSink());
+    });
+    return rows;
+  }
+
+  async *runStream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row> {
+    this.#checkOpen('execute');
+    // The job runs beside the reader; a reader that stops early cancels it.
+    const stop = new AbortController();
+    const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    const channel = new ChannelSink(STREAM_BATCHES_BUFFERED);
+    let schema: TableSchema = [];
+    const job = this.#withWorkers([plan], { signal }, async (compile, run) => {
+      const compiled = compile(plan);
+      schema = compiled.schema;
+      await run(compiled, channel);
+    });
+    job.catch(() => channel.abort());
+    try {
+      for (;;) {
+        const batch = await channel.take();
+        if (batch === null) break;
+        for (let i = 0; i < batch.numRows; i++) yield rowObject(schema, batch, i);
+      }
+      await job;
+    } finally {
+      if (!stop.signal.aborted) stop.abort();
+      await job.catch(() => undefined);
+    }
   }
 
   #sinkTable(name: string): CsvTableDefinition {
@@ -465,7 +526,10 @@ export class TableEnvironment implements TableHost {
       }
       return { pythonEnvironment: jobEnvironment, udfErrors: udfErrors.counts(), skippedInputLines: inputErrors.counts() };
     } catch (error) {
-      await pool?.destroy();
+      if (signal.aborted) await pool?.destroy();
+      // A failed job's workers are still healthy: stopping them in order delivers
+      // what the UDFs printed just before the failure (close() runs too).
+      else await pool?.close().catch(() => pool?.destroy());
       // Whatever broke because the job was stopped (a killed worker, a closed pool) is reported as the stop.
       if (signal.aborted) throw stopped(error);
       throw error;

@@ -39,6 +39,8 @@ export interface TableHost {
   queueInsert(plan: PlanNode, tableName: string): void;
   runInsert(plan: PlanNode, tableName: string, jobName: string, options?: ExecuteOptions): Promise<JobResult>;
   runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows>;
+  runCount(plan: PlanNode, options?: ExecuteOptions): Promise<number>;
+  runStream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row>;
 }
 
 export interface CollectedRows {
@@ -47,15 +49,28 @@ export interface CollectedRows {
   readonly skippedInputLines: Readonly<Record<string, number>>;
 }
 
-/** The result of `table.execute()`: the job runs when its rows are asked for. */
+/**
+ * The result of `table.execute()`: the job runs when its rows are asked for,
+ * all at once (`collect()`), one by one as they come (`for await`), or only
+ * counted (`count()`).
+ */
 export class TableResult {
   readonly #run: () => Promise<CollectedRows>;
+  readonly #count: () => Promise<number>;
+  readonly #stream: () => AsyncGenerator<Row>;
   #result: Promise<CollectedRows> | undefined;
   #udfErrors: Readonly<Record<string, UdfErrorCount>> | undefined;
   #skippedInputLines: Readonly<Record<string, number>> | undefined;
 
-  constructor(run: () => Promise<CollectedRows>) {
+  constructor(run: () => Promise<CollectedRows>, count: () => Promise<number>, stream: () => AsyncGenerator<Row>) {
     this.#run = run;
+    this.#count = count;
+    this.#stream = stream;
+  }
+
+  /** Runs the job, keeping no rows: how many it produced. */
+  count(): Promise<number> {
+    return this.#count();
   }
 
   /** Runs the job and returns its rows, BIGINT as bigint. */
@@ -78,8 +93,9 @@ export class TableResult {
     return this.#skippedInputLines;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Row> {
-    yield* await this.collect();
+  /** Runs the job and yields rows as their batches finish; breaking out of the loop cancels the job. */
+  [Symbol.asyncIterator](): AsyncGenerator<Row> {
+    return this.#stream();
   }
 }
 
@@ -145,6 +161,10 @@ export class Table {
 
   /** Runs this table as a job whose rows come back to TypeScript. */
   execute(options?: ExecuteOptions): TableResult {
-    return new TableResult(() => this.#host.runCollect(this.#plan, options));
+    return new TableResult(
+      () => this.#host.runCollect(this.#plan, options),
+      () => this.#host.runCount(this.#plan, options),
+      () => this.#host.runStream(this.#plan, options),
+    );
   }
 }

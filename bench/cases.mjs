@@ -1,0 +1,169 @@
+// The benchmark cases: each returns { rows, seconds } (or extra figures) for one run.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { TableEnvironment, DataTypes, FileSystem, OldCsv, udf } from '../dist/index.js';
+import { ensureWorkerRuntime } from '../dist/environments/worker-runtime.js';
+import { chooseInterpreter } from '../dist/environments/interpreter.js';
+
+const BIGINT = DataTypes.BIGINT();
+const quiet = { log: () => undefined };
+
+export function bigintColumns(n) {
+  const a = new BigInt64Array(n);
+  const b = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) {
+    a[i] = BigInt(i);
+    b[i] = BigInt(n - i);
+  }
+  return { a, b };
+}
+
+async function timedCount(tEnv, table, expression) {
+  const t0 = performance.now();
+  const rows = await table.select(expression).execute().count();
+  return { rows, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** 1. The seed's add(a, b) through the whole pipeline to a discarding sink. */
+export async function scalarAdd({ n, parallelism, columns }) {
+  const tEnv = TableEnvironment.create({ parallelism, bundleSize: 65536, logger: quiet });
+  try {
+    tEnv.registerFunction('add', udf('lambda i, j: i + j', [BIGINT, BIGINT], BIGINT));
+    return await timedCount(tEnv, tEnv.fromColumns(columns, { a: BIGINT, b: BIGINT }), 'add(a, b) AS s');
+  } finally {
+    await tEnv.close();
+  }
+}
+
+/** 2. The same Python function over the same data in one Python process: the physical limit. */
+export async function pythonBaseline({ n }) {
+  const runtime = await ensureWorkerRuntime(chooseInterpreter(), { logger: quiet });
+  const script = [
+    'import time, sys',
+    `n = ${n}`,
+    'a = list(range(n)); b = list(range(n, 0, -1))',
+    'f = lambda i, j: i + j',
+    't = time.perf_counter(); r = list(map(f, a, b)); s = time.perf_counter() - t',
+    'print(len(r), s)',
+  ].join('\n');
+  const [rows, seconds] = execFileSync(runtime.python, ['-c', script], { encoding: 'utf8' }).trim().split(' ').map(Number);
+  return { rows, seconds };
+}
+
+/** 3. pythonia calling the same add once per row from Node, for about `seconds`. */
+export async function pythoniaPeer({ seconds: budget }) {
+  const { python } = await import('pythonia');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyudf-bench-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'addmod.py'), 'def add(i, j):\n    return i + j\n');
+    const mod = await python(path.join(dir, 'addmod.py'));
+    await mod.add(1, 2);
+    const t0 = performance.now();
+    let rows = 0;
+    while (performance.now() - t0 < budget * 1000) {
+      await mod.add(rows, rows);
+      rows++;
+    }
+    return { rows, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    python.exit();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** 4a. upper(s) over short strings. */
+export async function stringUpper({ n }) {
+  const tEnv = TableEnvironment.create({ bundleSize: 65536, logger: quiet });
+  try {
+    tEnv.registerFunction('upper', udf('lambda s: s.upper()', [DataTypes.STRING()], DataTypes.STRING()));
+    const s = Array.from({ length: n }, (_, i) => `word${i % 1000}`);
+    return await timedCount(tEnv, tEnv.fromColumns({ s }, { s: DataTypes.STRING() }), 'upper(s) AS u');
+  } finally {
+    await tEnv.close();
+  }
+}
+
+/** 4b. A DOUBLE UDF. */
+export async function doubleScale({ n }) {
+  const tEnv = TableEnvironment.create({ bundleSize: 65536, logger: quiet });
+  try {
+    tEnv.registerFunction('scale', udf('lambda x: x * 1.5', [DataTypes.DOUBLE()], DataTypes.DOUBLE()));
+    const x = Float64Array.from({ length: n }, (_, i) => i / 7);
+    return await timedCount(tEnv, tEnv.fromColumns({ x }, { x: DataTypes.DOUBLE() }), 'scale(x) AS y');
+  } finally {
+    await tEnv.close();
+  }
+}
+
+/** 5. The seed's job over an n-row CSV file to a CSV file, with the Node process's peak RSS. */
+export async function csvEndToEnd({ n }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyudf-bench-'));
+  const input = path.join(dir, 'input.csv');
+  const out = fs.createWriteStream(input);
+  for (let i = 0; i < n; i += 10_000) {
+    let chunk = '';
+    for (let j = i; j < Math.min(n, i + 10_000); j++) chunk += `${j},${n - j}\n`;
+    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+  }
+  await new Promise((r) => out.end(r));
+  const tEnv = TableEnvironment.create({ logger: quiet });
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+  try {
+    tEnv.registerFunction('add', udf('lambda i, j: i + j', [BIGINT, BIGINT], BIGINT));
+    tEnv.connect(new FileSystem().path(input)).withFormat(new OldCsv().field('a', BIGINT).field('b', BIGINT)).createTemporaryTable('src');
+    tEnv.connect(new FileSystem().path(path.join(dir, 'output.csv'))).withFormat(new OldCsv().field('sum', BIGINT)).createTemporaryTable('sink');
+    const t0 = performance.now();
+    const result = await tEnv.fromPath('src').select('add(a, b)').executeInsert('sink');
+    return { rows: result.sinks[0].rows, seconds: (performance.now() - t0) / 1000, peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1048576) };
+  } finally {
+    clearInterval(sampler);
+    await tEnv.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** 6. From execute() to the first result row, with a warm environment and new workers. */
+export async function startUp() {
+  const tEnv = TableEnvironment.create({ logger: quiet });
+  try {
+    tEnv.registerFunction('add', udf('lambda i, j: i + j', [BIGINT, BIGINT], BIGINT));
+    const table = tEnv.fromElements([[1n, 2n]], { a: BIGINT, b: BIGINT }).select('add(a, b) AS s');
+    const t0 = performance.now();
+    for await (const row of table.execute()) {
+      if (row.s !== 3n) throw new Error('wrong result');
+      return { rows: 1, seconds: (performance.now() - t0) / 1000 };
+    }
+    throw new Error('no row');
+  } finally {
+    await tEnv.close();
+  }
+}
+
+/** 7. Rows arriving one at a time: per-row latency from arrival to the result, default bundle settings. */
+export async function trickleLatency({ n, gapMs }) {
+  const tEnv = TableEnvironment.create({ logger: quiet });
+  try {
+    tEnv.registerFunction('add', udf('lambda i, j: i + j', [BIGINT, BIGINT], BIGINT));
+    const arrivals = new Map();
+    async function* trickle() {
+      for (let i = 0; i < n; i++) {
+        await new Promise((r) => setTimeout(r, gapMs));
+        arrivals.set(i, performance.now());
+        yield [BigInt(i), 0n];
+      }
+    }
+    const latencies = [];
+    const t0 = performance.now();
+    for await (const row of tEnv.fromStream(trickle(), { a: BIGINT, b: BIGINT }).select('add(a, b) AS s').execute()) {
+      latencies.push(performance.now() - arrivals.get(Number(row.s)));
+    }
+    latencies.sort((x, y) => x - y);
+    const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+    return { rows: latencies.length, seconds: (performance.now() - t0) / 1000, p50Ms: at(0.5), p99Ms: at(0.99) };
+  } finally {
+    await tEnv.close();
+  }
+}

@@ -1,0 +1,83 @@
+// `npm run bench`: runs every case (median of several runs after a warm-up)
+// and writes bench/results/latest.json, latest.md and latest.svg.
+// `--smoke` runs tiny sizes once: it checks the benchmark works, not speed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ensureWorkerRuntime } from '../dist/environments/worker-runtime.js';
+import { chooseInterpreter } from '../dist/environments/interpreter.js';
+import * as cases from './cases.mjs';
+import { markdownTable, svgChart } from './report.mjs';
+
+const smoke = process.argv.includes('--smoke');
+const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+const prefix = smoke ? 'smoke' : 'latest';
+const SIZES = smoke
+  ? { scalar: 20_000, strings: 10_000, doubles: 20_000, csv: [10_000], pythonia: 0.5, trickle: 20, runs: 1 }
+  : { scalar: 5_000_000, strings: 1_000_000, doubles: 5_000_000, csv: [1_000_000, 5_000_000], pythonia: 10, trickle: 200, runs: 3 };
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** A warm-up, then `runs` measured runs; the median run by time is reported. */
+async function measure(name, fn, runs = SIZES.runs, notes) {
+  if (!smoke) await fn();
+  const results = [];
+  for (let i = 0; i < runs; i++) results.push(await fn());
+  const seconds = median(results.map((r) => r.seconds));
+  const picked = results.find((r) => r.seconds === seconds);
+  const entry = { name, ...picked, seconds, rowsPerSecond: picked.rows / seconds, runs, notes: typeof notes === 'function' ? notes(picked) : notes };
+  process.stderr.write(`${name}: ${Math.round(entry.rowsPerSecond).toLocaleString('en')} rows/s\n`);
+  return entry;
+}
+
+const runtime = await ensureWorkerRuntime(chooseInterpreter(), { logger: { log: () => undefined } });
+const machine = {
+  cores: os.cpus().length,
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  memoryGb: Math.round(os.totalmem() / 2 ** 30),
+  node: process.versions.node,
+  python: execFileSync(runtime.python, ['-c', 'import platform; print(platform.python_version())'], { encoding: 'utf8' }).trim(),
+};
+
+const columns = cases.bigintColumns(SIZES.scalar);
+const results = [];
+const p1 = await measure('scalar add, parallelism 1', () => cases.scalarAdd({ n: SIZES.scalar, parallelism: 1, columns }));
+const p2 = await measure('scalar add, parallelism 2', () => cases.scalarAdd({ n: SIZES.scalar, parallelism: 2, columns }));
+const baseline = await measure('Python loop, one process', () => cases.pythonBaseline({ n: SIZES.scalar }));
+const peer = await measure('pythonia, a call per row', () => cases.pythoniaPeer({ seconds: SIZES.pythonia }), 1);
+results.push(p1, p2, baseline, peer);
+results.push(await measure('upper(s), strings', () => cases.stringUpper({ n: SIZES.strings })));
+results.push(await measure('DOUBLE x * 1.5', () => cases.doubleScale({ n: SIZES.doubles })));
+const csv = [];
+for (const n of SIZES.csv) {
+  csv.push(await measure(`CSV to CSV, ${n.toLocaleString('en')} rows`, () => cases.csvEndToEnd({ n }), smoke ? 1 : 1, (r) => `peak RSS ${r.peakRssMb} MB`));
+}
+results.push(...csv);
+const startUp = await measure('start-up to first row (new workers)', () => cases.startUp(), smoke ? 1 : 5, (r) => `${(r.seconds * 1000).toFixed(0)} ms`);
+results.push(startUp);
+const trickle = await measure('trickle, 5 ms apart', () => cases.trickleLatency({ n: SIZES.trickle, gapMs: 5 }), 1, (r) => `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+results.push(trickle);
+
+const bridge = p1.rowsPerSecond / baseline.rowsPerSecond;
+const vsPeer = p1.rowsPerSecond / peer.rowsPerSecond;
+const targets = [
+  { name: 'bridge efficiency (parallelism 1 ÷ Python loop)', measured: bridge.toFixed(2), goal: '≥ 0.8', met: bridge >= 0.8 },
+  { name: 'parallelism 1 ÷ pythonia', measured: `${Math.round(vsPeer)}×`, goal: '≥ 500×', met: vsPeer >= 500 },
+  { name: 'start-up to first row, new workers', measured: `${(startUp.seconds * 1000).toFixed(0)} ms`, goal: '≤ 300 ms', met: startUp.seconds <= 0.3 },
+  { name: 'start-up to first row, warm workers', measured: 'not measured', goal: '≤ 20 ms', met: false },
+  { name: 'trickle latency p99', measured: `${trickle.p99Ms.toFixed(2)} ms`, goal: '≤ 10 ms', met: trickle.p99Ms <= 10 },
+  ...csv.map((c) => ({ name: `CSV peak RSS, ${c.rows.toLocaleString('en')} rows`, measured: `${c.peakRssMb} MB`, goal: '< 300 MB', met: c.peakRssMb < 300 })),
+];
+const report = { smoke, date: new Date().toISOString(), machine, cases: results, ratios: { bridgeEfficiency: bridge, versusPythonia: vsPeer }, targets };
+
+fs.mkdirSync(outDir, { recursive: true });
+fs.writeFileSync(path.join(outDir, `${prefix}.json`), `${JSON.stringify(report, null, 2)}\n`);
+const table = markdownTable(report);
+fs.writeFileSync(path.join(outDir, `${prefix}.md`), `${table}\n`);
+fs.writeFileSync(path.join(outDir, `${prefix}.svg`), `${svgChart(report)}\n`);
+process.stdout.write(`${table}\n`);
