@@ -54,6 +54,7 @@ export interface CallRequest {
   functionName: string;
   arguments: Uint8Array;
   numRows: number;
+  argumentColumns: number[];
 }
 
 export interface CallReply {

@@ -31,6 +31,8 @@ export interface JobResult {
   readonly pythonEnvironment: PythonEnvironmentInfo | null;
   /** Per function: rows whose error the function's policy (null, skip, deadLetter) absorbed. */
   readonly udfErrors: Readonly<Record<string, UdfErrorCount>>;
+  /** Per CSV table read with ignoreParseErrors: the input lines skipped. */
+  readonly skippedInputLines: Readonly<Record<string, number>>;
 }
 
 /** What a Table needs from its TableEnvironment. */

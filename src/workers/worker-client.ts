@@ -6,7 +6,7 @@ import { PYUDF_VERSION } from '../paths.js';
 import { decodeResult, encodeArguments } from '../protocol/arrow-ipc.js';
 import {
   MAX_MESSAGE_BYTES, PROTOCOL_VERSION, workerStubConstructor,
-  type CallReply, type FunctionSpecMessage, type LoadFunctionsReply, type UdfErrorMessage, type WorkerStub,
+  type CallReply, type CallRequest, type FunctionSpecMessage, type LoadFunctionsReply, type UdfErrorMessage, type WorkerStub,
 } from '../protocol/contract.js';
 import type { WorkerExit, WorkerProcess } from './worker-process.js';
 
@@ -42,7 +42,7 @@ export class WorkerClient {
   readonly process: WorkerProcess;
   readonly #stub: WorkerStub;
   readonly #logger: Logger;
-  #callStream: grpc.ClientDuplexStream<{ callId: number; functionName: string; arguments: Uint8Array; numRows: number }, CallReply> | null = null;
+  #callStream: grpc.ClientDuplexStream<CallRequest, CallReply> | null = null;
   #logStream: grpc.ClientReadableStream<unknown> | null = null;
   #logsDone: Promise<unknown> = Promise.resolve();
   readonly #pending = new Map<number, PendingCall>();
@@ -168,7 +168,8 @@ export class WorkerClient {
         fn(value);
       };
       this.#pending.set(callId, { resolve: settle(resolve), reject: settle(reject) });
-      stream.write({ callId, functionName, arguments: encodeArguments(args), numRows });
+      const encoded = encodeArguments(args);
+      stream.write({ callId, functionName, arguments: encoded.bytes, argumentColumns: encoded.argumentColumns, numRows });
       if (Number.isFinite(timeoutMs)) {
         const arm = () => {
           if (!this.#pending.has(callId)) return;

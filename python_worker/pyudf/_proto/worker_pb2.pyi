@@ -106,16 +106,18 @@ class UdfError(_message.Message):
     def __init__(self, function_name: _Optional[str] = ..., phase: _Optional[str] = ..., exception_type: _Optional[str] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ..., row_index: _Optional[int] = ..., source_location: _Optional[str] = ...) -> None: ...
 
 class CallRequest(_message.Message):
-    __slots__ = ("call_id", "function_name", "arguments", "num_rows")
+    __slots__ = ("call_id", "function_name", "arguments", "num_rows", "argument_columns")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
     ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
     NUM_ROWS_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENT_COLUMNS_FIELD_NUMBER: _ClassVar[int]
     call_id: int
     function_name: str
     arguments: bytes
     num_rows: int
-    def __init__(self, call_id: _Optional[int] = ..., function_name: _Optional[str] = ..., arguments: _Optional[bytes] = ..., num_rows: _Optional[int] = ...) -> None: ...
+    argument_columns: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, call_id: _Optional[int] = ..., function_name: _Optional[str] = ..., arguments: _Optional[bytes] = ..., num_rows: _Optional[int] = ..., argument_columns: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class CallReply(_message.Message):
     __slots__ = ("call_id", "result", "error", "row_errors")

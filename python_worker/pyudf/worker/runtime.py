@@ -89,25 +89,31 @@ class FunctionRuntime:
                 f"no function {request.function_name!r} is loaded in this worker; loaded: {known}",
             ))
         columns = decode_arguments(request.arguments)
+        if request.argument_columns:
+            columns = [columns[index] for index in request.argument_columns]
         num_rows = len(columns[0]) if columns else request.num_rows
         results: list = []
         row_errors: list = []
         self._hub.current_function = function.name
         try:
-            if columns:
-                # extend() keeps what map() produced before a failure: its length is the failing row.
-                results.extend(map(function.call, *columns))
-            else:
-                call = function.call
-                results.extend(call() for _ in range(num_rows))
-        except Exception as exc:
-            if not function.continue_on_error:
-                return worker_pb2.CallReply(
-                    call_id=request.call_id, error=udf_error(function.name, "eval", exc, len(results)),
-                )
-            row_errors.append(udf_error(function.name, "eval", exc, len(results)))
-            results.append(None)
-            self._finish_rows(function, columns, num_rows, results, row_errors)
+            try:
+                if columns:
+                    # extend() keeps what map() produced before a failure: its length is the failing row.
+                    results.extend(map(function.call, *columns))
+                else:
+                    call = function.call
+                    results.extend(call() for _ in range(num_rows))
+            except Exception as exc:
+                if not function.continue_on_error:
+                    return worker_pb2.CallReply(
+                        call_id=request.call_id, error=udf_error(function.name, "eval", exc, len(results)),
+                    )
+                row_errors.append(udf_error(function.name, "eval", exc, len(results)))
+                results.append(None)
+            if row_errors:
+                # Outside the except clause: a later row's exception must not chain onto this
+                # row's ("During handling of the above exception...") in its traceback.
+                self._finish_rows(function, columns, num_rows, results, row_errors)
         finally:
             flush_output()
             self._hub.current_function = ""
