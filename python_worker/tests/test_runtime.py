@@ -219,6 +219,16 @@ class RuntimeTest(unittest.TestCase):
                          [(1, "ZeroDivisionError", "eval"), (3, "ZeroDivisionError", "eval")])
         self.assertIn("<udf inv>", reply.row_errors[0].traceback)
 
+    def test_continue_on_error_tracebacks_are_each_rows_own(self):
+        fn = spec("inv", "lambda x: 12 // x", ["BIGINT"], "BIGINT")
+        fn.continue_on_error = True
+        self.load(fn)
+        reply = self.call("inv", arguments([0, 1, 0]))
+        later = reply.row_errors[1].traceback
+        self.assertEqual(later.count("Traceback (most recent call last)"), 1, later)
+        self.assertNotIn("During handling of the above exception", later)
+        self.assertNotIn("pyudf/worker", later)
+
     def test_without_continue_on_error_the_first_failure_ends_the_batch(self):
         self.load(spec("inv", "lambda x: 12 // x", ["BIGINT"]))
         reply = self.call("inv", arguments([3, 0, 4, 0, 6]))

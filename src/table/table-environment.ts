@@ -424,7 +424,15 @@ export class TableEnvironment implements TableHost {
         await Promise.all(finished.map((sink) => sink.abort()));
         throw error;
       }
-      for (const sink of finished) sink.publish();
+      for (const [i, sink] of finished.entries()) {
+        try {
+          sink.publish();
+        } catch (error) {
+          // The one that could not be put in place and those after it leave no part file.
+          await Promise.all(finished.slice(i).map((s) => s.abort()));
+          throw error;
+        }
+      }
     });
     return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment, udfErrors, skippedInputLines });
   }

@@ -27,7 +27,7 @@ afterEach(() => {
 });
 
 const IDENTITY: FunctionSpecMessage = {
-  name: 'identity', callable: 'lambda x: x', inputTypes: ['BIGINT'], hasInputTypes: true, resultType: 'BIGINT',
+  name: 'identity', callable: 'lambda x: x', inputTypes: ['BIGINT'], hasInputTypes: true, resultType: 'BIGINT', continueOnError: false,
 };
 
 function isGone(pid: number): boolean {
