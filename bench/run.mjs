@@ -23,6 +23,12 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/** A case run in its own Node process (see child-case.mjs). */
+function inChild(name, args) {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child-case.mjs');
+  return JSON.parse(execFileSync(process.execPath, [script, name, JSON.stringify(args)], { encoding: 'utf8' }).trim().split('\n').at(-1));
+}
+
 /** A warm-up, then `runs` measured runs; the median run by time is reported. */
 async function measure(name, fn, runs = SIZES.runs, notes) {
   if (!smoke) await fn();
@@ -55,7 +61,7 @@ results.push(await measure('upper(s), strings', () => cases.stringUpper({ n: SIZ
 results.push(await measure('DOUBLE x * 1.5', () => cases.doubleScale({ n: SIZES.doubles })));
 const csv = [];
 for (const n of SIZES.csv) {
-  csv.push(await measure(`CSV to CSV, ${n.toLocaleString('en')} rows`, () => cases.csvEndToEnd({ n }), smoke ? 1 : 1, (r) => `peak RSS ${r.peakRssMb} MB`));
+  csv.push(await measure(`CSV to CSV, ${n.toLocaleString('en')} rows`, () => inChild('csvEndToEnd', { n }), 1, (r) => `peak RSS ${r.peakRssMb} MB`));
 }
 results.push(...csv);
 const startUp = await measure('start-up to first row (new workers)', () => cases.startUp(), smoke ? 1 : 5, (r) => `${(r.seconds * 1000).toFixed(0)} ms`);

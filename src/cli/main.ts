@@ -4,7 +4,7 @@ import { PyUdfError } from '../errors.js';
 import { chooseInterpreter } from '../environments/interpreter.js';
 import { downloadRequirements } from '../environments/download.js';
 import { ensureJobEnvironment } from '../environments/job-environment.js';
-import { ensureWorkerRuntime } from '../environments/worker-runtime.js';
+import { ensureWorkerRuntime, holdsRuntimeWheels } from '../environments/worker-runtime.js';
 import { listCachedEnvironments, pruneCachedEnvironments } from '../environments/catalog.js';
 import type { Logger } from '../logging.js';
 import { PYUDF_VERSION } from '../paths.js';
@@ -58,7 +58,10 @@ env.command('build')
   .option('-d, --cached-dir <dir>', 'install offline from this dir only')
   .action(async (opts: { requirement: string; cachedDir?: string }) => {
     const logger = progressLogger(globals().verbose);
-    const runtime = await ensureWorkerRuntime(chooseInterpreter(globals().python), { cacheDir: globals().cacheDir, logger });
+    const runtime = await ensureWorkerRuntime(chooseInterpreter(globals().python), {
+      cacheDir: globals().cacheDir, logger,
+      findLinks: opts.cachedDir && holdsRuntimeWheels(opts.cachedDir) ? opts.cachedDir : undefined,
+    });
     const built = await ensureJobEnvironment(runtime, { requirementsFile: opts.requirement, cachedDir: opts.cachedDir ?? null }, { cacheDir: globals().cacheDir, logger });
     process.stdout.write(`${built.built ? 'built' : 'reused'} ${built.key} ${built.dir}\n`);
   });

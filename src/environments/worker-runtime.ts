@@ -27,9 +27,25 @@ export function runtimeFindLinks(): string | undefined {
   return process.env.PYUDF_RUNTIME_FIND_LINKS || undefined;
 }
 
-export function runtimeKey(interpreter: Interpreter, requirements: string, findLinks?: string): string {
+/**
+ * Whether a job's cached dir holds the runtime's wheels (put there by
+ * `pyudf download --runtime`): then a machine with no index at all builds the
+ * runtime from it.
+ */
+export function holdsRuntimeWheels(dir: string): boolean {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return false;
+  }
+  return ['grpcio', 'protobuf', 'pyarrow'].every((name) => names.some((n) => n.startsWith(`${name}-`) && n.endsWith('.whl')));
+}
+
+/** The runtime's identity: the requirements are pinned, so where pip takes the wheels from does not change it. */
+export function runtimeKey(interpreter: Interpreter, requirements: string): string {
   return crypto.createHash('sha256')
-    .update(JSON.stringify({ executable: interpreter.executable, version: interpreter.version, requirements, findLinks: findLinks ?? null }))
+    .update(JSON.stringify({ executable: interpreter.executable, version: interpreter.version, requirements }))
     .digest('hex')
     .slice(0, 16);
 }
@@ -37,7 +53,7 @@ export function runtimeKey(interpreter: Interpreter, requirements: string, findL
 /** Where the worker runtime for `interpreter` lives in the cache. */
 export function runtimeDir(interpreter: Interpreter, cacheDir?: string): string {
   const requirements = fs.readFileSync(packagePaths.runtimeRequirements, 'utf8');
-  const key = runtimeKey(interpreter, requirements, runtimeFindLinks());
+  const key = runtimeKey(interpreter, requirements);
   return path.join(cacheRoot(cacheDir), 'runtimes', `py${interpreter.version}-${key}`);
 }
 
@@ -48,11 +64,11 @@ export function runtimeDir(interpreter: Interpreter, cacheDir?: string): string 
  */
 export async function ensureWorkerRuntime(
   pythonCommand: string,
-  options: { cacheDir?: string; logger: Logger; signal?: AbortSignal },
+  options: { cacheDir?: string; logger: Logger; signal?: AbortSignal; findLinks?: string },
 ): Promise<WorkerRuntime> {
   const interpreter = await probeInterpreter(pythonCommand);
   const requirements = fs.readFileSync(packagePaths.runtimeRequirements, 'utf8');
-  const findLinks = runtimeFindLinks();
+  const findLinks = options.findLinks ?? runtimeFindLinks();
   const dir = runtimeDir(interpreter, options.cacheDir);
   const python = path.join(dir, 'bin', 'python');
   const { built } = await publishOnce(dir, async (staging) => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PyUdfError } from '../errors.js';
-import { ensureWorkerRuntime } from '../environments/worker-runtime.js';
+import { ensureWorkerRuntime, holdsRuntimeWheels } from '../environments/worker-runtime.js';
 import { chooseInterpreter } from '../environments/interpreter.js';
 import { ensureJobEnvironment, type PythonRequirements } from '../environments/job-environment.js';
 import { checkArchive, type PythonArchive } from '../workers/archives.js';
@@ -490,8 +490,10 @@ export class TableEnvironment implements TableHost {
     try {
       if (specs.length > 0) {
         const logger = this.#options.logger;
+        const cachedDir = this.#requirements?.cachedDir;
         const runtime = await ensureWorkerRuntime(chooseInterpreter(this.#options.pythonExecutable), {
           cacheDir: this.#options.cacheDir, logger, signal,
+          findLinks: cachedDir && holdsRuntimeWheels(cachedDir) ? cachedDir : undefined,
         });
         const environment = this.#requirements
           ? await ensureJobEnvironment(runtime, this.#requirements, { cacheDir: this.#options.cacheDir, logger, signal })
