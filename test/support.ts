@@ -18,6 +18,16 @@ export function childProcesses(): { pid: number; command: string }[] {
     .filter((p) => !p.command.startsWith('ps '));
 }
 
+/** Whether process `pid` has exited (gone from /proc, or a zombie nobody reaped yet). */
+export function isGone(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
 export function pythonWorkers(): { pid: number; command: string }[] {
   return childProcesses().filter((p) => p.command.includes('pyudf.worker'));
 }

@@ -6,15 +6,7 @@ import path from 'node:path';
 import type { LogEntry, Logger } from '../../src/index.js';
 import { leftoverPyudfDirs, pythonWorkers } from '../support.js';
 
-/** Whether process `pid` has exited (gone from /proc, or a zombie nobody reaped yet). */
-export function isGone(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
+export { isGone } from '../support.js';
 
 export function sha256(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');

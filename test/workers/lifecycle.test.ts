@@ -4,20 +4,12 @@ import readline from 'node:readline';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { DataTypes, FileSystem, OldCsv, TableEnvironment, udf } from '../../src/index.js';
-import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger, tempDir } from '../support.js';
+import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger, tempDir, isGone } from '../support.js';
 
 const tempRoot = isolateTempRoot();
 const dir = tempDir();
 const HOST_DIES = fileURLToPath(new URL('../fixtures/host-dies.mjs', import.meta.url));
 
-function isGone(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z'); // a zombie has exited
-  } catch {
-    return true;
-  }
-}
 
 async function startDyingHost() {
   const host = execa('node', [HOST_DIES], { reject: false, env: { TMPDIR: tempRoot } });

@@ -10,7 +10,7 @@ import { WorkerPool } from '../../src/workers/worker-pool.js';
 import { WorkerProcess } from '../../src/workers/worker-process.js';
 import { PYUDF_VERSION } from '../../src/paths.js';
 import { PROTOCOL_VERSION, type FunctionSpecMessage } from '../../src/protocol/contract.js';
-import { childProcesses, isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger, tempDir } from '../support.js';
+import { childProcesses, isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger, tempDir, isGone } from '../support.js';
 
 const tempRoot = isolateTempRoot();
 const dir = tempDir();
@@ -30,14 +30,6 @@ const IDENTITY: FunctionSpecMessage = {
   name: 'identity', callable: 'lambda x: x', inputTypes: ['BIGINT'], hasInputTypes: true, resultType: 'BIGINT', continueOnError: false,
 };
 
-function isGone(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z'); // a zombie has exited
-  } catch {
-    return true;
-  }
-}
 
 let scripts = 0;
 
