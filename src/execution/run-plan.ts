@@ -105,9 +105,12 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, s
   };
   // A failure also stops the source, which may be waiting on a quiet input.
   const stopSource = new AbortController();
+  let signalFailure!: () => void;
+  const failed = new Promise<null>((resolve) => { signalFailure = () => resolve(null); });
   const fail = (error: unknown) => {
     failure ??= { error };
     stopSource.abort();
+    signalFailure();
     wake('reader');
     wake('writer');
   };
@@ -116,6 +119,8 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, s
     signal: options.signal ? AbortSignal.any([options.signal, stopSource.signal]) : stopSource.signal,
   });
   const abortError = () => new PyUdfError('CLOSED', 'the job was cancelled', { cause: options.signal?.reason });
+  const onAbort = () => fail(abortError());
+  options.signal?.addEventListener('abort', onAbort, { once: true });
 
   const read = async () => {
     try {
@@ -149,7 +154,9 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, s
           await new Promise<void>((resolve) => { wakeWriter = resolve; });
           continue;
         }
-        const batch = await next;
+        // A failure elsewhere (the source, a cancellation) must not wait for this batch.
+        const batch = await Promise.race([next, failed]);
+        if (batch === null) return;
         inFlight.shift();
         wake('reader');
         if (!failure) await sink.write(batch);
@@ -160,6 +167,7 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, s
   };
 
   await Promise.all([read(), write()]);
+  options.signal?.removeEventListener('abort', onAbort);
   if (!failure && options.signal?.aborted) failure = { error: abortError() };
   if (failure) {
     // Batches still in flight are left to fail when the workers are stopped;
@@ -185,6 +193,7 @@ function batchContext(pool: WorkerPool | null, sequence: number, udfErrors: UdfE
     }),
     dropRows: (rows) => { for (const row of rows) dropped.add(toBatchRow(row)); },
     forRows: (rows) => scoped((row) => toBatchRow(rows[row]!)),
+    isDropped: (row) => dropped.has(toBatchRow(row)),
   });
   return Object.assign(scoped((row) => row), { dropped });
 }
@@ -225,7 +234,11 @@ async function callFunction(
   return outcome.result;
 }
 
-function udfFailure(name: string, e: UdfErrorMessage, args: readonly arrow.Vector[]): UdfError {
+function udfFailure(name: string, e: UdfErrorMessage, args: readonly arrow.Vector[]): UdfError | WorkerError {
+  if (e.exceptionType === 'pyudf.InternalError') {
+    // The worker, not the user's function, failed on this batch.
+    return new WorkerError('WORKER_CRASHED', `Python worker failed while running "${name}": ${e.message}`, {});
+  }
   const row = e.rowIndex >= 0 ? args.map((a) => valueAt(a, e.rowIndex)) : undefined;
   const call = row ? `${name}(${row.map(describe).join(', ')})` : name;
   const where = e.sourceLocation ? ` at ${e.sourceLocation}` : '';

@@ -33,6 +33,8 @@ export class UdfErrorHandling {
   readonly #policies: ReadonlyMap<string, ErrorPolicy>;
   readonly #deadLetterPath: string | null;
   readonly #counts = new Map<string, number>();
+  /** Appends run one after another: concurrent appends of large chunks interleave. */
+  #lastAppend: Promise<void> = Promise.resolve();
 
   constructor(policies: ReadonlyMap<string, ErrorPolicy>, deadLetterPath: string | null) {
     this.#policies = policies;
@@ -53,15 +55,19 @@ export class UdfErrorHandling {
   }
 
   /** Appends to the dead-letter file: earlier jobs' letters are kept. */
-  async send(letters: readonly DeadLetter[]): Promise<void> {
+  send(letters: readonly DeadLetter[]): Promise<void> {
     const file = this.#deadLetterPath!;
     const lines = letters.map((letter) => JSON.stringify(letter, jsonValue)).join('\n');
-    try {
-      await fs.promises.mkdir(path.dirname(file), { recursive: true });
-      await fs.promises.appendFile(file, `${lines}\n`);
-    } catch (error) {
-      throw new PyUdfError('IO', `cannot write dead letters to ${file}: ${(error as Error).message}`, { cause: error });
-    }
+    const append = this.#lastAppend.then(async () => {
+      try {
+        await fs.promises.mkdir(path.dirname(file), { recursive: true });
+        await fs.promises.appendFile(file, `${lines}\n`);
+      } catch (error) {
+        throw new PyUdfError('IO', `cannot write dead letters to ${file}: ${(error as Error).message}`, { cause: error });
+      }
+    });
+    this.#lastAppend = append.catch(() => undefined);
+    return append;
   }
 
   counts(): Readonly<Record<string, UdfErrorCount>> {

@@ -18,7 +18,8 @@ export class ChannelSink implements Sink {
   }
 
   async write(batch: Batch): Promise<void> {
-    while (this.#queue.length >= this.#capacity) await new Promise<void>((resolve) => { this.#writerWaiting = resolve; });
+    while (this.#queue.length >= this.#capacity && !this.#done) await new Promise<void>((resolve) => { this.#writerWaiting = resolve; });
+    if (this.#done) return; // the reader is gone
     this.#queue.push(batch);
     this.#rows += batch.numRows;
     this.#wakeReader();
@@ -34,7 +35,11 @@ export class ChannelSink implements Sink {
 
   async abort(): Promise<void> {
     this.#done = true;
+    this.#queue.length = 0;
     this.#wakeReader();
+    const writer = this.#writerWaiting;
+    this.#writerWaiting = null;
+    writer?.();
   }
 
   /** The next batch, or null once the job has finished (or failed: the job's promise says which). */

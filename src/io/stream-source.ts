@@ -58,7 +58,10 @@ export async function* readStream(table: StreamTableDefinition, batchSize: numbe
       if (count === batchSize) yield flush();
     }
   } finally {
-    await iterator.return?.();
+    // An async generator's return() waits for its pending next(): on a quiet
+    // stream that would never come, so it is not awaited then.
+    const closing = Promise.resolve(iterator.return?.()).catch(() => undefined);
+    if (pending === null) await closing;
   }
   if (count > 0) yield flush();
 }

@@ -23,6 +23,8 @@ export interface EvalContext {
   dropRows(rows: readonly number[]): void;
   /** The context for a subset of the rows: row i there is `rows[i]` here. */
   forRows(rows: readonly number[]): EvalContext;
+  /** Whether a row was already dropped (its error counted once, its dead letter sent once). */
+  isDropped(row: number): boolean;
 }
 
 export interface CompiledExpr {
@@ -278,7 +280,7 @@ function shortCircuit(op: 'AND' | 'OR', left: CompiledExpr, right: CompiledExpr,
       for (let i = 0; i < batch.numRows; i++) {
         const a = valueAt(l, i);
         out[i] = a;
-        if (a !== decisive) undecided.push(i);
+        if (a !== decisive && !context.isDropped(i)) undecided.push(i);
       }
       if (undecided.length > 0) {
         const rest = undecided.length === batch.numRows ? batch : takeRows(batch, undecided, columnTypes);

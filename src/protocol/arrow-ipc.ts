@@ -17,12 +17,18 @@ export function encodeArguments(columns: readonly arrow.Vector[]): EncodedArgume
   if (columns.length === 0) return { bytes: new Uint8Array(0), argumentColumns: [] };
   const distinct: arrow.Vector[] = [];
   const keys: string[] = [];
+  const regions: Region[] = [];
   const argumentColumns = columns.map((column) => {
     const key = memoryKey(column);
     const found = key === null ? -1 : keys.indexOf(key);
     if (found >= 0) return found;
+    const region = valuesRegion(column);
+    // Overlapping (not identical) memory trips the same writer bug: such a column goes as a copy.
+    const overlaps = region !== null && regions.some((r) => r.buffer === region.buffer && r.start < region.end && region.start < r.end);
+    const sent = overlaps ? arrow.vectorFromArray([...column], column.type) as arrow.Vector : column;
+    if (region !== null && !overlaps) regions.push(region);
     keys.push(key ?? `unique-${distinct.length}`);
-    distinct.push(column);
+    distinct.push(sent);
     return distinct.length - 1;
   });
   const children: Record<string, arrow.Vector> = {};
@@ -30,6 +36,18 @@ export function encodeArguments(columns: readonly arrow.Vector[]): EncodedArgume
     children[`c${i}`] = column;
   });
   return { bytes: arrow.tableToIPC(new arrow.Table(children), 'stream'), argumentColumns };
+}
+
+interface Region {
+  readonly buffer: ArrayBufferLike;
+  readonly start: number;
+  readonly end: number;
+}
+
+function valuesRegion(column: arrow.Vector): Region | null {
+  const values = column.data.length === 1 ? column.data[0]!.values as ArrayBufferView | undefined : undefined;
+  if (!values || values.byteLength === 0) return null;
+  return { buffer: values.buffer, start: values.byteOffset, end: values.byteOffset + values.byteLength };
 }
 
 const bufferIds = new WeakMap<ArrayBufferLike, number>();

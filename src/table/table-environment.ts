@@ -109,6 +109,9 @@ function positiveInteger(value: unknown, name: string, fallback: number): number
   return value;
 }
 
+/** How long a failed job's workers get to finish and hand over their last output before they are killed. */
+const FAILED_JOB_SHUTDOWN_MS = 1_000;
+
 /** Batches a streaming reader may fall behind by before the job waits for it. */
 const STREAM_BATCHES_BUFFERED = 4;
 
@@ -391,6 +394,7 @@ export class TableEnvironment implements TableHost {
       await job;
     } finally {
       if (!stop.signal.aborted) stop.abort();
+      await channel.abort(); // a job blocked on a full channel must see the reader is gone
       await job.catch(() => undefined);
     }
   }
@@ -511,6 +515,7 @@ export class TableEnvironment implements TableHost {
           jobParameters: this.#options.jobParameters,
           maxRestarts: this.#options.maxWorkerRestarts,
           callTimeoutMs: this.#options.udfTimeoutMs === 0 ? Infinity : this.#options.udfTimeoutMs,
+          signal,
         });
         this.#activePools.add(pool);
         if (signal.aborted) throw stopped();
@@ -539,7 +544,7 @@ export class TableEnvironment implements TableHost {
       if (signal.aborted) await pool?.destroy();
       // A failed job's workers are still healthy: stopping them in order delivers
       // what the UDFs printed just before the failure (close() runs too).
-      else await pool?.close().catch(() => pool?.destroy());
+      else await pool?.close(FAILED_JOB_SHUTDOWN_MS).catch(() => pool?.destroy());
       // Whatever broke because the job was stopped (a killed worker, a closed pool) is reported as the stop.
       if (signal.aborted) throw stopped(error);
       throw error;

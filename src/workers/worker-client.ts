@@ -157,7 +157,11 @@ export class WorkerClient {
    * and the worker, stuck in user code, is killed.
    */
   call(functionName: string, args: readonly arrow.Vector[], numRows: number, timeoutMs = Infinity): Promise<CallOutcome> {
-    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#failure) {
+      // The worker died before this call reached it (say, idle): not this call's doing.
+      const failure = this.#failure;
+      return Promise.reject(failure instanceof WorkerError && failure.code === 'WORKER_CRASHED' ? new QueuedBehindCrash(failure) : failure);
+    }
     const stream = this.#ensureCallStream();
     const callId = this.#nextCallId++;
     const previous = this.#lastCall;
@@ -223,18 +227,19 @@ export class WorkerClient {
   }
 
   /** Closes functions (close()), stops the worker and waits for its exit; kills it if it will not go. */
-  async shutdown(): Promise<UdfErrorMessage[]> {
+  async shutdown(timeoutMs = SHUTDOWN_TIMEOUT_MS): Promise<UdfErrorMessage[]> {
     let errors: UdfErrorMessage[] = [];
+    const deadline = Date.now() + timeoutMs;
     try {
       this.#callStream?.end();
       if (this.process.exit === null && this.#failure === null) {
-        const reply = await this.#unary<object, { errors: UdfErrorMessage[] }>('Shutdown', {}, SHUTDOWN_TIMEOUT_MS);
+        const reply = await this.#unary<object, { errors: UdfErrorMessage[] }>('Shutdown', {}, timeoutMs);
         errors = reply.errors;
       }
     } catch {
-      // A worker that cannot shut down politely is killed below.
+      // A worker that cannot shut down politely (busy in a UDF) is killed below.
     } finally {
-      await this.process.awaitExit(SHUTDOWN_TIMEOUT_MS);
+      await this.process.awaitExit(Math.max(0, deadline - Date.now()));
       await this.#drainLogs();
       this.#stub.close();
     }

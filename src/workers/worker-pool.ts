@@ -32,6 +32,8 @@ export interface WorkerPoolOptions {
   readonly maxRestarts?: number;
   /** A call not answered within this time fails the job (UDF_TIMEOUT) and its worker is killed. */
   readonly callTimeoutMs?: number;
+  /** Stops the start: workers still loading (a slow open()) are killed. */
+  readonly signal?: AbortSignal;
 }
 
 /** What starting (or restarting) a worker of this pool takes. */
@@ -45,6 +47,10 @@ interface WorkerRecipe {
   readonly pythonPath: string;
   readonly libraryPaths: readonly string[];
   readonly jobParameters: Readonly<Record<string, string>>;
+  /** Workers being started or loaded right now. */
+  readonly starting: Set<WorkerClient>;
+  /** Aborted when the pool (or the job starting it) stops: starting workers are killed. */
+  readonly stopped: AbortSignal;
 }
 
 export const DEFAULT_MAX_RESTARTS = 3;
@@ -59,6 +65,7 @@ export class WorkerPool {
   readonly #clients: WorkerClient[];
   readonly #replacing = new Map<number, Promise<WorkerClient>>();
   readonly #recipe: WorkerRecipe;
+  readonly #stop: AbortController;
   readonly #maxRestarts: number;
   readonly #callTimeoutMs: number;
   #restarts = 0;
@@ -75,7 +82,9 @@ export class WorkerPool {
     userPaths: (error: UdfErrorMessage) => UdfErrorMessage,
     recipe: WorkerRecipe,
     options: WorkerPoolOptions,
+    stop: AbortController,
   ) {
+    this.#stop = stop;
     this.#logger = recipe.logger;
     this.#recipe = recipe;
     this.#spawned = clients.length;
@@ -103,16 +112,26 @@ export class WorkerPool {
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
     const dir = tmp.dirSync({ prefix: 'pyudf-', mode: 0o700, unsafeCleanup: true });
     const clients: WorkerClient[] = [];
+    let stop: AbortController | null = null;
+    let stopWhileStarting: (() => void) | null = null;
     try {
       const pythonPath = linkPythonFiles(dir.name, options.pythonFiles);
       const userPaths = userPathsOf(pythonPath, options.pythonFiles);
       const workDir = path.join(dir.name, 'work');
       fs.mkdirSync(workDir);
       await extractArchives(options.archives ?? [], workDir);
+      stop = new AbortController();
+      const stopStarting = () => {
+        stop!.abort();
+        for (const client of recipe.starting) void client.destroy();
+      };
       const recipe: WorkerRecipe = {
         python: options.python, socketDir: dir.name, workDir, env: options.env, logger: options.logger,
         functions: options.functions, pythonPath, libraryPaths: options.extraPythonPaths ?? [], jobParameters: options.jobParameters,
+        starting: new Set(), stopped: stop.signal,
       };
+      stopWhileStarting = stopStarting;
+      options.signal?.addEventListener('abort', stopStarting, { once: true });
       const started = await Promise.allSettled(
         Array.from({ length: options.parallelism }, (_, index) => startWorker(recipe, index)),
       );
@@ -129,11 +148,16 @@ export class WorkerPool {
           resultType: parseDataType(f.resultType),
         }));
       }
-      return new WorkerPool(clients, dir, signatures, userPaths, recipe, options);
+      if (options.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled while its workers started');
+      const pool = new WorkerPool(clients, dir, signatures, userPaths, recipe, options, stop!);
+      return pool;
     } catch (error) {
+      stopWhileStarting?.();
       await Promise.all(clients.map((c) => c.destroy()));
       removePrivateDir(dir, options.logger);
       throw error;
+    } finally {
+      if (stopWhileStarting) options.signal?.removeEventListener('abort', stopWhileStarting);
     }
   }
 
@@ -233,7 +257,7 @@ export class WorkerPool {
   }
 
   /** Runs close() of every function, stops every worker, removes the private directory. */
-  async close(): Promise<UdfErrorMessage[]> {
+  async close(timeoutMs?: number): Promise<UdfErrorMessage[]> {
     if (this.#stopped) {
       await this.#stopped;
       return [];
@@ -242,7 +266,7 @@ export class WorkerPool {
     const closing = (async () => {
       try {
         await Promise.allSettled(this.#replacing.values());
-        const errors = await Promise.all(this.#clients.map((c) => c.shutdown()));
+        const errors = await Promise.all(this.#clients.map((c) => c.shutdown(timeoutMs)));
         return errors.flat().map(this.#userPaths);
       } finally {
         removePrivateDir(this.#dir, this.#logger);
@@ -258,6 +282,9 @@ export class WorkerPool {
     this.#closed = true;
     const destroying = (async () => {
       try {
+        // Replacements still loading (a hanging open()) are killed, not awaited.
+        this.#stop.abort();
+        for (const client of this.#recipe.starting) void client.destroy();
         await Promise.allSettled(this.#replacing.values());
         await Promise.all(this.#clients.map((c) => c.destroy()));
       } finally {
@@ -329,11 +356,18 @@ interface StartedWorker {
   readonly reply: LoadFunctionsReply;
 }
 
+/**
+ * Starts a worker and loads the job's functions. Loading runs the user's
+ * imports and open() without a deadline, so a starting worker sits in
+ * `recipe.starting` where a stop (destroy, a cancelled job) can kill it.
+ */
 async function startWorker(recipe: WorkerRecipe, index: number): Promise<StartedWorker> {
   const process = await WorkerProcess.start({
     python: recipe.python, socketDir: recipe.socketDir, cwd: recipe.workDir, index, env: recipe.env,
   });
   const client = new WorkerClient(process, recipe.logger);
+  recipe.starting.add(client);
+  if (recipe.stopped.aborted) void client.destroy();
   try {
     await client.handshake();
     const reply = await client.load([...recipe.functions], [recipe.pythonPath], [...recipe.libraryPaths], { ...recipe.jobParameters });
@@ -341,6 +375,8 @@ async function startWorker(recipe: WorkerRecipe, index: number): Promise<Started
   } catch (error) {
     await client.destroy();
     throw error;
+  } finally {
+    recipe.starting.delete(client);
   }
 }
 

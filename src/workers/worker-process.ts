@@ -191,7 +191,8 @@ export class WorkerProcess {
     const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
     const result = await Promise.race([this.#exited, timeout]);
     clearTimeout(timer);
-    return result === 'timeout' ? this.kill() : result;
+    // It had its chance to stop in order: a worker still busy in a UDF is killed outright.
+    return result === 'timeout' ? this.kill('SIGKILL') : result;
   }
 
   /** Closing stdin is how the worker learns its host is gone. */

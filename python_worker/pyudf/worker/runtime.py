@@ -73,7 +73,7 @@ class FunctionRuntime:
     def call(self, request: worker_pb2.CallRequest) -> worker_pb2.CallReply:
         try:
             return self._call(request)
-        except Exception as exc:  # a failure of ours must not end the stream for every later batch
+        except BaseException as exc:  # a failure of ours must not end the stream for every later batch
             return worker_pb2.CallReply(call_id=request.call_id, error=plain_error(
                 request.function_name, "eval", "pyudf.InternalError",
                 f"the worker failed to process a batch of {request.function_name!r}: "
@@ -103,7 +103,8 @@ class FunctionRuntime:
                 else:
                     call = function.call
                     results.extend(call() for _ in range(num_rows))
-            except Exception as exc:
+            # BaseException: sys.exit() in a UDF is the UDF's failure, not the worker's exit.
+            except BaseException as exc:
                 if not function.continue_on_error:
                     return worker_pb2.CallReply(
                         call_id=request.call_id, error=udf_error(function.name, "eval", exc, len(results)),
@@ -135,7 +136,7 @@ class FunctionRuntime:
         for row in range(len(results), num_rows):
             try:
                 results.append(call(*(column[row] for column in columns)))
-            except Exception as exc:
+            except BaseException as exc:
                 row_errors.append(udf_error(function.name, "eval", exc, row))
                 results.append(None)
 
