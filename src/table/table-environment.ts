@@ -10,11 +10,10 @@ import { ERROR_POLICIES, UdfErrorHandling, type ErrorPolicy, type UdfErrorCount 
 import { collectSink } from '../io/collect-sink.js';
 import { ChannelSink, countingSink } from '../io/channel-sink.js';
 import { columnsTable, type ColumnData } from '../io/columns-source.js';
-import { rowObject } from '../execution/run-plan.js';
 import { csvSink } from '../io/csv-sink.js';
 import type { Sink } from '../io/sink.js';
 import { defaultLogger, type Logger } from '../logging.js';
-import { compilePlan, runPlan, type CompiledPlan } from '../execution/run-plan.js';
+import { compilePlan, rowObject, runPlan, type CompiledPlan } from '../execution/run-plan.js';
 import { functionsUsed, type PlanNode, type TableDefinition } from '../planning/plan.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
