@@ -54,14 +54,13 @@ async function cacheWithWrappedRuntime(wrapperPath: string, workerPython = wrapp
   return cacheDir;
 }
 
-test('a worker that fails to start: WORKER_START_FAILED, and the secret appears nowhere', async () => {
-  const python = await wrapper();
-  const cacheDir = await cacheWithWrappedRuntime(python);
+/** Runs a one-row UDF job with the secret in the environment; returns how it failed and what was logged. */
+async function jobWithSecretSet(options: { pythonExecutable: string; cacheDir: string; parallelism?: number }) {
   process.env.PYUDF_TEST_SECRET = SECRET;
   const logger = watchingLogger();
   let error: unknown;
   try {
-    const tEnv = TableEnvironment.create({ pythonExecutable: python, cacheDir, logger, parallelism: 2 });
+    const tEnv = TableEnvironment.create({ ...options, logger });
     try {
       tEnv.registerFunction('f', udf('lambda x: x', [BIGINT], BIGINT));
       await tEnv.fromElements([[1n]], { x: BIGINT }).select('f(x) AS y').execute().collect();
@@ -73,6 +72,13 @@ test('a worker that fails to start: WORKER_START_FAILED, and the secret appears 
   } finally {
     delete process.env.PYUDF_TEST_SECRET;
   }
+  return { error, logger };
+}
+
+test('a worker that fails to start: WORKER_START_FAILED, and the secret appears nowhere', async () => {
+  const python = await wrapper();
+  const cacheDir = await cacheWithWrappedRuntime(python);
+  const { error, logger } = await jobWithSecretSet({ pythonExecutable: python, cacheDir, parallelism: 2 });
   expect(error).toBeInstanceOf(WorkerError);
   const e = error as InstanceType<typeof WorkerError>;
   expect(e.code).toBe('WORKER_START_FAILED');
@@ -95,22 +101,7 @@ test('a worker that cannot even be executed (EACCES): WORKER_START_FAILED, and t
   const notExecutable = path.join(dir, 'not-executable');
   fs.writeFileSync(notExecutable, '#!/bin/sh\nexit 0\n', { mode: 0o644 });
   const cacheDir = await cacheWithWrappedRuntime(python, notExecutable, 'cache-eacces');
-  process.env.PYUDF_TEST_SECRET = SECRET;
-  const logger = watchingLogger();
-  let error: unknown;
-  try {
-    const tEnv = TableEnvironment.create({ pythonExecutable: python, cacheDir, logger });
-    try {
-      tEnv.registerFunction('f', udf('lambda x: x', [BIGINT], BIGINT));
-      await tEnv.fromElements([[1n]], { x: BIGINT }).select('f(x) AS y').execute().collect();
-    } catch (e) {
-      error = e;
-    } finally {
-      await tEnv.close();
-    }
-  } finally {
-    delete process.env.PYUDF_TEST_SECRET;
-  }
+  const { error, logger } = await jobWithSecretSet({ pythonExecutable: python, cacheDir });
   expect(error).toBeInstanceOf(WorkerError);
   const e = error as InstanceType<typeof WorkerError>;
   expect(e.code).toBe('WORKER_START_FAILED');
