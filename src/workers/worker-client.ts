@@ -18,6 +18,11 @@ export const SHUTDOWN_TIMEOUT_MS = 5_000;
  * it has no deadline of its own; a worker that dies meanwhile fails it at once.
  */
 export const LOAD_TIMEOUT_MS = Infinity;
+/**
+ * HTTP/2's default 64 KiB window makes the worker wait for several window
+ * updates per reply: a reply is sent whole, as soon as it is ready.
+ */
+const FLOW_CONTROL_WINDOW_BYTES = 64 << 20;
 /** Once the worker is gone its log stream has ended or broken; this only bounds a lost end. */
 const LOG_DRAIN_TIMEOUT_MS = 1_000;
 
@@ -59,6 +64,7 @@ export class WorkerClient {
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.enable_retries': 0,
+      'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
     });
     process.onUnexpectedExit((exit) => this.#fail(this.#crashError(exit)));
     process.onStdoutLine((line) => {
@@ -69,17 +75,23 @@ export class WorkerClient {
   /** Fails every call in flight and every later one with `error`. */
   #fail(error: Error): void {
     if (this.#failure === null) this.#failure = error;
-    // The worker answers calls in order: only the oldest pending call can have
-    // been running when it died. The others were queued behind it.
-    let first = true;
-    for (const pending of this.#pending.values()) {
-      const failure = this.#failure;
-      pending.reject(!first && failure instanceof WorkerError && failure.code === 'WORKER_CRASHED'
-        ? new QueuedBehindCrash(failure)
-        : failure);
-      first = false;
+    const failure = this.#failure;
+    const crashed = failure instanceof WorkerError && failure.code === 'WORKER_CRASHED';
+    const culprit = crashed ? this.#culprit() : this.#pending.keys().next().value;
+    for (const [callId, pending] of this.#pending) {
+      pending.reject(crashed && callId !== culprit ? new QueuedBehindCrash(failure) : failure);
     }
     this.#pending.clear();
+  }
+
+  /**
+   * The call a dead worker was running: the one it recorded, else (it died
+   * before recording any) the oldest in flight, calls being run in order.
+   */
+  #culprit(): number | undefined {
+    const running = this.process.runningCall();
+    if (running === undefined) return this.#pending.keys().next().value;
+    return running !== null && this.#pending.has(running) ? running : undefined;
   }
 
   #crashError(exit: WorkerExit): WorkerError {

@@ -8,6 +8,8 @@ import { chooseInterpreter } from '../../src/environments/interpreter.js';
 import { ensureWorkerRuntime } from '../../src/environments/worker-runtime.js';
 import { WorkerPool } from '../../src/workers/worker-pool.js';
 import { WorkerProcess } from '../../src/workers/worker-process.js';
+import { QueuedBehindCrash, WorkerClient } from '../../src/workers/worker-client.js';
+import * as arrow from 'apache-arrow';
 import { PYUDF_VERSION } from '../../src/paths.js';
 import { PROTOCOL_VERSION, type FunctionSpecMessage } from '../../src/protocol/contract.js';
 import { childProcesses, isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger, tempDir, isGone } from '../support.js';
@@ -220,4 +222,31 @@ test('workers listen on a Unix socket in the pool\'s 0700 private directory and 
     await pool.close();
   }
   expect(pythonWorkers()).toEqual([]);
+});
+
+test('a dead worker names the call it was running: that call fails as the crash, later ones as queued behind it', async () => {
+  const socketDir = fs.mkdtempSync(path.join(tempRoot, 'pyudf-calls-'));
+  fs.chmodSync(socketDir, 0o700);
+  const worker = await WorkerProcess.start({ python: runtimePython, socketDir, index: 0 });
+  const client = new WorkerClient(worker, recordingLogger());
+  try {
+    await client.handshake();
+    const loaded = await client.load([{ ...IDENTITY, name: 'dies_on_2', callable: 'lambda x: __import__("os")._exit(5) if x == 2 else x' }], [], [], {});
+    expect(loaded.error).toBeNull();
+    expect(worker.runningCall()).toBeUndefined(); // no call yet
+    const batch = (value: bigint) => [arrow.makeVector(BigInt64Array.of(value))];
+    const first = client.call('dies_on_2', batch(1n), 1);
+    const second = client.call('dies_on_2', batch(2n), 1);
+    const third = client.call('dies_on_2', batch(3n), 1);
+    const [a, b, c] = await Promise.allSettled([first, second, third]);
+    expect(a.status).toBe('fulfilled');
+    expect(b.status === 'rejected' && b.reason).toBeInstanceOf(WorkerError);
+    expect(b.status === 'rejected' && b.reason).not.toBeInstanceOf(QueuedBehindCrash);
+    expect(b.status === 'rejected' && (b.reason as WorkerError).exitCode).toBe(5);
+    expect(c.status === 'rejected' && c.reason).toBeInstanceOf(QueuedBehindCrash);
+    expect(worker.runningCall()).toBe(2); // the second call's id: started, never finished
+  } finally {
+    await client.destroy();
+    fs.rmSync(socketDir, { recursive: true, force: true });
+  }
 });

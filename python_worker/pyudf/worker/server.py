@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import queue
 import shutil
 import signal
+import struct
 import sys
 import threading
 from concurrent import futures
@@ -26,8 +28,10 @@ EXIT_PARENT_GONE = 70
 
 
 class WorkerService(worker_pb2_grpc.WorkerServicer):
-    def __init__(self, runtime: FunctionRuntime, hub: LogHub, stopping: threading.Event) -> None:
+    def __init__(self, runtime: FunctionRuntime, hub: LogHub, stopping: threading.Event,
+                 calls: "CallRecord") -> None:
         self._runtime = runtime
+        self._calls = calls
         self._hub = hub
         self._stopping = stopping
         # Calls run one at a time: UDFs need not be thread-safe, and order is kept.
@@ -53,10 +57,31 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             return self._runtime.load(request)
 
     def Call(self, request_iterator, context) -> Iterator[worker_pb2.CallReply]:
-        for request in request_iterator:
-            with self._call_lock:
-                reply = self._runtime.call(request)
+        """Receiving, running and replying overlap, each in a thread of its own.
+
+        grpcio asks the transport for the next request only when the handler
+        wants it, and a yielded reply returns only once it was sent: in one
+        thread, every batch would wait for both. The UDF runs in one thread
+        only (calls stay in order; UDFs need not be thread-safe), while the
+        others wait on the socket with the GIL released.
+        """
+        requests: queue.SimpleQueue = queue.SimpleQueue()
+        replies: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=_pump, args=(request_iterator, requests), name="pyudf-receive", daemon=True).start()
+        threading.Thread(target=self._run_calls, args=(requests, replies), name="pyudf-call", daemon=True).start()
+        while (reply := replies.get()) is not _END:
             yield reply
+
+    def _run_calls(self, requests: queue.SimpleQueue, replies: queue.SimpleQueue) -> None:
+        try:
+            while (request := requests.get()) is not _END:
+                with self._call_lock:
+                    self._calls.started(request.call_id)
+                    reply = self._runtime.call(request)
+                    self._calls.finished(request.call_id)
+                replies.put(reply)
+        finally:
+            replies.put(_END)
 
     def StreamLogs(self, request, context):
         yield from self._hub.drain()
@@ -66,6 +91,39 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
             errors = list(self._runtime.close_all())
         self._stopping.set()
         return worker_pb2.ShutdownReply(errors=errors)
+
+
+_END = object()
+
+
+class CallRecord:
+    """Which call runs now, in a file the host reads if this process dies.
+
+    Replies are sent while the next call runs, so a process that dies takes
+    unsent replies with it: the host cannot tell from the replies alone which
+    call killed it. Sixteen bytes: the call id, then 1 while it runs, 0 after.
+    """
+
+    def __init__(self, path: Optional[str]) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600) if path else None
+
+    def started(self, call_id: int) -> None:
+        if self._fd is not None:
+            os.pwrite(self._fd, struct.pack("<qq", call_id, 1), 0)
+
+    def finished(self, call_id: int) -> None:
+        if self._fd is not None:
+            os.pwrite(self._fd, struct.pack("<qq", call_id, 0), 0)
+
+
+def _pump(iterator: Iterator, into: queue.SimpleQueue) -> None:
+    try:
+        for item in iterator:
+            into.put(item)
+    except Exception:  # the stream was cancelled or broke: the host has given up on it
+        pass
+    finally:
+        into.put(_END)
 
 
 def _watch_parent(fd: int, owner_dir: Optional[str]) -> None:
@@ -82,7 +140,7 @@ def _watch_parent(fd: int, owner_dir: Optional[str]) -> None:
     os._exit(EXIT_PARENT_GONE)
 
 
-def serve(address: str, owner_dir: Optional[str] = None) -> None:
+def serve(address: str, owner_dir: Optional[str] = None, calls_file: Optional[str] = None) -> None:
     hub = LogHub()
     stopping = threading.Event()
     runtime = FunctionRuntime(hub)
@@ -94,7 +152,7 @@ def serve(address: str, owner_dir: Optional[str] = None) -> None:
             ("grpc.so_reuseport", 0),
         ],
     )
-    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(runtime, hub, stopping), server)
+    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(runtime, hub, stopping, CallRecord(calls_file)), server)
     if server.add_insecure_port(address) == 0 and not address.startswith("unix:"):
         raise RuntimeError(f"cannot listen on {address}")
     server.start()
