@@ -15,6 +15,7 @@ import grpc
 import pyarrow as pa
 
 from pyudf._proto import worker_pb2, worker_pb2_grpc
+from pyudf.worker import server
 from tests.support import PYTHON_WORKER_DIR, arguments, decode_result
 
 READY_TIMEOUT = 10.0
@@ -73,14 +74,14 @@ class WorkerProcessTest(unittest.TestCase):
 
     def test_ready_line(self):
         self.assertEqual(self.ready, {
-            "event": "ready", "protocol": 1, "pid": self.proc.pid, "address": self.address,
+            "event": "ready", "protocol": server.PROTOCOL_VERSION, "pid": self.proc.pid, "address": self.address,
         })
 
     def test_round_trip(self):
         hello = self.stub.Handshake(
-            worker_pb2.HandshakeRequest(protocol_version=1, host_version="test"), timeout=RPC_TIMEOUT,
+            worker_pb2.HandshakeRequest(protocol_version=server.PROTOCOL_VERSION, host_version="test"), timeout=RPC_TIMEOUT,
         )
-        self.assertEqual(hello.protocol_version, 1)
+        self.assertEqual(hello.protocol_version, server.PROTOCOL_VERSION)
         self.assertEqual(hello.worker_version, "0.1.0")
         self.assertEqual(hello.pid, self.proc.pid)
         self.assertEqual(hello.python_executable, sys.executable)
@@ -92,7 +93,7 @@ class WorkerProcessTest(unittest.TestCase):
             )
         self.assertEqual(caught.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
         self.assertEqual(caught.exception.details(),
-                         "pyudf worker 0.1.0 speaks protocol 1, host 9.9.9 speaks protocol 99")
+                         f"pyudf worker 0.1.0 speaks protocol {server.PROTOCOL_VERSION}, host 9.9.9 speaks protocol 99")
 
         logs = self.stub.StreamLogs(worker_pb2.StreamLogsRequest(), timeout=RPC_TIMEOUT * 2)
         records: list = []
@@ -145,7 +146,7 @@ class WorkerProcessTest(unittest.TestCase):
         self.assertEqual(self._worker_stderr(), "")
 
     def test_exits_when_the_host_closes_stdin(self):
-        hello = self.stub.Handshake(worker_pb2.HandshakeRequest(protocol_version=1), timeout=RPC_TIMEOUT)
+        hello = self.stub.Handshake(worker_pb2.HandshakeRequest(protocol_version=server.PROTOCOL_VERSION), timeout=RPC_TIMEOUT)
         self.assertEqual(hello.pid, self.proc.pid)
         started = time.monotonic()
         self.proc.stdin.close()

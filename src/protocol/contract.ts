@@ -3,7 +3,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { packagePaths } from '../paths.js';
 
 /** Bumped with every incompatible change of proto/worker.proto; the worker checks it too. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Batches of large values exceed gRPC's 4 MiB default; batch sizes are bounded by the host. */
 export const MAX_MESSAGE_BYTES = 1 << 30;
@@ -72,6 +72,10 @@ export interface LogRecord {
   timeUnix: number;
 }
 
+export interface CloseFunctionsReply {
+  errors: UdfErrorMessage[];
+}
+
 export interface ShutdownReply {
   errors: UdfErrorMessage[];
 }
@@ -87,6 +91,7 @@ export interface WorkerStub extends grpc.Client {
   LoadFunctions: Unary<{ functions: FunctionSpecMessage[]; pythonPaths: string[]; libraryPaths: string[]; jobParameters: Record<string, string> }, LoadFunctionsReply>;
   Call(options?: grpc.CallOptions): grpc.ClientDuplexStream<CallRequest, CallReply>;
   StreamLogs(request: Record<string, never>, options?: grpc.CallOptions): grpc.ClientReadableStream<LogRecord>;
+  CloseFunctions: Unary<Record<string, never>, CloseFunctionsReply>;
   Shutdown: Unary<Record<string, never>, ShutdownReply>;
 }
 

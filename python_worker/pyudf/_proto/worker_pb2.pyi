@@ -149,6 +149,16 @@ class LogRecord(_message.Message):
     time_unix: float
     def __init__(self, level: _Optional[str] = ..., function_name: _Optional[str] = ..., logger: _Optional[str] = ..., message: _Optional[str] = ..., time_unix: _Optional[float] = ...) -> None: ...
 
+class CloseFunctionsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CloseFunctionsReply(_message.Message):
+    __slots__ = ("errors",)
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    errors: _containers.RepeatedCompositeFieldContainer[UdfError]
+    def __init__(self, errors: _Optional[_Iterable[_Union[UdfError, _Mapping]]] = ...) -> None: ...
+
 class ShutdownRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

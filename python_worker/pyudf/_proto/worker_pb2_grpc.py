@@ -54,6 +54,11 @@ class WorkerStub:
                 request_serializer=pyudf_dot___proto_dot_worker__pb2.StreamLogsRequest.SerializeToString,
                 response_deserializer=pyudf_dot___proto_dot_worker__pb2.LogRecord.FromString,
                 _registered_method=True)
+        self.CloseFunctions = channel.unary_unary(
+                '/pyudf.v1.Worker/CloseFunctions',
+                request_serializer=pyudf_dot___proto_dot_worker__pb2.CloseFunctionsRequest.SerializeToString,
+                response_deserializer=pyudf_dot___proto_dot_worker__pb2.CloseFunctionsReply.FromString,
+                _registered_method=True)
         self.Shutdown = channel.unary_unary(
                 '/pyudf.v1.Worker/Shutdown',
                 request_serializer=pyudf_dot___proto_dot_worker__pb2.ShutdownRequest.SerializeToString,
@@ -88,6 +93,14 @@ class WorkerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CloseFunctions(self, request, context):
+        """Ends a job on a worker that stays for the next one: close() for every
+        loaded function, which are then forgotten.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Shutdown(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -116,6 +129,11 @@ def add_WorkerServicer_to_server(servicer, server):
                     servicer.StreamLogs,
                     request_deserializer=pyudf_dot___proto_dot_worker__pb2.StreamLogsRequest.FromString,
                     response_serializer=pyudf_dot___proto_dot_worker__pb2.LogRecord.SerializeToString,
+            ),
+            'CloseFunctions': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseFunctions,
+                    request_deserializer=pyudf_dot___proto_dot_worker__pb2.CloseFunctionsRequest.FromString,
+                    response_serializer=pyudf_dot___proto_dot_worker__pb2.CloseFunctionsReply.SerializeToString,
             ),
             'Shutdown': grpc.unary_unary_rpc_method_handler(
                     servicer.Shutdown,
@@ -231,6 +249,33 @@ class Worker:
             '/pyudf.v1.Worker/StreamLogs',
             pyudf_dot___proto_dot_worker__pb2.StreamLogsRequest.SerializeToString,
             pyudf_dot___proto_dot_worker__pb2.LogRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseFunctions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyudf.v1.Worker/CloseFunctions',
+            pyudf_dot___proto_dot_worker__pb2.CloseFunctionsRequest.SerializeToString,
+            pyudf_dot___proto_dot_worker__pb2.CloseFunctionsReply.FromString,
             options,
             channel_credentials,
             insecure,

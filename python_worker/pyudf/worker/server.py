@@ -20,7 +20,7 @@ from pyudf._proto import worker_pb2, worker_pb2_grpc
 from pyudf.worker.logs import LogHub, capture_output
 from pyudf.worker.runtime import FunctionRuntime
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 # Batches of large strings exceed gRPC's 4 MiB default; the host bounds batch sizes itself.
 MAX_MESSAGE_BYTES = 1 << 30
 SHUTDOWN_GRACE_SECONDS = 2.0
@@ -85,6 +85,10 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
     def StreamLogs(self, request, context):
         yield from self._hub.drain()
+
+    def CloseFunctions(self, request, context):
+        with self._call_lock:
+            return worker_pb2.CloseFunctionsReply(errors=list(self._runtime.close_all()))
 
     def Shutdown(self, request, context):
         with self._call_lock:
