@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PyUdfError } from '../errors.js';
+import { PyUdfError, WorkerError } from '../errors.js';
 import { ensureWorkerRuntime, holdsRuntimeWheels } from '../environments/worker-runtime.js';
 import { chooseInterpreter } from '../environments/interpreter.js';
 import { ensureJobEnvironment, type PythonRequirements } from '../environments/job-environment.js';
@@ -20,6 +20,7 @@ import { resolveFunctionName } from '../planning/validate.js';
 import { widensTo } from '../types/data-types.js';
 import { coerceValue, type Row, type SqlValue } from '../types/values.js';
 import { WorkerPool } from '../workers/worker-pool.js';
+import { IdleWorkers, setupKey } from '../workers/idle-workers.js';
 import { ConnectTableDescriptor, FileSystem, type CsvTableDefinition } from './descriptors.js';
 import { isPythonFunction, type PythonFunction } from './python-function.js';
 import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.js';
@@ -63,6 +64,15 @@ export interface TableEnvironmentOptions {
   readonly deadLetterPath?: string;
   /** Passed to every function's open(): FunctionContext.get_job_parameter(key). */
   readonly jobParameters?: Readonly<Record<string, string>>;
+  /**
+   * How long the workers of a finished job stay, idle, for the next job of
+   * this TableEnvironment with the same Python setup (interpreter,
+   * requirements, files, parallelism): that job starts without new processes.
+   * Module-level state of the functions' modules lives on with them, as in
+   * any long-running Python process. Idle workers never keep Node running;
+   * close() stops them. Default 60 s; 0 stops a job's workers when it ends.
+   */
+  readonly workerIdleTimeoutMs?: number;
 }
 
 interface ResolvedOptions {
@@ -78,10 +88,12 @@ interface ResolvedOptions {
   cacheDir: string | undefined;
   logger: Logger;
   jobParameters: Record<string, string>;
+  workerIdleTimeoutMs: number;
 }
 
 const DEFAULTS = Object.freeze({
   parallelism: 1, bundleSize: 4096, bundleTimeMs: 5, batchesInFlightPerWorker: 4, maxWorkerRestarts: 3, udfTimeoutMs: 10 * 60_000,
+  workerIdleTimeoutMs: 60_000,
 });
 
 function errorPolicy(value: unknown): ErrorPolicy {
@@ -145,11 +157,13 @@ export class TableEnvironment implements TableHost {
   #requirements: PythonRequirements | null = null;
   readonly #queued: QueuedInsert[] = [];
   readonly #activePools = new Set<WorkerPool>();
+  readonly #idleWorkers: IdleWorkers;
   readonly #activeJobs = new Set<AbortController>();
   #closed = false;
 
   private constructor(options: ResolvedOptions) {
     this.#options = options;
+    this.#idleWorkers = new IdleWorkers(options.workerIdleTimeoutMs, options.logger);
   }
 
   static create(options: TableEnvironmentOptions = {}): TableEnvironment {
@@ -169,6 +183,7 @@ export class TableEnvironment implements TableHost {
       cacheDir: options.cacheDir,
       logger: options.logger ?? defaultLogger(),
       jobParameters: { ...options.jobParameters },
+      workerIdleTimeoutMs: nonNegativeInteger(options.workerIdleTimeoutMs, 'workerIdleTimeoutMs', DEFAULTS.workerIdleTimeoutMs),
     });
   }
 
@@ -327,7 +342,7 @@ export class TableEnvironment implements TableHost {
     if (this.#closed) return;
     this.#closed = true;
     for (const job of this.#activeJobs) job.abort(new PyUdfError('CLOSED', 'the TableEnvironment was closed'));
-    await Promise.all([...this.#activePools].map((p) => p.destroy()));
+    await Promise.all([...[...this.#activePools].map((p) => p.destroy()), this.#idleWorkers.close()]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -474,6 +489,7 @@ export class TableEnvironment implements TableHost {
     );
 
     let pool: WorkerPool | null = null;
+    let workerSetup = '';
     let jobEnvironment: PythonEnvironmentInfo | null = null;
     let signatures: ReadonlyMap<string, FunctionSignature> = new Map();
     // One signal stops the job, whether the caller aborts or close() is called.
@@ -503,20 +519,39 @@ export class TableEnvironment implements TableHost {
           : null;
         jobEnvironment = environment && Object.freeze({ key: environment.key, dir: environment.dir, built: environment.built });
         if (signal.aborted) throw stopped();
-        pool = await WorkerPool.start({
+        const setup = {
           python: runtime.python,
           parallelism: this.#options.parallelism,
-          logger,
-          functions: specs,
           pythonFiles: this.#pythonFiles,
           extraPythonPaths: environment ? [environment.sitePackages] : [],
           archives: this.#archives,
-          jobParameters: this.#options.jobParameters,
-          maxRestarts: this.#options.maxWorkerRestarts,
-          callTimeoutMs: this.#options.udfTimeoutMs === 0 ? Infinity : this.#options.udfTimeoutMs,
-          signal,
-        });
-        this.#activePools.add(pool);
+        };
+        workerSetup = setupKey(setup);
+        pool = this.#idleWorkers.take(workerSetup);
+        if (pool) {
+          this.#activePools.add(pool);
+          try {
+            await pool.beginJob(specs, this.#options.jobParameters);
+          } catch (error) {
+            if (!(error instanceof WorkerError)) throw error;
+            // A warm worker died while idle, and its exit was not seen yet: start afresh.
+            this.#activePools.delete(pool);
+            await pool.destroy();
+            pool = null;
+          }
+        }
+        if (!pool) {
+          pool = await WorkerPool.start({
+            ...setup,
+            logger,
+            functions: specs,
+            jobParameters: this.#options.jobParameters,
+            maxRestarts: this.#options.maxWorkerRestarts,
+            callTimeoutMs: this.#options.udfTimeoutMs === 0 ? Infinity : this.#options.udfTimeoutMs,
+            signal,
+          });
+          this.#activePools.add(pool);
+        }
         if (signal.aborted) throw stopped();
         signatures = pool.signatures;
       }
@@ -533,10 +568,12 @@ export class TableEnvironment implements TableHost {
         }),
       );
       if (pool) {
-        const closeErrors = await pool.close();
+        const closeErrors = await pool.endJob();
         for (const e of closeErrors) {
           this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `close() of "${e.functionName}" raised ${e.exceptionType}: ${e.message}` });
         }
+        this.#activePools.delete(pool);
+        this.#idleWorkers.keep(pool, workerSetup);
       }
       return { pythonEnvironment: jobEnvironment, udfErrors: udfErrors.counts(), skippedInputLines: inputErrors.counts() };
     } catch (error) {

@@ -6,7 +6,7 @@ import { PYUDF_VERSION } from '../paths.js';
 import { decodeResult, encodeArguments } from '../protocol/arrow-ipc.js';
 import {
   MAX_MESSAGE_BYTES, PROTOCOL_VERSION, workerStubConstructor,
-  type CallReply, type CallRequest, type FunctionSpecMessage, type LoadFunctionsReply, type UdfErrorMessage, type WorkerStub,
+  type CallReply, type CallRequest, type CloseFunctionsReply, type FunctionSpecMessage, type LoadFunctionsReply, type UdfErrorMessage, type WorkerStub,
 } from '../protocol/contract.js';
 import type { WorkerExit, WorkerProcess } from './worker-process.js';
 
@@ -107,7 +107,7 @@ export class WorkerClient {
     return Number.isFinite(ms) ? { deadline: Date.now() + ms } : {};
   }
 
-  #unary<Req, Res>(method: 'Handshake' | 'LoadFunctions' | 'Shutdown', request: Req, timeoutMs?: number): Promise<Res> {
+  #unary<Req, Res>(method: 'Handshake' | 'LoadFunctions' | 'CloseFunctions' | 'Shutdown', request: Req, timeoutMs?: number): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const fn = this.#stub[method] as unknown as (
         r: Req, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: Res) => void) => void;
@@ -224,18 +224,46 @@ export class WorkerClient {
         }
       }
     });
+    // A stream ended at a job's end finishes while the next job's calls are on a new one.
+    const current = () => this.#callStream === stream;
     stream.on('error', (error: grpc.ServiceError) => {
-      if (error.code === grpc.status.CANCELLED && this.#pending.size === 0) return;
+      if (!current() || (error.code === grpc.status.CANCELLED && this.#pending.size === 0)) return;
       // A dying worker breaks the stream before its exit is seen: prefer the exit's story.
       setTimeout(() => this.#fail(this.process.exit ? this.#crashError(this.process.exit) : this.#transportError('Call', error)), 50);
     });
     stream.on('end', () => {
-      if (this.#pending.size > 0) {
+      if (current() && this.#pending.size > 0) {
         setTimeout(() => this.#fail(this.process.exit ? this.#crashError(this.process.exit) : new WorkerError('WORKER_CRASHED', 'worker closed the call stream with calls in flight', {})), 50);
       }
     });
     this.#callStream = stream;
     return stream;
+  }
+
+  /** Whether the worker can take another job: alive, and nothing failed on it. */
+  get healthy(): boolean {
+    return this.#failure === null && this.process.exit === null;
+  }
+
+  /**
+   * Ends a job on this worker and leaves it idle: close() of every function
+   * it loaded (which it then forgets), the job's log lines all delivered, and
+   * no call open, so that nothing of it keeps Node running.
+   */
+  async endJob(timeoutMs = SHUTDOWN_TIMEOUT_MS): Promise<CloseFunctionsReply> {
+    const reply = await this.#unary<object, CloseFunctionsReply>('CloseFunctions', {}, timeoutMs);
+    this.#callStream?.end();
+    this.#callStream = null;
+    // The worker ends the log stream after the job's last line.
+    await this.#drainLogs();
+    this.process.setKeepsHostAlive(false);
+    return reply;
+  }
+
+  /** Makes an idle worker ready for the next job's load(). */
+  beginJob(): void {
+    this.process.setKeepsHostAlive(true);
+    this.#openLogs();
   }
 
   /** Closes functions (close()), stops the worker and waits for its exit; kills it if it will not go. */

@@ -43,10 +43,11 @@ interface WorkerRecipe {
   readonly workDir: string;
   readonly env?: Readonly<Record<string, string>>;
   readonly logger: Logger;
-  readonly functions: readonly FunctionSpecMessage[];
+  /** The running job's: a worker started to replace one loads them. */
+  functions: readonly FunctionSpecMessage[];
   readonly pythonPath: string;
   readonly libraryPaths: readonly string[];
-  readonly jobParameters: Readonly<Record<string, string>>;
+  jobParameters: Readonly<Record<string, string>>;
   /** Workers being started or loaded right now. */
   readonly starting: Set<WorkerClient>;
   /** Aborted when the pool (or the job starting it) stops: starting workers are killed. */
@@ -61,7 +62,7 @@ export const DEFAULT_MAX_RESTARTS = 3;
  * batch's calls all go to one worker.
  */
 export class WorkerPool {
-  readonly signatures: ReadonlyMap<string, FunctionSignature>;
+  #signatures: ReadonlyMap<string, FunctionSignature>;
   readonly #clients: WorkerClient[];
   readonly #replacing = new Map<number, Promise<WorkerClient>>();
   readonly #recipe: WorkerRecipe;
@@ -92,8 +93,47 @@ export class WorkerPool {
     this.#callTimeoutMs = options.callTimeoutMs ?? Infinity;
     this.#clients = clients;
     this.#dir = dir;
-    this.signatures = signatures;
+    this.#signatures = signatures;
     this.#userPaths = userPaths;
+  }
+
+  /** The running job's functions, as the workers resolved them. */
+  get signatures(): ReadonlyMap<string, FunctionSignature> {
+    return this.#signatures;
+  }
+
+  /** Whether the pool can run another job: open, no worker dead or being replaced. */
+  get healthy(): boolean {
+    return !this.#closed && this.#replacing.size === 0 && this.#clients.every((c) => c.healthy);
+  }
+
+  /**
+   * Loads the next job's functions into these (idle) workers: a job that
+   * finds workers kept warm starts without spawning a process. A function
+   * that fails to load fails with UDF_LOAD_FAILED, as at start.
+   */
+  async beginJob(functions: readonly FunctionSpecMessage[], jobParameters: Readonly<Record<string, string>>): Promise<void> {
+    if (!this.healthy) throw new PyUdfError('CLOSED', 'the worker pool cannot take another job');
+    this.#recipe.functions = functions;
+    this.#recipe.jobParameters = jobParameters;
+    const replies = await Promise.all(this.#clients.map((client) => {
+      client.beginJob();
+      return client.load([...functions], [this.#recipe.pythonPath], [...this.#recipe.libraryPaths], { ...jobParameters });
+    }));
+    const failed = replies.find((r) => r.error);
+    if (failed?.error) throw loadError(this.#userPaths(failed.error));
+    this.#signatures = signaturesOf(replies[0]!);
+  }
+
+  /**
+   * Ends the running job and leaves the workers idle, ready for beginJob():
+   * close() of every function; what those raised comes back, reported but
+   * not fatal. Idle workers do not keep Node running.
+   */
+  async endJob(timeoutMs?: number): Promise<UdfErrorMessage[]> {
+    await Promise.allSettled(this.#replacing.values());
+    const replies = await Promise.all(this.#clients.map((c) => c.endJob(timeoutMs)));
+    return replies.flatMap((r) => r.errors).map(this.#userPaths);
   }
 
   get size(): number {
@@ -140,14 +180,7 @@ export class WorkerPool {
       if (failed) throw failed.reason;
       const failedLoad = started.map((s) => (s as PromiseFulfilledResult<StartedWorker>).value.reply).find((r) => r.error);
       if (failedLoad?.error) throw loadError(userPaths(failedLoad.error));
-      const signatures = new Map<string, FunctionSignature>();
-      for (const f of (started[0] as PromiseFulfilledResult<StartedWorker>).value.reply.functions) {
-        signatures.set(f.name, Object.freeze({
-          name: f.name,
-          inputTypes: f.hasInputTypes ? Object.freeze(f.inputTypes.map(parseDataType)) : null,
-          resultType: parseDataType(f.resultType),
-        }));
-      }
+      const signatures = signaturesOf((started[0] as PromiseFulfilledResult<StartedWorker>).value.reply);
       if (options.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled while its workers started');
       const pool = new WorkerPool(clients, dir, signatures, userPaths, recipe, options, stop!);
       return pool;
@@ -378,6 +411,14 @@ async function startWorker(recipe: WorkerRecipe, index: number): Promise<Started
   } finally {
     recipe.starting.delete(client);
   }
+}
+
+function signaturesOf(reply: LoadFunctionsReply): Map<string, FunctionSignature> {
+  return new Map(reply.functions.map((f) => [f.name, Object.freeze({
+    name: f.name,
+    inputTypes: f.hasInputTypes ? Object.freeze(f.inputTypes.map(parseDataType)) : null,
+    resultType: parseDataType(f.resultType),
+  })]));
 }
 
 function crashedError(functionName: string, crash: WorkerError, row: readonly SqlValue[] | undefined, crashes: number): UdfError {

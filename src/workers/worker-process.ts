@@ -232,6 +232,19 @@ export class WorkerProcess {
     return result === 'timeout' ? this.kill('SIGKILL') : result;
   }
 
+  /**
+   * Whether this process (and its pipes) keeps Node running. A worker kept
+   * warm between jobs must not: a program that ends without closing its
+   * TableEnvironment still exits, and its workers see their stdin close.
+   */
+  setKeepsHostAlive(keep: boolean): void {
+    const handles = [this.#child, this.#child.stdin, this.#child.stdout, this.#child.stderr] as ({ ref?(): void; unref?(): void } | null)[];
+    for (const handle of handles) {
+      if (keep) handle?.ref?.();
+      else handle?.unref?.();
+    }
+  }
+
   /** Closing stdin is how the worker learns its host is gone. */
   closeStdin(): void {
     this.#child.stdin?.end();

@@ -117,7 +117,8 @@ describe('the five definition forms, shipped with addPythonFile', () => {
     const rows = await tEnv.fromElements(ROWS, SCHEMA).select('add(a, b) AS s').execute().collect();
     expect(rows).toEqual([{ s: 103n }, { s: 130n }, { s: 100n }, { s: 2n ** 40n + 101n }]);
     expect(fs.readFileSync(marker, 'utf8')).toBe('closed after 4 call(s), offset 100');
-    expect(pythonWorkers()).toEqual([]);
+    // close() ran at the job's end; the worker itself stays, idle, for the next job.
+    expect(pythonWorkers()).toHaveLength(1);
   });
 
   test('@udf decorator', async () => {

@@ -33,6 +33,14 @@ class LogHub:
     def close(self) -> None:
         self._records.put(_END)
 
+    def end_stream(self) -> None:
+        """Ends the StreamLogs call now open after what was logged so far: a job's end.
+
+        Its host then knows it has every line of the job; a later StreamLogs
+        call (the next job's) goes on with whatever is logged after this.
+        """
+        self._records.put(_END)
+
     def drain(self) -> Iterator[worker_pb2.LogRecord]:
         while True:
             record = self._records.get()

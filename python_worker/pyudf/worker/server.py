@@ -88,7 +88,9 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
     def CloseFunctions(self, request, context):
         with self._call_lock:
-            return worker_pb2.CloseFunctionsReply(errors=list(self._runtime.close_all()))
+            errors = list(self._runtime.close_all())
+        self._hub.end_stream()
+        return worker_pb2.CloseFunctionsReply(errors=errors)
 
     def Shutdown(self, request, context):
         with self._call_lock:

@@ -1,0 +1,181 @@
+// Workers kept warm between the jobs of one TableEnvironment: reused while
+// the Python setup is the same, replaced when it is not, never kept after a
+// failure, stopped after their idle timeout, and never holding Node open.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { DataTypes, TableEnvironment, UdfError, udf, type TableEnvironmentOptions } from '../../src/index.js';
+import { isGone, isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger, tempDir } from '../support.js';
+
+const tempRoot = isolateTempRoot();
+const dir = tempDir('udf-warm-');
+const BIGINT = DataTypes.BIGINT();
+const LEAVES_OPEN = fileURLToPath(new URL('../fixtures/host-leaves-env-open.mjs', import.meta.url));
+
+afterEach(() => {
+  expect(pythonWorkers()).toEqual([]);
+  expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
+});
+
+function environment(options: TableEnvironmentOptions = {}): TableEnvironment {
+  const tEnv = TableEnvironment.create({ logger: recordingLogger(), ...options });
+  tEnv.registerFunction('pid', udf('lambda x: __import__("os").getpid() + x * 0', [BIGINT], BIGINT));
+  return tEnv;
+}
+
+async function workerPids(tEnv: TableEnvironment, rows = 1): Promise<bigint[]> {
+  const input = Array.from({ length: rows }, () => [0n]);
+  const out = await tEnv.fromElements(input, { x: BIGINT }).select('pid(x) AS p').execute().collect();
+  return [...new Set(out.map((r) => r.p as bigint))];
+}
+
+async function waitUntil(condition: () => boolean, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return condition();
+}
+
+test('the next job of the same TableEnvironment runs on the same workers; close() stops them', async () => {
+  const tEnv = environment({ parallelism: 2, bundleSize: 10 });
+  try {
+    const first = await workerPids(tEnv, 100);
+    expect(first).toHaveLength(2);
+    expect(pythonWorkers().map((w) => BigInt(w.pid)).sort()).toEqual([...first].sort());
+    const second = await workerPids(tEnv, 100);
+    expect(second.sort()).toEqual([...first].sort());
+  } finally {
+    await tEnv.close();
+  }
+});
+
+test('each job opens and closes its functions and gets its own job parameters, on a reused worker', async () => {
+  const marker = path.join(dir, 'lifecycle.txt');
+  const module = path.join(dir, 'counting_udfs.py');
+  fs.writeFileSync(module, [
+    'from pyudf import ScalarFunction, udf, DataTypes',
+    'class Tagged(ScalarFunction):',
+    '    def open(self, context):',
+    '        self.tag = context.get_job_parameter("tag", "none")',
+    `        open(${JSON.stringify(marker)}, "a").write("open " + self.tag + "\\n")`,
+    '    def eval(self, x):',
+    '        return "%s-%d-%d" % (self.tag, x, __import__("os").getpid())',
+    '    def close(self):',
+    `        open(${JSON.stringify(marker)}, "a").write("close " + self.tag + "\\n")`,
+    'tagged = udf(Tagged(), result_type=DataTypes.STRING())',
+    '',
+  ].join('\n'));
+  const tEnv = environment();
+  tEnv.addPythonFile(module);
+  tEnv.registerFunction('tagged', udf('counting_udfs.tagged'));
+  try {
+    const values: string[] = [];
+    for (const tag of ['first', 'second']) {
+      tEnv.setJobParameter('tag', tag);
+      const [row] = await tEnv.fromElements([[7n]], { x: BIGINT }).select('tagged(x) AS t').execute().collect();
+      values.push(row!.t as string);
+    }
+    const [firstTag, , firstPid] = values[0]!.split('-');
+    const [secondTag, , secondPid] = values[1]!.split('-');
+    expect([firstTag, secondTag]).toEqual(['first', 'second']);
+    expect(secondPid).toBe(firstPid);
+    expect(fs.readFileSync(marker, 'utf8')).toBe('open first\nclose first\nopen second\nclose second\n');
+  } finally {
+    await tEnv.close();
+  }
+});
+
+test('an edited Python file gets new workers that import it afresh', async () => {
+  const module = path.join(dir, 'edited_udfs.py');
+  fs.writeFileSync(module, 'def version(x):\n    return "v1-%d" % __import__("os").getpid()\n');
+  const tEnv = environment();
+  tEnv.addPythonFile(module);
+  tEnv.registerFunction('version', udf('edited_udfs.version', [BIGINT], DataTypes.STRING()));
+  const run = async () => (await tEnv.fromElements([[1n]], { x: BIGINT }).select('version(x) AS v').execute().collect())[0]!.v as string;
+  try {
+    const [v1, pid1] = (await run()).split('-');
+    fs.writeFileSync(module, 'def version(x):\n    return "v2-%d" % __import__("os").getpid()\n');
+    fs.utimesSync(module, new Date(), new Date(Date.now() + 5_000)); // a new mtime even within the clock's resolution
+    const [v2, pid2] = (await run()).split('-');
+    expect([v1, v2]).toEqual(['v1', 'v2']);
+    expect(pid2).not.toBe(pid1);
+    expect(isGone(Number(pid1))).toBe(true);
+  } finally {
+    await tEnv.close();
+  }
+});
+
+test('a different parallelism or interpreter setup is not served by the idle workers', async () => {
+  const tEnv = environment();
+  const other = environment({ parallelism: 2 });
+  try {
+    const [pid] = await workerPids(tEnv);
+    const otherPids = await workerPids(other, 50);
+    expect(otherPids).not.toContain(pid);
+  } finally {
+    await Promise.all([tEnv.close(), other.close()]);
+  }
+});
+
+test('workers idle longer than workerIdleTimeoutMs are stopped; the next job starts new ones', async () => {
+  const tEnv = environment({ workerIdleTimeoutMs: 200 });
+  try {
+    const [pid] = await workerPids(tEnv);
+    expect(await waitUntil(() => isGone(Number(pid)), 5_000)).toBe(true);
+    expect(await waitUntil(() => leftoverPyudfDirs(tempRoot).length === 0, 2_000)).toBe(true);
+    const [next] = await workerPids(tEnv);
+    expect(next).not.toBe(pid);
+  } finally {
+    await tEnv.close();
+  }
+});
+
+test('workerIdleTimeoutMs 0 stops a job\'s workers when it ends', async () => {
+  const tEnv = environment({ workerIdleTimeoutMs: 0 });
+  try {
+    const [pid] = await workerPids(tEnv);
+    expect(await waitUntil(() => isGone(Number(pid)), 5_000)).toBe(true);
+    expect(pythonWorkers()).toEqual([]);
+  } finally {
+    await tEnv.close();
+  }
+});
+
+test('workers of a failed job are not kept; the next job starts new ones and succeeds', async () => {
+  const tEnv = environment();
+  tEnv.registerFunction('fails', udf('lambda x: 1 // 0', [BIGINT], BIGINT));
+  try {
+    const [pid] = await workerPids(tEnv);
+    const error = await tEnv.fromElements([[1n]], { x: BIGINT }).select('fails(x) AS f').execute().collect().catch((e) => e);
+    expect(error).toBeInstanceOf(UdfError);
+    expect(isGone(Number(pid))).toBe(true);
+    const [next] = await workerPids(tEnv);
+    expect(next).not.toBe(pid);
+  } finally {
+    await tEnv.close();
+  }
+});
+
+test('a warm worker that died while idle is noticed: the next job starts new workers', async () => {
+  const tEnv = environment();
+  try {
+    const [pid] = await workerPids(tEnv);
+    process.kill(Number(pid), 'SIGKILL');
+    expect(await waitUntil(() => isGone(Number(pid)), 2_000)).toBe(true);
+    const [next] = await workerPids(tEnv);
+    expect(next).not.toBe(pid);
+  } finally {
+    await tEnv.close();
+  }
+});
+
+test('a program that never closes its TableEnvironment still exits, and its warm workers go with it', async () => {
+  const host = await execa('node', [LEAVES_OPEN], { env: { TMPDIR: tempRoot }, timeout: 20_000, reject: false });
+  expect(host.timedOut).toBe(false);
+  expect(host.exitCode).toBe(0);
+  const pids = host.stdout.split('\n').map((l) => Number(/^worker-pid (\d+)$/.exec(l)?.[1]));
+  expect(pids).toHaveLength(2);
+  expect(pids[1]).toBe(pids[0]); // the second job reused the warm worker
+  expect(await waitUntil(() => isGone(pids[0]!), 2_000)).toBe(true);
+  expect(await waitUntil(() => leftoverPyudfDirs(tempRoot).length === 0, 2_000)).toBe(true);
+});
