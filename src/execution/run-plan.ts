@@ -16,6 +16,8 @@ import type { SkippedInput } from './skipped-input.js';
 import { rowAt, takeRows, valueAt, type Batch } from './vectors.js';
 
 export interface RunOptions {
+  /** Set by runPlan for its source: whether no batch is being processed. */
+  readonly pipelineIdle?: () => boolean;
   readonly udfErrors: UdfErrorHandling;
   readonly inputErrors: SkippedInput;
   readonly batchSize: number;
@@ -43,10 +45,10 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
       source: (options) => {
         switch (table.kind) {
           case 'csv':
-            return readCsv(table, options.batchSize, options.batchTimeMs, options.signal, (error) => options.inputErrors.skip(plan.tableName, error));
+            return readCsv(table, options, (error) => options.inputErrors.skip(plan.tableName, error));
           case 'elements': return readElements(table, options.batchSize);
           case 'columns': return readColumns(table, options.batchSize);
-          case 'stream': return readStream(table, options.batchSize, options.batchTimeMs, options.signal);
+          case 'stream': return readStream(table, options);
         }
       },
       operators: [],
@@ -116,6 +118,7 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, s
   };
   const source = compiled.source({
     ...options,
+    pipelineIdle: () => inFlight.length === 0,
     signal: options.signal ? AbortSignal.any([options.signal, stopSource.signal]) : stopSource.signal,
   });
   const abortError = () => new PyUdfError('CLOSED', 'the job was cancelled', { cause: options.signal?.reason });

@@ -3,6 +3,7 @@ import { parse, CsvError, type Parser } from 'csv-parse';
 import { CsvFormatError, PyUdfError } from '../errors.js';
 import type { CsvTableDefinition } from '../table/descriptors.js';
 import type { SqlValue } from '../types/values.js';
+import type { Batching } from './batching.js';
 import { vectorOf, type Batch } from '../execution/vectors.js';
 import { parseField } from './csv-values.js';
 
@@ -13,11 +14,11 @@ import { parseField } from './csv-values.js';
  */
 export async function* readCsv(
   table: CsvTableDefinition,
-  batchSize: number,
-  batchTimeMs = Infinity,
-  signal?: AbortSignal,
+  batching: Batching,
   onSkippedLine: (error: CsvFormatError) => void = () => undefined,
 ): AsyncGenerator<Batch> {
+  const { batchSize, batchTimeMs, signal } = batching;
+  const pipelineIdle = batching.pipelineIdle ?? (() => false);
   const { path: file, format, schema } = table;
   const { fieldDelimiter, quoteCharacter, ignoreFirstLine, nullLiteral, ignoreParseErrors } = format.options;
   let input: fs.ReadStream;
@@ -62,7 +63,7 @@ export async function* readCsv(
     for (;;) {
       // Records already parsed are taken synchronously; we only wait (and race the bundle time) when none are.
       const deadline = count > 0 ? batchStarted + batchTimeMs : Infinity;
-      const next = await records.next(deadline);
+      const next = await records.next(deadline, count > 0 ? pipelineIdle : undefined);
       if (next === 'timeout') {
         yield toBatch(columns, count, table);
         columns = schema.map(() => []);
@@ -127,12 +128,14 @@ function recordReader(parser: Parser, signal?: AbortSignal) {
   parser.on('end', () => { ended = true; wake?.(); });
   parser.on('error', (error) => { failure = error; wake?.(); });
   return {
-    async next(deadline: number): Promise<ParsedRecord | null | 'timeout'> {
+    /** The next record; 'timeout' at the deadline, or at once when it would wait and `sendEarly()` says so. */
+    async next(deadline: number, sendEarly?: () => boolean): Promise<ParsedRecord | null | 'timeout'> {
       for (;;) {
         if (failure) throw failure;
         const record = parser.read() as ParsedRecord | null;
         if (record !== null) return record;
         if (ended) return null;
+        if (sendEarly?.()) return 'timeout';
         const wait = deadline - Date.now();
         if (wait <= 0) return 'timeout';
         let timer: NodeJS.Timeout | undefined;

@@ -1,4 +1,5 @@
 import { PyUdfError } from '../errors.js';
+import type { Batching } from './batching.js';
 import { vectorOf, type Batch } from '../execution/vectors.js';
 import type { TableSchema } from '../table/schema.js';
 import { coerceValue, type SqlValue } from '../types/values.js';
@@ -12,10 +13,13 @@ export interface StreamTableDefinition {
 
 /**
  * Cuts a stream of rows into batches of at most `batchSize`, sending a batch
- * once its first row is `batchTimeMs` old even when the stream is quiet.
+ * once its first row is `batchTimeMs` old even when the stream is quiet, and
+ * a row at once when no batch is in flight.
  * A stream can be read by one job only.
  */
-export async function* readStream(table: StreamTableDefinition, batchSize: number, batchTimeMs: number, signal?: AbortSignal): AsyncGenerator<Batch> {
+export async function* readStream(table: StreamTableDefinition, batching: Batching): AsyncGenerator<Batch> {
+  const { batchSize, batchTimeMs, signal } = batching;
+  const pipelineIdle = batching.pipelineIdle ?? (() => false);
   const iterator = Symbol.asyncIterator in table.rows
     ? (table.rows as AsyncIterable<readonly unknown[]>)[Symbol.asyncIterator]()
     : (table.rows as Iterable<readonly unknown[]>)[Symbol.iterator]();
@@ -55,7 +59,7 @@ export async function* readStream(table: StreamTableDefinition, batchSize: numbe
       schema.forEach((field, c) => columns[c]!.push(coerceValue(row[c], field.type, `fromStream: row ${rowNumber}, column "${field.name}"`)));
       rowNumber++;
       if (count++ === 0) deadline = Date.now() + batchTimeMs;
-      if (count === batchSize) yield flush();
+      if (count === batchSize || pipelineIdle()) yield flush();
     }
   } finally {
     // An async generator's return() waits for its pending next(): on a quiet

@@ -77,6 +77,30 @@ describe('sources and results', () => {
     expect(got).toEqual([2n, 4n, 6n]);
   });
 
+  test('fromStream: with nothing in flight a row goes at once, however long the bundle time', async () => {
+    // Each row is produced only after the previous one's result came back: were
+    // rows held for the bundle time (10 minutes here), this job would not finish.
+    const patient = TableEnvironment.create({ bundleTimeMs: 600_000, bundleSize: 1_000, logger: recordingLogger() });
+    patient.registerFunction('add', udf('lambda a, b: a + b', [BIGINT, BIGINT], BIGINT));
+    const answered: (() => void)[] = [];
+    async function* rows() {
+      for (let i = 1n; i <= 5n; i++) {
+        yield [i, i];
+        await new Promise<void>((resolve) => answered.push(resolve));
+      }
+    }
+    const got: bigint[] = [];
+    try {
+      for await (const row of patient.fromStream(rows(), { a: BIGINT, b: BIGINT }).select('add(a, b) AS s').execute()) {
+        got.push(row.s as bigint);
+        answered.shift()?.();
+      }
+    } finally {
+      await patient.close();
+    }
+    expect(got).toEqual([2n, 4n, 6n, 8n, 10n]);
+  }, 20_000);
+
   test('fromStream checks each row against the schema', async () => {
     const error = await tEnv.fromStream([[1n, 2n], [1n, 'x']], { a: BIGINT, b: BIGINT }).select('add(a, b) AS s').execute().collect()
       .catch((e: unknown) => e);
