@@ -65,7 +65,8 @@ for (const n of SIZES.csv) {
 }
 results.push(...csv);
 const startUp = await measure('start-up to first row (new workers)', () => cases.startUp(), smoke ? 1 : 5, (r) => `${(r.seconds * 1000).toFixed(0)} ms`);
-results.push(startUp);
+const startUpWarm = await measure('start-up to first row (warm workers)', () => cases.startUp({ warm: true }), smoke ? 1 : 5, (r) => `${(r.seconds * 1000).toFixed(1)} ms`);
+results.push(startUp, startUpWarm);
 const trickle = await measure('trickle, 5 ms apart', () => cases.trickleLatency({ n: SIZES.trickle, gapMs: 5 }), 1, (r) => `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
 results.push(trickle);
 
@@ -75,7 +76,7 @@ const targets = [
   { name: 'bridge efficiency (parallelism 1 ÷ Python loop)', measured: bridge.toFixed(2), goal: '≥ 0.8', met: bridge >= 0.8 },
   { name: 'parallelism 1 ÷ pythonia', measured: `${Math.round(vsPeer)}×`, goal: '≥ 500×', met: vsPeer >= 500 },
   { name: 'start-up to first row, new workers', measured: `${(startUp.seconds * 1000).toFixed(0)} ms`, goal: '≤ 300 ms', met: startUp.seconds <= 0.3 },
-  { name: 'start-up to first row, warm workers', measured: 'not measured', goal: '≤ 20 ms', met: false },
+  { name: 'start-up to first row, warm workers', measured: `${(startUpWarm.seconds * 1000).toFixed(1)} ms`, goal: '≤ 20 ms', met: startUpWarm.seconds <= 0.02 },
   { name: 'trickle latency p99', measured: `${trickle.p99Ms.toFixed(2)} ms`, goal: '≤ 10 ms', met: trickle.p99Ms <= 10 },
   ...csv.map((c) => ({ name: `CSV peak RSS, ${c.rows.toLocaleString('en')} rows`, measured: `${c.peakRssMb} MB`, goal: '< 300 MB', met: c.peakRssMb < 300 })),
 ];
