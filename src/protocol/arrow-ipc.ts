@@ -1,11 +1,60 @@
 import * as arrow from 'apache-arrow';
 import { WorkerError } from '../errors.js';
 
+/**
+ * An Arrow IPC stream as the writer produced it: small metadata pieces, and
+ * the columns' own memory by reference. It is copied once, into the gRPC
+ * message (see contract.ts), instead of being joined into one buffer first.
+ */
+export interface IpcPayload {
+  readonly chunks: readonly Uint8Array[];
+  readonly byteLength: number;
+}
+
 export interface EncodedArguments {
   /** One Arrow record batch (IPC stream format) holding each distinct column once. */
-  readonly bytes: Uint8Array;
-  /** For each argument, its column in `bytes`. */
+  readonly payload: IpcPayload;
+  /** For each argument, its column in `payload`. */
   readonly argumentColumns: number[];
+}
+
+export function isIpcPayload(value: unknown): value is IpcPayload {
+  return typeof value === 'object' && value !== null && Array.isArray((value as IpcPayload).chunks);
+}
+
+/** The payload as one buffer. */
+export function joinPayload(payload: IpcPayload): Uint8Array {
+  const out = new Uint8Array(payload.byteLength);
+  let at = 0;
+  for (const chunk of payload.chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Keeps what the IPC writer writes as it comes, instead of queueing it for a joined read. */
+class CollectingStreamWriter extends arrow.RecordBatchStreamWriter {
+  readonly chunks: Uint8Array[] = [];
+
+  protected override _write(chunk: ArrayBufferView | ArrayBuffer | ArrayLike<number> | Iterable<number>): this {
+    if (!this._started) return this;
+    const bytes = ArrayBuffer.isView(chunk)
+      ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+      : chunk instanceof ArrayBuffer ? new Uint8Array(chunk) : Uint8Array.from(chunk as ArrayLike<number>);
+    if (bytes.byteLength > 0) {
+      this.chunks.push(bytes);
+      this._position += bytes.byteLength;
+    }
+    return this;
+  }
+}
+
+function writeIpc(table: arrow.Table): IpcPayload {
+  const writer = new CollectingStreamWriter();
+  writer.write(table);
+  writer.finish();
+  return { chunks: writer.chunks, byteLength: writer.chunks.reduce((sum, c) => sum + c.byteLength, 0) };
 }
 
 /**
@@ -14,7 +63,7 @@ export interface EncodedArguments {
  * writes a wrong body length for a batch holding the same buffer twice.
  */
 export function encodeArguments(columns: readonly arrow.Vector[]): EncodedArguments {
-  if (columns.length === 0) return { bytes: new Uint8Array(0), argumentColumns: [] };
+  if (columns.length === 0) return { payload: { chunks: [], byteLength: 0 }, argumentColumns: [] };
   const distinct: arrow.Vector[] = [];
   const keys: string[] = [];
   const regions: Region[] = [];
@@ -35,7 +84,7 @@ export function encodeArguments(columns: readonly arrow.Vector[]): EncodedArgume
   distinct.forEach((column, i) => {
     children[`c${i}`] = column;
   });
-  return { bytes: arrow.tableToIPC(new arrow.Table(children), 'stream'), argumentColumns };
+  return { payload: writeIpc(new arrow.Table(children)), argumentColumns };
 }
 
 interface Region {

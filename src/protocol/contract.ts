@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { packagePaths } from '../paths.js';
+import { isIpcPayload, type IpcPayload } from './arrow-ipc.js';
 
 /** Bumped with every incompatible change of proto/worker.proto; the worker checks it too. */
 export const PROTOCOL_VERSION = 2;
@@ -52,7 +53,7 @@ export interface LoadFunctionsReply {
 export interface CallRequest {
   callId: number;
   functionName: string;
-  arguments: Uint8Array;
+  arguments: Uint8Array | IpcPayload;
   numRows: number;
   argumentColumns: number[];
 }
@@ -99,6 +100,49 @@ type WorkerStubConstructor = new (address: string, credentials: grpc.ChannelCred
 
 let stubConstructor: WorkerStubConstructor | undefined;
 
+/** CallRequest.arguments is field 3, length-delimited: tag (3 << 3) | 2. */
+const ARGUMENTS_TAG = 0x1a;
+
+/**
+ * Serializes a CallRequest whose arguments are an IpcPayload with one copy of
+ * the argument bytes: the other fields encoded as usual, then field 3 written
+ * after them (protobuf lets fields come in any order).
+ */
+function streamCallArguments(service: grpc.ServiceDefinition): void {
+  const call = service.Call as grpc.MethodDefinition<CallRequest, CallReply>;
+  const encodeFields = call.requestSerialize;
+  (call as { requestSerialize: (request: CallRequest) => Buffer }).requestSerialize = (request) => {
+    const payload = request.arguments;
+    if (!isIpcPayload(payload)) return encodeFields(request);
+    const head = encodeFields({ ...request, arguments: EMPTY });
+    const lengthBytes = varintLength(payload.byteLength);
+    const out = Buffer.allocUnsafe(head.length + 1 + lengthBytes + payload.byteLength);
+    head.copy(out, 0);
+    let at = head.length;
+    out[at++] = ARGUMENTS_TAG;
+    for (let n = payload.byteLength; ; n = Math.floor(n / 128)) {
+      if (n < 128) {
+        out[at++] = n;
+        break;
+      }
+      out[at++] = (n % 128) | 128;
+    }
+    for (const chunk of payload.chunks) {
+      out.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return out;
+  };
+}
+
+const EMPTY = new Uint8Array(0);
+
+function varintLength(n: number): number {
+  let bytes = 1;
+  for (let rest = Math.floor(n / 128); rest > 0; rest = Math.floor(rest / 128)) bytes++;
+  return bytes;
+}
+
 /** The generated client class, loaded once from the .proto both sides share. */
 export function workerStubConstructor(): WorkerStubConstructor {
   if (stubConstructor === undefined) {
@@ -109,6 +153,7 @@ export function workerStubConstructor(): WorkerStubConstructor {
       defaults: true,
       oneofs: true,
     });
+    streamCallArguments(definition['pyudf.v1.Worker'] as grpc.ServiceDefinition);
     const loaded = grpc.loadPackageDefinition(definition) as unknown as {
       pyudf: { v1: { Worker: WorkerStubConstructor } };
     };

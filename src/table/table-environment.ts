@@ -573,7 +573,7 @@ export class TableEnvironment implements TableHost {
           this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `close() of "${e.functionName}" raised ${e.exceptionType}: ${e.message}` });
         }
         this.#activePools.delete(pool);
-        this.#idleWorkers.keep(pool, workerSetup);
+        await this.#idleWorkers.keep(pool, workerSetup);
       }
       return { pythonEnvironment: jobEnvironment, udfErrors: udfErrors.counts(), skippedInputLines: inputErrors.counts() };
     } catch (error) {

@@ -61,6 +61,8 @@ export class IdleWorkers {
   readonly #logger: Logger;
   #idle: { readonly pool: WorkerPool; readonly key: string; readonly timer: NodeJS.Timeout } | null = null;
   #closed = false;
+  /** Pools being stopped in the background (replaced, idled out): close() waits for them. */
+  readonly #stopping = new Set<Promise<void>>();
 
   constructor(idleTimeoutMs: number, logger: Logger) {
     this.#idleTimeoutMs = idleTimeoutMs;
@@ -78,10 +80,10 @@ export class IdleWorkers {
     return null;
   }
 
-  /** Keeps a pool that just ended a job for the next one, or closes it when none may be kept. */
-  keep(pool: WorkerPool, key: string): void {
+  /** Keeps a pool that just ended a job for the next one, or stops it (awaited) when none may be kept. */
+  async keep(pool: WorkerPool, key: string): Promise<void> {
     if (this.#closed || this.#idleTimeoutMs === 0 || !pool.healthy) {
-      this.#stop(pool);
+      await this.#stopped(pool);
       return;
     }
     // One idle pool at most: the one that finished last has the freshest setup.
@@ -107,12 +109,14 @@ export class IdleWorkers {
     this.#idle = null;
     if (idle) {
       clearTimeout(idle.timer);
-      await this.#stopped(idle.pool);
+      this.#stop(idle.pool);
     }
+    await Promise.all(this.#stopping);
   }
 
   #stop(pool: WorkerPool): void {
-    void this.#stopped(pool);
+    const stopping = this.#stopped(pool).finally(() => this.#stopping.delete(stopping));
+    this.#stopping.add(stopping);
   }
 
   async #stopped(pool: WorkerPool): Promise<void> {

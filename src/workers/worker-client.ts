@@ -185,7 +185,7 @@ export class WorkerClient {
       };
       this.#pending.set(callId, { resolve: settle(resolve), reject: settle(reject) });
       const encoded = encodeArguments(args);
-      stream.write({ callId, functionName, arguments: encoded.bytes, argumentColumns: encoded.argumentColumns, numRows });
+      stream.write({ callId, functionName, arguments: encoded.payload, argumentColumns: encoded.argumentColumns, numRows });
       if (Number.isFinite(timeoutMs)) {
         const arm = () => {
           if (!this.#pending.has(callId)) return;

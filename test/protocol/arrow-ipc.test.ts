@@ -1,7 +1,7 @@
 // The argument batch: each distinct column once, whatever apache-arrow's IPC
 // writer makes of a batch holding the same memory twice.
 import * as arrow from 'apache-arrow';
-import { encodeArguments } from '../../src/protocol/arrow-ipc.js';
+import { encodeArguments, joinPayload } from '../../src/protocol/arrow-ipc.js';
 import { DataTypes, TableEnvironment, udf } from '../../src/index.js';
 import { isolateTempRoot, pythonWorkers } from '../support.js';
 
@@ -16,7 +16,7 @@ test('a column passed twice is sent once, and the batch reads back', () => {
   const other = arrow.makeVector(BigInt64Array.from({ length: 100 }, (_, i) => BigInt(-i)));
   const encoded = encodeArguments([column, sameMemory, other, column]);
   expect(encoded.argumentColumns).toEqual([0, 0, 1, 0]);
-  const table = readable(encoded.bytes);
+  const table = readable(joinPayload(encoded.payload));
   expect(table.numCols).toBe(2);
   expect(table.getChildAt(0)!.get(0)).toBe(100n);
   expect(table.getChildAt(1)!.get(99)).toBe(-99n);
@@ -26,7 +26,7 @@ test('distinct columns over one buffer stay distinct', () => {
   const values = Float64Array.from({ length: 200 }, (_, i) => i);
   const encoded = encodeArguments([arrow.makeVector(values.subarray(0, 100)), arrow.makeVector(values.subarray(100))]);
   expect(encoded.argumentColumns).toEqual([0, 1]);
-  expect(readable(encoded.bytes).getChildAt(1)!.get(0)).toBe(100);
+  expect(readable(joinPayload(encoded.payload)).getChildAt(1)!.get(0)).toBe(100);
 });
 
 test('f(a, a) end to end', async () => {
