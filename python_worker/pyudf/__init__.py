@@ -2,10 +2,11 @@
 
 UDF modules written for PyFlink port by changing the import line::
 
-    from pyudf import udf, ScalarFunction, DataTypes
+    from pyudf import udf, ScalarFunction, DataTypes, Row
 """
 from __future__ import annotations
 
+from pyudf.row import Row, RowKind
 from pyudf.types import DataType, DataTypes
 from pyudf.udf import (
     FunctionContext,
@@ -21,6 +22,8 @@ __all__ = [
     "DataType",
     "DataTypes",
     "FunctionContext",
+    "Row",
+    "RowKind",
     "ScalarFunction",
     "UserDefinedFunction",
     "UserDefinedFunctionWrapper",

@@ -1,11 +1,20 @@
 """SQL data types, with PyFlink's ``DataTypes`` factory signatures.
 
-A type's ``str()`` is its SQL name ("BIGINT", "STRING NOT NULL"): that is how
-types travel between host and worker.
+A type's ``str()`` is its SQL text ("BIGINT", "STRING NOT NULL", "DECIMAL(38, 10)",
+"ARRAY<ROW<a INT, b STRING>>"): that is how types travel between host and worker,
+and the TypeScript side prints and parses the same text.
 """
 from __future__ import annotations
 
+import copy
+import re
+from typing import Iterator, Optional, Sequence
+
 import pyarrow as pa
+
+# Python's datetime holds microseconds: finer precisions could not reach a UDF exactly.
+MAX_TIME_PRECISION = 6
+MAX_DECIMAL_PRECISION = 38
 
 
 class DataType:
@@ -21,18 +30,32 @@ class DataType:
         return self._nullable
 
     def not_null(self) -> "DataType":
-        return type(self)(nullable=False)
+        return self._with_nullable(False)
+
+    def as_nullable(self) -> "DataType":
+        return self._with_nullable(True)
+
+    def _with_nullable(self, nullable: bool) -> "DataType":
+        twin = copy.copy(self)
+        twin._nullable = nullable
+        return twin
 
     def to_arrow(self) -> pa.DataType:
         return _ARROW[self.type_name]
 
+    def sql_text(self) -> str:
+        """The SQL text without the NOT NULL suffix."""
+        return self.type_name
+
+    def _arguments(self) -> list[str]:
+        return []
+
     def __str__(self) -> str:
-        return self.type_name if self._nullable else f"{self.type_name} NOT NULL"
+        return self.sql_text() if self._nullable else f"{self.sql_text()} NOT NULL"
 
     def __repr__(self) -> str:
-        return f"DataTypes.{self.type_name}()" if self._nullable else (
-            f"DataTypes.{self.type_name}(nullable=False)"
-        )
+        arguments = self._arguments() + ([] if self._nullable else ["nullable=False"])
+        return f"DataTypes.{self.type_name}({', '.join(arguments)})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, DataType) and str(self) == str(other)
@@ -54,6 +77,7 @@ FloatType = _atomic("FLOAT")
 DoubleType = _atomic("DOUBLE")
 StringType = _atomic("STRING")
 BytesType = _atomic("BYTES")
+DateType = _atomic("DATE")
 
 _ARROW = {
     "BOOLEAN": pa.bool_(),
@@ -65,21 +89,223 @@ _ARROW = {
     "DOUBLE": pa.float64(),
     "STRING": pa.string(),
     "BYTES": pa.binary(),
+    "DATE": pa.date32(),
 }
 
-_BY_NAME: dict[str, type[DataType]] = {
-    t.type_name: t
-    for t in (BooleanType, TinyIntType, SmallIntType, IntType, BigIntType,
-              FloatType, DoubleType, StringType, BytesType)
-}
-# SQL spellings that name the same types.
-_ALIASES = {
-    "INTEGER": "INT",
-    "VARCHAR": "STRING",
-    "VARBINARY": "BYTES",
-    "BOOL": "BOOLEAN",
-    "REAL": "FLOAT",
-}
+
+def _check_int(what: str, value: object, low: int, high: int, why: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{what} must be an integer from {low} to {high}{why}, got {value!r}")
+    return value
+
+
+class DecimalType(DataType):
+    """DECIMAL(precision, scale): exact decimal numbers, ``decimal.Decimal`` in Python."""
+
+    type_name = "DECIMAL"
+
+    def __init__(self, precision: int = 10, scale: int = 0, nullable: bool = True) -> None:
+        super().__init__(nullable)
+        self.precision = _check_int("DECIMAL precision", precision, 1, MAX_DECIMAL_PRECISION)
+        self.scale = _check_int("DECIMAL scale", scale, 0, precision)
+
+    def to_arrow(self) -> pa.DataType:
+        return pa.decimal128(self.precision, self.scale)
+
+    def sql_text(self) -> str:
+        return f"DECIMAL({self.precision}, {self.scale})"
+
+    def _arguments(self) -> list[str]:
+        return [str(self.precision), str(self.scale)]
+
+
+def arrow_time_unit(precision: int) -> str:
+    """The Arrow unit of a TIME/TIMESTAMP precision, as PyFlink maps them."""
+    return "s" if precision == 0 else "ms" if precision <= 3 else "us"
+
+
+class _TemporalType(DataType):
+    default_precision = 6
+
+    def __init__(self, precision: Optional[int] = None, nullable: bool = True) -> None:
+        super().__init__(nullable)
+        self.precision = _check_int(
+            f"{self.type_name} precision",
+            self.default_precision if precision is None else precision,
+            0, MAX_TIME_PRECISION, " (Python's datetime holds microseconds)",
+        )
+
+    def sql_text(self) -> str:
+        return f"{self.type_name}({self.precision})"
+
+    def _arguments(self) -> list[str]:
+        return [str(self.precision)]
+
+
+class TimeType(_TemporalType):
+    """TIME(precision): a time of day without time zone, ``datetime.time`` in Python."""
+
+    type_name = "TIME"
+    default_precision = 0
+
+    def to_arrow(self) -> pa.DataType:
+        unit = arrow_time_unit(self.precision)
+        return pa.time64(unit) if unit == "us" else pa.time32(unit)
+
+
+class TimestampType(_TemporalType):
+    """TIMESTAMP(precision): a wall-clock date and time, a naive ``datetime.datetime``."""
+
+    type_name = "TIMESTAMP"
+
+    def to_arrow(self) -> pa.DataType:
+        return pa.timestamp(arrow_time_unit(self.precision))
+
+
+class LocalZonedTimestampType(_TemporalType):
+    """TIMESTAMP_LTZ(precision): an instant, an aware ``datetime.datetime`` (given in UTC)."""
+
+    type_name = "TIMESTAMP_LTZ"
+
+    def to_arrow(self) -> pa.DataType:
+        # The zone marks the column as instants: TIMESTAMP and TIMESTAMP_LTZ differ on the wire.
+        return pa.timestamp(arrow_time_unit(self.precision), tz="UTC")
+
+
+def _as_type(value: object, what: str) -> DataType:
+    if not isinstance(value, DataType):
+        raise TypeError(f"{what} must be a DataType, e.g. DataTypes.INT(); got {value!r}")
+    return value
+
+
+class ArrayType(DataType):
+    """ARRAY<element>: a ``list`` in Python."""
+
+    type_name = "ARRAY"
+
+    def __init__(self, element_type: DataType, nullable: bool = True) -> None:
+        super().__init__(nullable)
+        self.element_type = _as_type(element_type, "the ARRAY element type")
+
+    def to_arrow(self) -> pa.DataType:
+        return pa.list_(pa.field("element", self.element_type.to_arrow(), self.element_type.nullable))
+
+    def sql_text(self) -> str:
+        return f"ARRAY<{self.element_type}>"
+
+    def _arguments(self) -> list[str]:
+        return [repr(self.element_type)]
+
+
+class MapType(DataType):
+    """MAP<key, value>: a ``dict`` in Python. Keys are never NULL (as in Arrow)."""
+
+    type_name = "MAP"
+
+    def __init__(self, key_type: DataType, value_type: DataType, nullable: bool = True) -> None:
+        super().__init__(nullable)
+        self.key_type = _as_type(key_type, "the MAP key type")
+        self.value_type = _as_type(value_type, "the MAP value type")
+        if isinstance(self.key_type, (ArrayType, MapType, RowType)):
+            # Python dict keys must be hashable: a list or dict key could never reach a UDF.
+            raise ValueError(f"MAP keys must be of a scalar type, not {self.key_type}")
+
+    def to_arrow(self) -> pa.DataType:
+        return pa.map_(
+            pa.field("key", self.key_type.to_arrow(), False),
+            pa.field("value", self.value_type.to_arrow(), self.value_type.nullable),
+        )
+
+    def sql_text(self) -> str:
+        return f"MAP<{self.key_type}, {self.value_type}>"
+
+    def _arguments(self) -> list[str]:
+        return [repr(self.key_type), repr(self.value_type)]
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def quote_field_name(name: str) -> str:
+    """A field name as SQL type text writes it: backticks unless it is a plain identifier."""
+    return name if _PLAIN_NAME.fullmatch(name) else "`" + name.replace("`", "``") + "`"
+
+
+class RowField:
+    """One field of a ROW type: ``DataTypes.FIELD(name, data_type, description=None)``."""
+
+    def __init__(self, name: str, data_type: DataType, description: Optional[str] = None) -> None:
+        if not isinstance(name, str) or name == "":
+            raise ValueError(f"a ROW field name must be a non-empty string, got {name!r}")
+        self.name = name
+        self.data_type = _as_type(data_type, f"the type of ROW field {name!r}")
+        self.description = description
+
+    def __str__(self) -> str:
+        return f"{quote_field_name(self.name)} {self.data_type}"
+
+    def __repr__(self) -> str:
+        return f"DataTypes.FIELD({self.name!r}, {self.data_type!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RowField) and str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
+class RowType(DataType):
+    """ROW<name type, ...>: a :class:`pyudf.Row` in Python, its fields by name and index."""
+
+    type_name = "ROW"
+
+    def __init__(self, fields: Sequence[RowField] = (), nullable: bool = True) -> None:
+        super().__init__(nullable)
+        fields = list(fields)
+        if not fields:
+            raise ValueError("a ROW type needs at least one field")
+        for field in fields:
+            if not isinstance(field, RowField):
+                raise TypeError(f"ROW fields must be made with DataTypes.FIELD(name, type); got {field!r}")
+        names = [field.name for field in fields]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"a ROW type has duplicate field names: {', '.join(duplicates)}")
+        self.fields = fields
+        self.names = names
+
+    def field_names(self) -> list[str]:
+        return list(self.names)
+
+    def field_types(self) -> list[DataType]:
+        return [field.data_type for field in self.fields]
+
+    def __iter__(self) -> Iterator[RowField]:
+        return iter(self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def __getitem__(self, key: object) -> RowField:
+        if isinstance(key, str):
+            for field in self.fields:
+                if field.name == key:
+                    return field
+            raise KeyError(f"no field {key!r} in {self}")
+        if isinstance(key, int):
+            return self.fields[key]
+        raise TypeError("a ROW type is indexed by a field name or position")
+
+    def to_arrow(self) -> pa.DataType:
+        return pa.struct([
+            pa.field(field.name, field.data_type.to_arrow(), field.data_type.nullable) for field in self.fields
+        ])
+
+    def sql_text(self) -> str:
+        return "ROW<" + ", ".join(map(str, self.fields)) + ">"
+
+    def _arguments(self) -> list[str]:
+        return ["[" + ", ".join(map(repr, self.fields)) + "]"]
 
 
 class DataTypes:
@@ -129,23 +355,49 @@ class DataTypes:
     def VARBINARY(length: int = 2147483647, nullable: bool = True) -> DataType:
         return BytesType(nullable)
 
+    @staticmethod
+    def DECIMAL(precision: int, scale: int, nullable: bool = True) -> DecimalType:
+        return DecimalType(precision, scale, nullable)
 
-def parse_type(text: str) -> DataType:
-    """Parses a type's SQL text, as produced by ``str(DataType)``."""
-    words = text.strip().upper().split()
-    nullable = True
-    if words[-2:] == ["NOT", "NULL"]:
-        nullable = False
-        words = words[:-2]
-    name = " ".join(words)
-    if "(" in name:
-        # VARCHAR(10) and VARBINARY(10) carry a length we do not enforce.
-        name = name[: name.index("(")].strip()
-    name = _ALIASES.get(name, name)
-    if name not in _BY_NAME:
-        known = ", ".join(sorted(_BY_NAME))
-        raise ValueError(f"unknown SQL type {text!r}; known types: {known}")
-    return _BY_NAME[name](nullable)
+    @staticmethod
+    def DATE(nullable: bool = True) -> DataType:
+        return DateType(nullable)
+
+    @staticmethod
+    def TIME(precision: int = 0, nullable: bool = True) -> TimeType:
+        return TimeType(precision, nullable)
+
+    @staticmethod
+    def TIMESTAMP(precision: int = 6, nullable: bool = True) -> TimestampType:
+        return TimestampType(precision, nullable)
+
+    @staticmethod
+    def TIMESTAMP_LTZ(precision: int = 6, nullable: bool = True) -> LocalZonedTimestampType:
+        return LocalZonedTimestampType(precision, nullable)
+
+    @staticmethod
+    def TIMESTAMP_WITH_LOCAL_TIME_ZONE(precision: int = 6, nullable: bool = True) -> LocalZonedTimestampType:
+        return LocalZonedTimestampType(precision, nullable)
+
+    @staticmethod
+    def LOCAL_ZONED_TIMESTAMP(precision: int = 6, nullable: bool = True) -> LocalZonedTimestampType:
+        return LocalZonedTimestampType(precision, nullable)
+
+    @staticmethod
+    def ARRAY(element_type: DataType, nullable: bool = True) -> ArrayType:
+        return ArrayType(element_type, nullable)
+
+    @staticmethod
+    def MAP(key_type: DataType, value_type: DataType, nullable: bool = True) -> MapType:
+        return MapType(key_type, value_type, nullable)
+
+    @staticmethod
+    def ROW(row_fields: Sequence[RowField] = (), nullable: bool = True) -> RowType:
+        return RowType(row_fields, nullable)
+
+    @staticmethod
+    def FIELD(name: str, data_type: DataType, description: Optional[str] = None) -> RowField:
+        return RowField(name, data_type, description)
 
 
 def as_data_type(value: object, what: str) -> DataType:
@@ -154,3 +406,7 @@ def as_data_type(value: object, what: str) -> DataType:
     if isinstance(value, str):
         return parse_type(value)
     raise TypeError(f"{what} must be a DataType, e.g. DataTypes.BIGINT(); got {value!r}")
+
+
+# The parser builds the classes above, so it is imported after them.
+from pyudf.type_text import parse_type  # noqa: E402

@@ -182,11 +182,11 @@ class DataTypesTest(unittest.TestCase):
 
     def test_unknown_type(self):
         with self.assertRaises(ValueError) as caught:
-            parse_type("DECIMAL(10, 2)")
+            parse_type("UUID")
         self.assertEqual(
             str(caught.exception),
-            "unknown SQL type 'DECIMAL(10, 2)'; known types: BIGINT, BOOLEAN, BYTES, DOUBLE, "
-            "FLOAT, INT, SMALLINT, STRING, TINYINT",
+            "unknown SQL type 'UUID'; known types: ARRAY, BIGINT, BOOLEAN, BYTES, DATE, DECIMAL, DOUBLE, "
+            "FLOAT, INT, MAP, ROW, SMALLINT, STRING, TIME, TIMESTAMP, TIMESTAMP_LTZ, TINYINT",
         )
 
     def test_as_data_type(self):

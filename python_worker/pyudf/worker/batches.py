@@ -10,14 +10,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pyudf.types import DataType
+from pyudf.worker.conversions import ResultTypeError, describe, python_values, results_to_arrow
 
-
-class ResultTypeError(Exception):
-    """A returned value does not fit the declared result type."""
-
-    def __init__(self, row_index: int, message: str) -> None:
-        super().__init__(message)
-        self.row_index = row_index
+__all__ = ["ResultTypeError", "column_values", "decode_arguments", "encode_result", "to_arrow_result"]
 
 
 # Fixed-width columns whose values buffer reads as Python numbers directly (Arrow IPC is
@@ -26,6 +21,8 @@ _BUFFER_FORMATS = {
     pa.int8(): "b", pa.int16(): "h", pa.int32(): "i", pa.int64(): "q",
     pa.float32(): "f", pa.float64(): "d",
 }
+# Arrow types whose to_pylist() values are already what a UDF is given.
+_PLAIN_ARROW_TYPES = frozenset([*_BUFFER_FORMATS, pa.bool_(), pa.string(), pa.binary()])
 
 
 def decode_arguments(data: bytes) -> list[Sequence[Any]]:
@@ -57,7 +54,9 @@ def column_values(column: pa.Array) -> Sequence[Any]:
         values = column.buffers()[1]
         if values is not None and values.size % column.type.byte_width == 0:
             return memoryview(values).cast(code)[column.offset:column.offset + len(column)]
-    return column.to_pylist()
+    if column.type in _PLAIN_ARROW_TYPES:
+        return column.to_pylist()
+    return python_values(column)
 
 
 def encode_result(values: pa.Array) -> bytes:
@@ -101,13 +100,6 @@ def _fits_kind(value: Any, type_name: str) -> bool:
     return False
 
 
-def _describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{text} ({type(value).__name__})"
-
-
 # Results packed by array(): exact C conversions that raise on a value out of range.
 _ARRAY_CODES = {"TINYINT": "b", "SMALLINT": "h", "INT": "i", "BIGINT": "q", "DOUBLE": "d"}
 
@@ -115,6 +107,8 @@ _ARRAY_CODES = {"TINYINT": "b", "SMALLINT": "h", "INT": "i", "BIGINT": "q", "DOU
 def to_arrow_result(values: list[Any], result_type: DataType) -> pa.Array:
     """Converts a function's results to its declared type, refusing any silent coercion."""
     type_name = result_type.type_name
+    if type_name not in _FAST_TYPES:
+        return results_to_arrow(values, result_type)
     seen = set(map(type, values))
     has_nulls = type(None) in seen
     seen.discard(type(None))
@@ -151,17 +145,17 @@ def _first_bad_row(values: list[Any], result_type: DataType) -> ResultTypeError:
             return ResultTypeError(row, f"returned None for row {row}, but the result type is {result_type}")
         if not _fits_kind(value, result_type.type_name):
             return ResultTypeError(
-                row, f"returned {_describe(value)} for row {row}, which is not a {result_type}"
+                row, f"returned {describe(value)} for row {row}, which is not a {result_type}"
             )
         try:
             pa.array([value], type=arrow_type, from_pandas=False)
         except (pa.ArrowException, OverflowError, ValueError, TypeError, UnicodeError) as exc:
             return ResultTypeError(
-                row, f"returned {_describe(value)} for row {row}, which does not fit {result_type}: {exc}"
+                row, f"returned {describe(value)} for row {row}, which does not fit {result_type}: {exc}"
             )
         if result_type.type_name == "FLOAT" and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
             return ResultTypeError(
-                row, f"returned {_describe(value)} for row {row}, which is out of range for {result_type}"
+                row, f"returned {describe(value)} for row {row}, which is out of range for {result_type}"
             )
     return ResultTypeError(-1, f"results do not convert to {result_type}")
 
@@ -170,5 +164,5 @@ def _check_float32_range(values: list[Any], result_type: DataType) -> None:
     for row, value in enumerate(values):
         if value is not None and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
             raise ResultTypeError(
-                row, f"returned {_describe(value)} for row {row}, which is out of range for {result_type}"
+                row, f"returned {describe(value)} for row {row}, which is out of range for {result_type}"
             )

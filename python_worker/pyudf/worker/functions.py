@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import builtins
+import datetime
+import decimal
 import functools
 import importlib
 import inspect
@@ -45,7 +47,9 @@ def _nothing(*_: Any) -> None:
 
 def _namespace() -> dict[str, Any]:
     """What a callable expression such as ``lambda i, j: i + j`` can see."""
-    names: dict[str, Any] = {"__builtins__": builtins, "functools": functools, "math": math}
+    names: dict[str, Any] = {
+        "__builtins__": builtins, "functools": functools, "math": math, "datetime": datetime, "decimal": decimal,
+    }
     names.update({name: getattr(pyudf, name) for name in pyudf.__all__})
     return names
 

@@ -120,7 +120,7 @@ class FunctionRuntime:
             self._hub.current_function = ""
         result_type = function.result_type
         if row_errors and not result_type.nullable:
-            result_type = type(result_type)(True)  # the failed rows' NULLs are the policy's, not the function's
+            result_type = result_type.as_nullable()  # the failed rows' NULLs are the policy's, not the function's
         try:
             array = to_arrow_result(results, result_type)
         except ResultTypeError as exc:
