@@ -4,8 +4,8 @@ export { FileSystem, OldCsv, ConnectTableDescriptor, type CsvOptions } from './t
 export { Schema, type Field, type TableSchema } from './table/schema.js';
 export { udf, type PythonFunction, type UdfOptions } from './table/python-function.js';
 export type { ErrorPolicy, UdfErrorCount, DeadLetter } from './execution/udf-errors.js';
-export { DataType, DataTypes, type TypeName } from './types/data-types.js';
-export type { Row, SqlValue } from './types/values.js';
+export { DataType, DataTypes, type TypeName, type RowField, type DataTypeParams } from './types/data-types.js';
+export type { Row, SqlRow, SqlValue } from './types/values.js';
 export type { Logger, LogEntry } from './logging.js';
 export {
   PyUdfError, ExpressionError, UdfError, CsvFormatError, WorkerError, EnvironmentError,

@@ -77,9 +77,10 @@ export class UdfErrorHandling {
   }
 }
 
-/** BIGINT as a decimal string, BYTES as base64: JSON has neither. */
+/** BIGINT as a decimal string, BYTES as base64, a MAP as [key, value] pairs: JSON has none of them. */
 function jsonValue(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value instanceof Map) return [...value.entries()];
   return value;
 }

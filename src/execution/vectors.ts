@@ -1,6 +1,7 @@
 import * as arrow from 'apache-arrow';
 import { toArrowType, type DataType } from '../types/data-types.js';
 import type { SqlValue } from '../types/values.js';
+import { columnData, isPlainArrowType, isPlainType, readValue } from './arrow-columns.js';
 
 /** A batch of rows, column-wise: the unit that flows through a job and to workers. */
 export interface Batch {
@@ -9,7 +10,8 @@ export interface Batch {
 }
 
 export function vectorOf(values: readonly SqlValue[], type: DataType): arrow.Vector {
-  return arrow.vectorFromArray(values as unknown[], toArrowType(type)) as arrow.Vector;
+  if (isPlainType(type)) return arrow.vectorFromArray(values as unknown[], toArrowType(type)) as arrow.Vector;
+  return new arrow.Vector([columnData(values, type)]);
 }
 
 export function constantVector(value: SqlValue, type: DataType, numRows: number): arrow.Vector {
@@ -17,13 +19,26 @@ export function constantVector(value: SqlValue, type: DataType, numRows: number)
 }
 
 export function valueAt(vector: arrow.Vector, index: number): SqlValue {
-  const value = vector.get(index) as SqlValue | undefined;
-  return value === undefined ? null : value;
+  if (isPlainArrowType(vector.type)) {
+    const value = vector.get(index) as SqlValue | undefined;
+    return value === undefined ? null : value;
+  }
+  let local = index;
+  for (const data of vector.data) {
+    if (local < data.length) return readValue(data, local);
+    local -= data.length;
+  }
+  return null;
 }
 
 export function valuesOf(vector: arrow.Vector): SqlValue[] {
   const out = new Array<SqlValue>(vector.length);
-  for (let i = 0; i < vector.length; i++) out[i] = valueAt(vector, i);
+  if (isPlainArrowType(vector.type)) {
+    for (let i = 0; i < vector.length; i++) out[i] = valueAt(vector, i);
+    return out;
+  }
+  let i = 0;
+  for (const data of vector.data) for (let j = 0; j < data.length; j++) out[i++] = readValue(data, j);
   return out;
 }
 

@@ -1,4 +1,8 @@
-import type { DataType } from '../types/data-types.js';
+import { PyUdfError } from '../errors.js';
+import type { TableSchema } from '../table/schema.js';
+import { isCompositeType, type DataType } from '../types/data-types.js';
+import { toDecimalText } from '../types/decimal.js';
+import { formatDate, formatTime, formatTimestamp, fractionDigits, parseDate, parseTime, parseTimestamp } from '../types/temporal.js';
 import type { SqlValue } from '../types/values.js';
 
 const INTEGER = /^[+-]?\d+$/;
@@ -37,10 +41,44 @@ export function parseField(text: string, type: DataType, nullLiteral: string): {
     case 'BYTES':
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed)) return { error: `"${text}" is not base64` };
       return { value: Uint8Array.from(Buffer.from(trimmed, 'base64')) };
+    case 'DECIMAL': {
+      const decimal = toDecimalText(trimmed, type.precision!, type.scale!);
+      return 'text' in decimal ? { value: decimal.text } : { error: `"${text}" ${decimal.error}, as ${type.sqlText} holds` };
+    }
+    case 'DATE': {
+      const days = parseDate(trimmed);
+      return 'value' in days ? { value: formatDate(days.value) } : { error: `"${text}" ${days.error}` };
+    }
+    case 'TIME': {
+      const micros = parseTime(trimmed, type.precision!);
+      return 'value' in micros ? { value: formatTime(micros.value, fractionDigits(type.precision!)) } : { error: `"${text}" ${micros.error}, as ${type.sqlText}` };
+    }
+    case 'TIMESTAMP':
+    case 'TIMESTAMP_LTZ': {
+      const instant = type.name === 'TIMESTAMP_LTZ';
+      const micros = parseTimestamp(trimmed, type.precision!, instant);
+      return 'value' in micros
+        ? { value: formatTimestamp(micros.value, fractionDigits(type.precision!), instant) }
+        : { error: `"${text}" ${micros.error}, as ${type.sqlText}` };
+    }
+    case 'ARRAY':
+    case 'MAP':
+    case 'ROW':
+      // CSV tables refuse these columns when they are declared (checkCsvColumns).
+      return { error: `${type.sqlText} columns cannot be read from CSV` };
   }
 }
 
-/** Formats a value for a CSV field: BYTES as base64, NULL as the null literal. */
+/** CSV holds scalar values only: an ARRAY, MAP or ROW column is refused when the table is declared. */
+export function checkCsvColumns(schema: TableSchema, where: string): void {
+  const composite = schema.find((f) => isCompositeType(f.type));
+  if (composite) {
+    throw new PyUdfError('INVALID_ARGUMENT', `${where}: column "${composite.name}" is ${composite.type.sqlText}, ` +
+      'but CSV tables hold scalar types only (BOOLEAN to BYTES, DECIMAL, DATE, TIME, TIMESTAMP, TIMESTAMP_LTZ)');
+  }
+}
+
+/** Formats a value for a CSV field: BYTES as base64, NULL as the null literal; DECIMAL, DATE, TIME, TIMESTAMP as their text. */
 export function formatField(value: SqlValue, nullLiteral: string): string {
   if (value === null) return nullLiteral;
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');

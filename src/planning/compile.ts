@@ -2,9 +2,10 @@ import type * as arrow from 'apache-arrow';
 import { ExpressionError } from '../errors.js';
 import type { Expr } from '../expressions/nodes.js';
 import {
-  DataType, isIntegerType, isNumericType, widensTo, widerNumericType,
+  DataType, isCompositeType, isIntegerType, isNumericType, sameType, widensTo, widerNumericType,
 } from '../types/data-types.js';
-import type { SqlValue } from '../types/values.js';
+import { coerceValue, type SqlValue } from '../types/values.js';
+import { compareValues, comparable, literalAs } from './comparisons.js';
 import { constantVector, takeRows, valueAt, valuesOf, vectorOf, type Batch } from '../execution/vectors.js';
 import { resolveFunctionName } from './validate.js';
 
@@ -62,7 +63,7 @@ export function compileExpr(expr: Expr, scope: Scope): CompiledExpr {
           fail(`function "${name}" takes ${expected.length} argument(s) (${expected.join(', ')}), got ${args.length}`);
         }
         args = args.map((arg, i) => adapt(arg, expected[i]!, () =>
-          fail(`argument ${i + 1} of "${name}" must be ${expected[i]!.name}, got ${arg.type.name}`)));
+          fail(`argument ${i + 1} of "${name}" must be ${expected[i]!.sqlText}, got ${arg.type.sqlText}`)));
       }
       return {
         type: signature.resultType,
@@ -126,20 +127,24 @@ function literal(value: SqlValue, kind: string): CompiledExpr {
  * is a type error.
  */
 function adapt(arg: CompiledExpr, target: DataType, fail: () => CompiledExpr): CompiledExpr {
-  if (arg.type.name === target.name) return arg;
+  if (sameType(arg.type, target)) return arg;
   if (arg.constant) {
     const value = convertConstant(arg.constant.value, arg.constant.kind, target);
     if (value === null) return fail();
-    const type = new DataType(target.name, arg.constant.kind === 'null');
+    const type = target.withNullability(arg.constant.kind === 'null');
     return { type, constant: { value: value.v, kind: arg.constant.kind }, evaluate: (batch) => constantVector(value.v, type, batch.numRows) };
   }
   if (!widensTo(arg.type, target)) return fail();
-  const type = new DataType(target.name, arg.type.nullable);
-  return mapValues(arg, type, (v) => castNumber(v, target));
+  const type = target.withNullability(arg.type.nullable);
+  if (isNumericType(target)) return mapValues(arg, type, (v) => castNumber(v, target));
+  // DECIMAL to a wider DECIMAL, integers to DECIMAL, a TIMESTAMP to a finer one, collections of those.
+  return mapValues(arg, type, (v) => coerceValue(v, type, `a value widened to ${type}`));
 }
 
 function convertConstant(value: SqlValue, kind: string, target: DataType): { v: SqlValue } | null {
   if (kind === 'null') return { v: null };
+  const typed = literalAs(value, kind, target);
+  if (typed !== undefined) return 'value' in typed ? { v: typed.value } : null;
   if ((kind === 'integer' || kind === 'decimal') && isNumericType(target)) {
     const n = typeof value === 'bigint' ? value : value as number;
     if (isIntegerType(target)) {
@@ -191,8 +196,8 @@ function compileBinary(
   let left = leftIn;
   let right = rightIn;
   // A NULL literal takes the other side's type; a numeric literal widens to it.
-  if (left.constant && (!right.constant || left.constant.kind === 'null')) left = adaptLiteral(left, right.type);
-  if (right.constant && (!left.constant || right.constant.kind === 'null')) right = adaptLiteral(right, left.type);
+  if (left.constant && (!right.constant || left.constant.kind === 'null')) left = adaptLiteral(left, right.type, fail);
+  if (right.constant && (!left.constant || right.constant.kind === 'null')) right = adaptLiteral(right, left.type, fail);
   const nullable = left.type.nullable || right.type.nullable;
 
   if (op === 'AND' || op === 'OR') {
@@ -202,21 +207,27 @@ function compileBinary(
     return shortCircuit(op, left, right, new DataType('BOOLEAN', nullable), scope.columns.map((c) => c.type));
   }
 
+  const comparison = ['=', '<>', '<', '<=', '>', '>='].includes(op);
   let operandType: DataType;
+  let order = compare;
   if (isNumericType(left.type) && isNumericType(right.type)) {
     operandType = widerNumericType(left.type, right.type);
     left = adapt(left, operandType, () => fail('cannot widen'));
     right = adapt(right, operandType, () => fail('cannot widen'));
-  } else if (left.type.name === right.type.name && ['=', '<>', '<', '<=', '>', '>='].includes(op)) {
+  } else if (comparison && comparable(left.type, right.type)) {
     operandType = left.type;
+    const [leftType, rightType] = [left.type, right.type];
+    order = (a, b) => compareValues(a, leftType, b, rightType);
   } else {
-    return fail(`operator ${op} cannot combine ${left.type.name} and ${right.type.name}`);
+    const what = (t: DataType) => (isCompositeType(t) ? t.sqlText : t.name);
+    const why = comparison && isCompositeType(left.type) && sameType(left.type, right.type) ? ' (ARRAY, MAP and ROW values do not compare)' : '';
+    return fail(`operator ${op} cannot combine ${what(left.type)} and ${what(right.type)}${why}`);
   }
 
-  if (['=', '<>', '<', '<=', '>', '>='].includes(op)) {
+  if (comparison) {
     return zip(left, right, new DataType('BOOLEAN', nullable), (a, b) => {
       if (a === null || b === null) return null;
-      const c = compare(a, b);
+      const c = order(a, b);
       switch (op) {
         case '=': return c === 0;
         case '<>': return c !== 0;
@@ -248,9 +259,16 @@ function compileBinary(
   });
 }
 
-function adaptLiteral(literalExpr: CompiledExpr, target: DataType): CompiledExpr {
-  const { kind } = literalExpr.constant!;
+function adaptLiteral(literalExpr: CompiledExpr, target: DataType, fail: (message: string) => never): CompiledExpr {
+  const { kind, value } = literalExpr.constant!;
   if (kind === 'null') return adapt(literalExpr, target, () => literalExpr);
+  // `d >= '2024-01-01'`, `price = 12.50`: the literal is read as the other side's type, exactly.
+  const typed = literalAs(value, kind, target);
+  if (typed !== undefined && 'error' in typed) {
+    if (kind === 'string') fail(`'${String(value)}' ${typed.error}, so it cannot compare with ${target.sqlText}`);
+    return literalExpr; // a number that does not fit the DECIMAL compares as a DOUBLE
+  }
+  if (typed !== undefined) return adapt(literalExpr, target, () => literalExpr);
   // Only widening: `tinyint_col + 100` is INT arithmetic, `a / 2.0` stays DOUBLE, as in SQL.
   if ((kind === 'integer' || kind === 'decimal') && isNumericType(target) && widensTo(literalExpr.type, target)) {
     return adapt(literalExpr, target, () => literalExpr);

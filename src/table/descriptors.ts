@@ -1,5 +1,6 @@
 import { PyUdfError } from '../errors.js';
 import type { DataType } from '../types/data-types.js';
+import { checkCsvColumns } from '../io/csv-values.js';
 import { Schema, checkField, type TableSchema } from './schema.js';
 
 /** Where a table's data lives: `new FileSystem().path('/tmp/input')`. */
@@ -133,6 +134,7 @@ export class ConnectTableDescriptor {
     if (schema.length === 0) {
       throw new PyUdfError('INVALID_ARGUMENT', `createTemporaryTable("${name}"): declare the fields with withSchema() or withFormat()`);
     }
+    checkCsvColumns(schema, `createTemporaryTable("${name}")`);
     if (format.fields.length > 0) {
       const mismatch = format.fields.length !== schema.length ||
         format.fields.some((f, i) => f.name !== schema[i]!.name || !f.type.equals(schema[i]!.type));

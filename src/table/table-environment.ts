@@ -593,7 +593,7 @@ export class TableEnvironment implements TableHost {
 }
 
 function checkSinkSchema(produced: TableSchema, sink: TableSchema, sinkName: string): void {
-  const show = (s: TableSchema) => s.map((f) => `${f.name} ${f.type.name}`).join(', ');
+  const show = (s: TableSchema) => s.map((f) => `${f.name} ${f.type.sqlText}`).join(', ');
   if (produced.length !== sink.length || produced.some((f, i) => !widensTo(f.type, sink[i]!.type))) {
     throw new PyUdfError('SINK_SCHEMA_MISMATCH', `the query's columns (${show(produced)}) do not fit sink "${sinkName}" (${show(sink)})`);
   }

@@ -1,12 +1,33 @@
 import { PyUdfError } from '../errors.js';
 import type { DataType } from './data-types.js';
+import { toDecimalText } from './decimal.js';
+import {
+  dateToDays, dateToMicros, formatDate, formatTime, formatTimestamp, fractionDigits, parseDate, parseTime, parseTimestamp,
+} from './temporal.js';
 
 /**
  * The TypeScript value of each SQL type: BOOLEAN boolean, TINYINT/SMALLINT/INT
  * number, BIGINT bigint (exact 64-bit), FLOAT/DOUBLE number, STRING string,
- * BYTES Uint8Array; NULL is null.
+ * BYTES Uint8Array; DECIMAL, DATE, TIME, TIMESTAMP and TIMESTAMP_LTZ exact
+ * strings ("12.3400", "2024-02-29", "13:45:30.250001",
+ * "2024-02-29T13:45:30.250001", "2024-02-29T13:45:30.250001Z"); ARRAY an
+ * array, MAP a Map, ROW a plain object keyed by field name; NULL is null.
  */
-export type SqlValue = boolean | number | bigint | string | Uint8Array | null;
+export type SqlValue =
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | null
+  | SqlValue[]
+  | Map<SqlValue, SqlValue>
+  | SqlRow;
+
+/** The value of a ROW: field name to value, in the type's field order. */
+export interface SqlRow {
+  [field: string]: SqlValue;
+}
 
 /** A result row: output column name to value. */
 export type Row = Record<string, SqlValue>;
@@ -21,19 +42,17 @@ const BIGINT_MIN = -(2n ** 63n);
 const BIGINT_MAX = 2n ** 63n - 1n;
 
 /**
- * Checks and normalises a value given from TypeScript (fromElements) for a
- * column; throws INVALID_ARGUMENT naming `where` when it does not fit.
+ * Checks and normalises a value given from TypeScript (fromElements,
+ * fromColumns, fromStream) for a column; throws INVALID_ARGUMENT naming
+ * `where` (and the element, key or field inside it) when it does not fit.
  */
 export function coerceValue(value: unknown, type: DataType, where: string): SqlValue {
   if (value === null || value === undefined) {
     if (!type.nullable) throw new PyUdfError('INVALID_ARGUMENT', `${where}: NULL in a ${type} column`);
     return null;
   }
-  const bad = (): never => {
-    throw new PyUdfError(
-      'INVALID_ARGUMENT',
-      `${where}: ${describe(value)} is not a ${type.name} value`,
-    );
+  const bad = (reason = `is not a ${type.sqlText} value`): never => {
+    throw new PyUdfError('INVALID_ARGUMENT', `${where}: ${describe(value)} ${reason}`);
   };
   switch (type.name) {
     case 'BOOLEAN':
@@ -59,12 +78,87 @@ export function coerceValue(value: unknown, type: DataType, where: string): SqlV
       return typeof value === 'string' ? value : bad();
     case 'BYTES':
       return value instanceof Uint8Array ? value : bad();
+    case 'DECIMAL': {
+      const decimal = toDecimalText(value, type.precision!, type.scale!);
+      return 'text' in decimal ? decimal.text : bad(`${decimal.error}, as ${type.sqlText} holds`);
+    }
+    case 'DATE': {
+      const days = value instanceof Date ? dateToDays(value) : typeof value === 'string' ? parseDate(value) : null;
+      if (days === null) return bad('is not a DATE value (a "YYYY-MM-DD" string or a Date at midnight UTC)');
+      return 'value' in days ? formatDate(days.value) : bad(days.error);
+    }
+    case 'TIME': {
+      if (typeof value !== 'string') return bad('is not a TIME value (an "HH:MM:SS[.ffffff]" string)');
+      const micros = parseTime(value, type.precision!);
+      return 'value' in micros ? formatTime(micros.value, fractionDigits(type.precision!)) : bad(`${micros.error}, as ${type.sqlText}`);
+    }
+    case 'TIMESTAMP':
+    case 'TIMESTAMP_LTZ': {
+      const instant = type.name === 'TIMESTAMP_LTZ';
+      const micros = value instanceof Date ? dateToMicros(value, type.precision!)
+        : typeof value === 'string' ? parseTimestamp(value, type.precision!, instant) : null;
+      if (micros === null) return bad(`is not a ${type.sqlText} value (an ISO 8601 string or a Date)`);
+      return 'value' in micros ? formatTimestamp(micros.value, fractionDigits(type.precision!), instant) : bad(`${micros.error}, as ${type.sqlText}`);
+    }
+    case 'ARRAY': {
+      if (!Array.isArray(value)) return bad('is not an ARRAY value (an array)');
+      const element = type.elementType!;
+      return value.map((item, i) => coerceValue(item, element, `${where}, element [${i}]`));
+    }
+    case 'MAP': {
+      const entries = value instanceof Map ? [...value.entries()] : isPlainObject(value) ? Object.entries(value) : null;
+      if (entries === null) return bad('is not a MAP value (a Map, or an object with string keys)');
+      const out = new Map<SqlValue, SqlValue>();
+      for (const [key, item] of entries) {
+        if (key === null || key === undefined) bad('has a NULL key; MAP keys are never NULL');
+        const checkedKey = coerceValue(key, type.keyType!, `${where}, key ${describe(key)}`);
+        if (out.has(checkedKey)) bad(`has the key ${describe(checkedKey)} twice`);
+        out.set(checkedKey, coerceValue(item, type.valueType!, `${where}, value of key ${describe(key)}`));
+      }
+      return out;
+    }
+    case 'ROW': {
+      const fields = type.fields!;
+      let items: unknown[];
+      if (Array.isArray(value)) {
+        if (value.length !== fields.length) bad(`has ${value.length} value(s), but ${type.sqlText} has ${fields.length} field(s)`);
+        items = value;
+      } else if (isPlainObject(value)) {
+        const unknown = Object.keys(value).filter((k) => !fields.some((f) => f.name === k));
+        if (unknown.length > 0) bad(`has no field(s) ${unknown.map((k) => `"${k}"`).join(', ')} in ${type.sqlText}`);
+        items = fields.map((f) => (value as Record<string, unknown>)[f.name]);
+      } else {
+        return bad('is not a ROW value (an object keyed by field name, or an array in field order)');
+      }
+      const row: SqlRow = {};
+      fields.forEach((f, i) => { row[f.name] = coerceValue(items[i], f.type, `${where}, field "${f.name}"`); });
+      return row;
+    }
   }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 export function describe(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   if (value instanceof Uint8Array) return `<${value.length} bytes>`;
+  if (value instanceof Date) return `Date(${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()})`;
+  if (Array.isArray(value) || value instanceof Map || isPlainObject(value)) return shorten(describeComposite(value));
   return String(value);
+}
+
+function describeComposite(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(describeComposite).join(', ')}]`;
+  if (value instanceof Map) return `Map {${[...value].map(([k, v]) => `${describeComposite(k)} => ${describeComposite(v)}`).join(', ')}}`;
+  if (isPlainObject(value)) return `{${Object.entries(value).map(([k, v]) => `${k}: ${describeComposite(v)}`).join(', ')}}`;
+  return describe(value);
+}
+
+function shorten(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../logging.js';
 import type { FunctionSpecMessage, LoadFunctionsReply, UdfErrorMessage } from '../protocol/contract.js';
 import { valueAt } from '../execution/vectors.js';
 import { describe, type SqlValue } from '../types/values.js';
-import { parseDataType } from '../types/data-types.js';
+import { parseDataType } from '../types/type-text.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import { QueuedBehindCrash, WorkerClient, type CallOutcome } from './worker-client.js';
 import { WorkerProcess } from './worker-process.js';

@@ -52,7 +52,7 @@ describe('identity UDF round trip', () => {
       .select('ident(v) AS res, v, pytype(v) AS t').execute().collect();
     expect(rows.map((r) => r.res)).toEqual(values);
     expect(rows.map((r) => r.v)).toEqual(values);
-    const pythonType = { BOOLEAN: 'bool', TINYINT: 'int', SMALLINT: 'int', INT: 'int', BIGINT: 'int', FLOAT: 'float', DOUBLE: 'float', STRING: 'str', BYTES: 'bytes' }[type.name];
+    const pythonType = ({ BOOLEAN: 'bool', TINYINT: 'int', SMALLINT: 'int', INT: 'int', BIGINT: 'int', FLOAT: 'float', DOUBLE: 'float', STRING: 'str', BYTES: 'bytes' } as Partial<Record<string, string>>)[type.name];
     expect(rows.map((r) => r.t)).toEqual(values.map((v) => (v === null ? 'NoneType' : pythonType)));
     for (const row of rows) {
       if (row.res !== null) {
