@@ -118,10 +118,22 @@ def results_to_arrow(values: list[Any], result_type: t.DataType) -> pa.Array:
             checked.append(check(value))
         except Misfit as misfit:
             raise ResultTypeError(row, _misfit_message(value, row, result_type, misfit)) from None
+    arrow_type = result_type.to_arrow()
     try:
-        return pa.array(checked, type=result_type.to_arrow(), from_pandas=False)
-    except (pa.ArrowException, OverflowError, ValueError, TypeError) as exc:
+        return pa.array(checked, type=arrow_type, from_pandas=False)
+    except _ARROW_REFUSALS as exc:
+        # What the checks let through and Arrow still refuses (a lone surrogate in a string): find its row.
+        for row, item in enumerate(checked):
+            try:
+                pa.array([item], type=arrow_type, from_pandas=False)
+            except _ARROW_REFUSALS as refusal:
+                raise ResultTypeError(
+                    row, f"returned {describe(values[row])} for row {row}, which does not fit {result_type}: {refusal}"
+                ) from None
         raise ResultTypeError(-1, f"results do not convert to {result_type}: {exc}") from None
+
+
+_ARROW_REFUSALS = (pa.ArrowException, OverflowError, ValueError, TypeError, UnicodeError)
 
 
 def _misfit_message(value: Any, row: int, result_type: t.DataType, misfit: Misfit) -> str:
