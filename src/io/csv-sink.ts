@@ -30,6 +30,7 @@ export function csvSink(table: CsvTableDefinition): Sink {
   const finalPath = path.resolve(table.path);
   const partPath = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${crypto.randomBytes(6).toString('hex')}.part`);
   const { fieldDelimiter, quoteCharacter, nullLiteral } = table.format.options;
+  const types = table.schema.map((f) => f.type);
   let file: fs.WriteStream | null = null;
   let writer: ReturnType<typeof stringify> | null = null;
   let rows = 0;
@@ -62,7 +63,7 @@ export function csvSink(table: CsvTableDefinition): Sink {
       check();
       const out = writer ?? open();
       for (let i = 0; i < batch.numRows; i++) {
-        const record = batch.columns.map((column) => formatField(valueAt(column, i), nullLiteral));
+        const record = batch.columns.map((column, c) => formatField(valueAt(column, i), nullLiteral, types[c]));
         if (!out.write(record)) await drainedOrClosed(out, file!);
         check();
       }

@@ -1,9 +1,9 @@
 import { PyUdfError } from '../errors.js';
 import type { TableSchema } from '../table/schema.js';
-import { isCompositeType, type DataType } from '../types/data-types.js';
+import { isCompositeType, isTemporalType, type DataType } from '../types/data-types.js';
 import { toDecimalText } from '../types/decimal.js';
 import { formatDate, formatTime, formatTimestamp, fractionDigits, parseDate, parseTime, parseTimestamp } from '../types/temporal.js';
-import type { SqlValue } from '../types/values.js';
+import { coerceValue, explain, type SqlValue } from '../types/values.js';
 
 const INTEGER = /^[+-]?\d+$/;
 const INT_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INT: 32, BIGINT: 64 };
@@ -43,7 +43,7 @@ export function parseField(text: string, type: DataType, nullLiteral: string): {
       return { value: Uint8Array.from(Buffer.from(trimmed, 'base64')) };
     case 'DECIMAL': {
       const decimal = toDecimalText(trimmed, type.precision!, type.scale!);
-      return 'text' in decimal ? { value: decimal.text } : { error: `"${text}" ${decimal.error}, as ${type.sqlText} holds` };
+      return 'text' in decimal ? { value: decimal.text } : { error: `"${text}" ${explain(decimal.error, type)}` };
     }
     case 'DATE': {
       const days = parseDate(trimmed);
@@ -51,7 +51,7 @@ export function parseField(text: string, type: DataType, nullLiteral: string): {
     }
     case 'TIME': {
       const micros = parseTime(trimmed, type.precision!);
-      return 'value' in micros ? { value: formatTime(micros.value, fractionDigits(type.precision!)) } : { error: `"${text}" ${micros.error}, as ${type.sqlText}` };
+      return 'value' in micros ? { value: formatTime(micros.value, fractionDigits(type.precision!)) } : { error: `"${text}" ${explain(micros.error, type)}` };
     }
     case 'TIMESTAMP':
     case 'TIMESTAMP_LTZ': {
@@ -59,7 +59,7 @@ export function parseField(text: string, type: DataType, nullLiteral: string): {
       const micros = parseTimestamp(trimmed, type.precision!, instant);
       return 'value' in micros
         ? { value: formatTimestamp(micros.value, fractionDigits(type.precision!), instant) }
-        : { error: `"${text}" ${micros.error}, as ${type.sqlText}` };
+        : { error: `"${text}" ${explain(micros.error, type)}` };
     }
     case 'ARRAY':
     case 'MAP':
@@ -79,8 +79,10 @@ export function checkCsvColumns(schema: TableSchema, where: string): void {
 }
 
 /** Formats a value for a CSV field: BYTES as base64, NULL as the null literal; DECIMAL, DATE, TIME, TIMESTAMP as their text. */
-export function formatField(value: SqlValue, nullLiteral: string): string {
+export function formatField(value: SqlValue, nullLiteral: string, type?: DataType): string {
   if (value === null) return nullLiteral;
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  // A narrower column written to a DECIMAL or TIMESTAMP sink takes the sink's digits: 7 as "7.00".
+  if (type && (type.name === 'DECIMAL' || isTemporalType(type))) return String(coerceValue(value, type.withNullability(true), 'CSV sink'));
   return String(value);
 }

@@ -2,7 +2,7 @@ import { PyUdfError } from '../errors.js';
 import { isCompositeType, isNumericType, type DataType } from '../types/data-types.js';
 import { compareDecimals, readDecimal, toDecimalText } from '../types/decimal.js';
 import { parseTime, parseTimestamp } from '../types/temporal.js';
-import { coerceValue, type SqlValue } from '../types/values.js';
+import { coerceValue, explain, type SqlValue } from '../types/values.js';
 
 /*
  * Comparing DECIMAL, DATE, TIME, TIMESTAMP and TIMESTAMP_LTZ values, which are
@@ -57,7 +57,7 @@ function micros(parsed: { value: bigint } | { error: string }): bigint {
 export function literalAs(value: SqlValue, kind: string, target: DataType): { value: SqlValue } | { error: string } | undefined {
   if (target.name === 'DECIMAL' && (kind === 'integer' || kind === 'decimal')) {
     const decimal = toDecimalText(value, target.precision!, target.scale!);
-    return 'text' in decimal ? { value: decimal.text } : { error: `${decimal.error}, as ${target.sqlText} holds` };
+    return 'text' in decimal ? { value: decimal.text } : { error: explain(decimal.error, target) };
   }
   const named = target.name === 'DECIMAL' || target.name === 'DATE' || target.name === 'TIME' ||
     target.name === 'TIMESTAMP' || target.name === 'TIMESTAMP_LTZ';

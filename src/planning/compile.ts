@@ -2,7 +2,7 @@ import type * as arrow from 'apache-arrow';
 import { ExpressionError } from '../errors.js';
 import type { Expr } from '../expressions/nodes.js';
 import {
-  DataType, isCompositeType, isIntegerType, isNumericType, sameType, widensTo, widerNumericType,
+  DataType, isCompositeType, isIntegerType, isNumericType, isTemporalType, sameType, widensTo, widerNumericType,
 } from '../types/data-types.js';
 import { coerceValue, type SqlValue } from '../types/values.js';
 import { compareValues, comparable, literalAs } from './comparisons.js';
@@ -196,8 +196,9 @@ function compileBinary(
   let left = leftIn;
   let right = rightIn;
   // A NULL literal takes the other side's type; a numeric literal widens to it.
-  if (left.constant && (!right.constant || left.constant.kind === 'null')) left = adaptLiteral(left, right.type, fail);
-  if (right.constant && (!left.constant || right.constant.kind === 'null')) right = adaptLiteral(right, left.type, fail);
+  const comparison = ['=', '<>', '<', '<=', '>', '>='].includes(op);
+  if (left.constant && (!right.constant || left.constant.kind === 'null')) left = adaptLiteral(left, right.type, comparison, fail);
+  if (right.constant && (!left.constant || right.constant.kind === 'null')) right = adaptLiteral(right, left.type, comparison, fail);
   const nullable = left.type.nullable || right.type.nullable;
 
   if (op === 'AND' || op === 'OR') {
@@ -207,7 +208,6 @@ function compileBinary(
     return shortCircuit(op, left, right, new DataType('BOOLEAN', nullable), scope.columns.map((c) => c.type));
   }
 
-  const comparison = ['=', '<>', '<', '<=', '>', '>='].includes(op);
   let operandType: DataType;
   let order = compare;
   if (isNumericType(left.type) && isNumericType(right.type)) {
@@ -220,7 +220,10 @@ function compileBinary(
     order = (a, b) => compareValues(a, leftType, b, rightType);
   } else {
     const what = (t: DataType) => (isCompositeType(t) ? t.sqlText : t.name);
-    const why = comparison && isCompositeType(left.type) && sameType(left.type, right.type) ? ' (ARRAY, MAP and ROW values do not compare)' : '';
+    const exact = (t: DataType) => t.name === 'DECIMAL' || isTemporalType(t);
+    const why = comparison && isCompositeType(left.type) && sameType(left.type, right.type) ? ' (ARRAY, MAP and ROW values do not compare)'
+      : !comparison && (exact(left.type) || exact(right.type)) ? ' (expressions compare DECIMAL, DATE, TIME and TIMESTAMP values; compute with them in a Python function)'
+        : '';
     return fail(`operator ${op} cannot combine ${what(left.type)} and ${what(right.type)}${why}`);
   }
 
@@ -259,11 +262,11 @@ function compileBinary(
   });
 }
 
-function adaptLiteral(literalExpr: CompiledExpr, target: DataType, fail: (message: string) => never): CompiledExpr {
+function adaptLiteral(literalExpr: CompiledExpr, target: DataType, comparison: boolean, fail: (message: string) => never): CompiledExpr {
   const { kind, value } = literalExpr.constant!;
   if (kind === 'null') return adapt(literalExpr, target, () => literalExpr);
   // `d >= '2024-01-01'`, `price = 12.50`: the literal is read as the other side's type, exactly.
-  const typed = literalAs(value, kind, target);
+  const typed = comparison ? literalAs(value, kind, target) : undefined;
   if (typed !== undefined && 'error' in typed) {
     if (kind === 'string') fail(`'${String(value)}' ${typed.error}, so it cannot compare with ${target.sqlText}`);
     return literalExpr; // a number that does not fit the DECIMAL compares as a DOUBLE

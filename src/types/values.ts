@@ -80,7 +80,7 @@ export function coerceValue(value: unknown, type: DataType, where: string): SqlV
       return value instanceof Uint8Array ? value : bad();
     case 'DECIMAL': {
       const decimal = toDecimalText(value, type.precision!, type.scale!);
-      return 'text' in decimal ? decimal.text : bad(`${decimal.error}, as ${type.sqlText} holds`);
+      return 'text' in decimal ? decimal.text : bad(explain(decimal.error, type));
     }
     case 'DATE': {
       const days = value instanceof Date ? dateToDays(value) : typeof value === 'string' ? parseDate(value) : null;
@@ -90,7 +90,7 @@ export function coerceValue(value: unknown, type: DataType, where: string): SqlV
     case 'TIME': {
       if (typeof value !== 'string') return bad('is not a TIME value (an "HH:MM:SS[.ffffff]" string)');
       const micros = parseTime(value, type.precision!);
-      return 'value' in micros ? formatTime(micros.value, fractionDigits(type.precision!)) : bad(`${micros.error}, as ${type.sqlText}`);
+      return 'value' in micros ? formatTime(micros.value, fractionDigits(type.precision!)) : bad(explain(micros.error, type));
     }
     case 'TIMESTAMP':
     case 'TIMESTAMP_LTZ': {
@@ -98,7 +98,7 @@ export function coerceValue(value: unknown, type: DataType, where: string): SqlV
       const micros = value instanceof Date ? dateToMicros(value, type.precision!)
         : typeof value === 'string' ? parseTimestamp(value, type.precision!, instant) : null;
       if (micros === null) return bad(`is not a ${type.sqlText} value (an ISO 8601 string or a Date)`);
-      return 'value' in micros ? formatTimestamp(micros.value, fractionDigits(type.precision!), instant) : bad(`${micros.error}, as ${type.sqlText}`);
+      return 'value' in micros ? formatTimestamp(micros.value, fractionDigits(type.precision!), instant) : bad(explain(micros.error, type));
     }
     case 'ARRAY': {
       if (!Array.isArray(value)) return bad('is not an ARRAY value (an array)');
@@ -135,6 +135,11 @@ export function coerceValue(value: unknown, type: DataType, where: string): SqlV
       return row;
     }
   }
+}
+
+/** A reason a value does not fit, with the type's digits named when too many digits are the reason. */
+export function explain(error: string, type: DataType): string {
+  return error.startsWith('has more than') ? `${error}, as ${type.sqlText} holds` : error;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
