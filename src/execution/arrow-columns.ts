@@ -22,10 +22,13 @@ export function isPlainType(type: DataType): boolean {
   }
 }
 
-/** Whether apache-arrow's get() reads this Arrow type exactly. */
+const OWN_READERS: ReadonlySet<arrow.Type> = new Set([
+  arrow.Type.Decimal, arrow.Type.Date, arrow.Type.Time, arrow.Type.Timestamp, arrow.Type.List, arrow.Type.Map, arrow.Type.Struct,
+]);
+
+/** Whether apache-arrow's get() reads this Arrow type exactly (one lookup: it runs for every value read). */
 export function isPlainArrowType(type: arrow.DataType): boolean {
-  return !(arrow.DataType.isDecimal(type) || arrow.DataType.isDate(type) || arrow.DataType.isTime(type) ||
-    arrow.DataType.isTimestamp(type) || arrow.DataType.isList(type) || arrow.DataType.isMap(type) || arrow.DataType.isStruct(type));
+  return !OWN_READERS.has(type.typeId);
 }
 
 /** One chunk holding `values` (already normalised by coerceValue) as a column of `type`. */

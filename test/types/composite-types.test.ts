@@ -2,10 +2,13 @@
 // Maps and objects in and out, Python lists, dicts and pyudf.Row inside the
 // function; NULLs at every depth, empty collections, computations, wrong values
 // deep inside a result refused with their row, and TypeScript-side validation.
+import fs from 'node:fs';
+import path from 'node:path';
 import { DataTypes, PyUdfError, TableEnvironment, UdfError, udf, type SqlValue } from '../../src/index.js';
-import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers } from '../support.js';
+import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, tempDir } from '../support.js';
 
 const tempRoot = isolateTempRoot();
+const dir = tempDir();
 const D = DataTypes;
 
 const ITEM = D.ROW([D.FIELD('a', D.INT()), D.FIELD('b', D.STRING())]);
@@ -161,6 +164,23 @@ describe('results that do not fit a composite type', () => {
     const short = await refused('lambda v: [(v,)]', [1]);
     expect(short.message).toContain('element [0] is (1,) (tuple), which has 1 value(s), but ROW<a INT, b STRING> has 2 field(s)');
   });
+});
+
+test('a dead letter holds the row\'s composite and exact arguments as JSON', async () => {
+  const letters = path.join(dir, 'letters.jsonl');
+  const tEnv = TableEnvironment.create({ onUdfError: 'deadLetter', deadLetterPath: letters });
+  try {
+    tEnv.registerFunction('picky', udf("lambda m, d: 1 // 0 if 'bad' in m else 1", [TAGS, D.DECIMAL(5, 2)], D.INT()));
+    const rows = await tEnv.fromElements([[{ ok: [1] }, '1.5'], [new Map([['bad', [2, null]], ['x', null]]), '-0.25']], { m: TAGS, d: D.DECIMAL(5, 2) })
+      .select('picky(m, d) AS r').execute().collect();
+    expect(rows).toEqual([{ r: 1 }]);
+    const [letter] = fs.readFileSync(letters, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { arguments: unknown[]; exceptionType: string });
+    expect(letter!.arguments).toEqual([[['bad', [2, null]], ['x', null]], '-0.25']);
+    expect(letter!.exceptionType).toBe('ZeroDivisionError');
+  } finally {
+    await tEnv.close();
+  }
+  expect(pythonWorkers()).toEqual([]);
 });
 
 describe('composite values given from TypeScript are checked before anything runs', () => {
