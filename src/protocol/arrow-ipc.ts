@@ -115,8 +115,13 @@ function region(view: ArrayBufferView | undefined | null): string {
 /** Which memory a single-chunk column's buffers occupy; null for columns not worth comparing. */
 function memoryKey(column: arrow.Vector): string | null {
   if (column.data.length !== 1) return null;
-  const data = column.data[0]!;
-  return `${String(data.type)}|${data.offset}|${data.length}|${region(data.values)}|${region(data.nullBitmap)}|${region(data.valueOffsets)}`;
+  return dataKey(column.data[0]!);
+}
+
+/** A ROW column has no buffer of its own but its validity: its fields' memory tells it apart. */
+function dataKey(data: arrow.Data): string {
+  const own = `${String(data.type)}|${data.offset}|${data.length}|${region(data.values)}|${region(data.nullBitmap)}|${region(data.valueOffsets)}`;
+  return data.children.length === 0 ? own : `${own}|(${data.children.map(dataKey).join(',')})`;
 }
 
 /** The single "result" column of a worker's reply. */

@@ -110,6 +110,14 @@ describe('composite types through a Python UDF and back', () => {
     }]);
   });
 
+  test('two ROW columns of one type are two arguments; one passed twice is the same', async () => {
+    const point = D.ROW([D.FIELD('a', D.INT())]);
+    tEnv.registerFunction('pair', udf('lambda x, y: f"{x.a}-{y.a}"', [point, point], D.STRING()));
+    const rows = await tEnv.fromElements([[{ a: 1 }, { a: 2 }], [{ a: 3 }, { a: 4 }]], { x: point, y: point })
+      .select('pair(x, y) AS xy, pair(y, x) AS yx, pair(x, x) AS xx').execute().collect();
+    expect(rows).toEqual([{ xy: '1-2', yx: '2-1', xx: '1-1' }, { xy: '3-4', yx: '4-3', xx: '3-3' }]);
+  });
+
   test('composite columns pass through select and a filter that drops rows', async () => {
     const rows = await tEnv.fromElements([
       [1, [{ a: 1, b: 'x' }], { k: [1] }],
