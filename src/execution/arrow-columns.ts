@@ -74,7 +74,8 @@ export function columnData(values: readonly SqlValue[], type: DataType): arrow.D
       const elements: SqlValue[] = [];
       const keys: SqlValue[] = [];
       values.forEach((value, i) => {
-        if (type.name === 'ARRAY') elements.push(...((value ?? []) as SqlValue[]));
+        // One push per element: spreading a long array into push() overflows the call stack.
+        if (type.name === 'ARRAY') for (const item of (value ?? []) as SqlValue[]) elements.push(item);
         else for (const [k, v] of (value ?? new Map()) as Map<SqlValue, SqlValue>) { keys.push(k); elements.push(v); }
         valueOffsets[i + 1] = elements.length;
       });

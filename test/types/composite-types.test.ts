@@ -110,6 +110,13 @@ describe('composite types through a Python UDF and back', () => {
     }]);
   });
 
+  test('an array of 200,000 elements goes to Python and back', async () => {
+    tEnv.registerFunction('reversed', udf('lambda xs: xs[::-1]', [D.ARRAY(D.INT())], D.ARRAY(D.INT())));
+    const long = Array.from({ length: 200_000 }, (_, i) => i);
+    const [row] = await tEnv.fromElements([[long]], { xs: D.ARRAY(D.INT()) }).select('reversed(xs) AS r').execute().collect();
+    expect(row!.r).toEqual([...long].reverse());
+  });
+
   test('two ROW columns of one type are two arguments; one passed twice is the same', async () => {
     const point = D.ROW([D.FIELD('a', D.INT())]);
     tEnv.registerFunction('pair', udf('lambda x, y: f"{x.a}-{y.a}"', [point, point], D.STRING()));
