@@ -3,10 +3,13 @@
 UDF modules written for PyFlink port by changing the import line::
 
     from pyudf import udf, ScalarFunction, DataTypes, Row
+    from pyudf import udtf, TableFunction, udaf, AggregateFunction
 """
 from __future__ import annotations
 
+from pyudf.aggregate_function import AggregateFunction, UserDefinedAggregateFunctionWrapper, udaf
 from pyudf.row import Row, RowKind
+from pyudf.table_function import TableFunction, UserDefinedTableFunctionWrapper, udtf
 from pyudf.types import DataType, DataTypes
 from pyudf.udf import (
     FunctionContext,
@@ -19,14 +22,20 @@ from pyudf.udf import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AggregateFunction",
     "DataType",
     "DataTypes",
     "FunctionContext",
     "Row",
     "RowKind",
     "ScalarFunction",
+    "TableFunction",
+    "UserDefinedAggregateFunctionWrapper",
     "UserDefinedFunction",
     "UserDefinedFunctionWrapper",
+    "UserDefinedTableFunctionWrapper",
+    "udaf",
     "udf",
+    "udtf",
     "__version__",
 ]

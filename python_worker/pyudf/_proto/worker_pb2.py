@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19pyudf/_proto/worker.proto\x12\x08pyudf.v1\"B\n\x10HandshakeRequest\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x14\n\x0chost_version\x18\x02 \x01(\t\"\x82\x01\n\x0eHandshakeReply\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x16\n\x0eworker_version\x18\x02 \x01(\t\x12\x16\n\x0epython_version\x18\x03 \x01(\t\x12\x19\n\x11python_executable\x18\x04 \x01(\t\x12\x0b\n\x03pid\x18\x05 \x01(\x05\"\x8c\x01\n\x0c\x46unctionSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61llable\x18\x02 \x01(\t\x12\x13\n\x0binput_types\x18\x03 \x03(\t\x12\x17\n\x0fhas_input_types\x18\x04 \x01(\x08\x12\x13\n\x0bresult_type\x18\x05 \x01(\t\x12\x19\n\x11\x63ontinue_on_error\x18\x06 \x01(\x08\"\xef\x01\n\x14LoadFunctionsRequest\x12)\n\tfunctions\x18\x01 \x03(\x0b\x32\x16.pyudf.v1.FunctionSpec\x12\x14\n\x0cpython_paths\x18\x02 \x03(\t\x12I\n\x0ejob_parameters\x18\x03 \x03(\x0b\x32\x31.pyudf.v1.LoadFunctionsRequest.JobParametersEntry\x12\x15\n\rlibrary_paths\x18\x04 \x03(\t\x1a\x34\n\x12JobParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x88\x01\n\x0eLoadedFunction\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0binput_types\x18\x02 \x03(\t\x12\x17\n\x0fhas_input_types\x18\x03 \x01(\x08\x12\x13\n\x0bresult_type\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x17\n\x0fsource_location\x18\x06 \x01(\t\"d\n\x12LoadFunctionsReply\x12+\n\tfunctions\x18\x01 \x03(\x0b\x32\x18.pyudf.v1.LoadedFunction\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.pyudf.v1.UdfError\"\x98\x01\n\x08UdfError\x12\x15\n\rfunction_name\x18\x01 \x01(\t\x12\r\n\x05phase\x18\x02 \x01(\t\x12\x16\n\x0e\x65xception_type\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x11\n\ttraceback\x18\x05 \x01(\t\x12\x11\n\trow_index\x18\x06 \x01(\x03\x12\x17\n\x0fsource_location\x18\x07 \x01(\t\"t\n\x0b\x43\x61llRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\r\x12\x15\n\rfunction_name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\x0c\x12\x10\n\x08num_rows\x18\x04 \x01(\r\x12\x18\n\x10\x61rgument_columns\x18\x05 \x03(\r\"w\n\tCallReply\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\r\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12!\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.pyudf.v1.UdfError\x12&\n\nrow_errors\x18\x04 \x03(\x0b\x32\x12.pyudf.v1.UdfError\"\x13\n\x11StreamLogsRequest\"e\n\tLogRecord\x12\r\n\x05level\x18\x01 \x01(\t\x12\x15\n\rfunction_name\x18\x02 \x01(\t\x12\x0e\n\x06logger\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x11\n\ttime_unix\x18\x05 \x01(\x01\"\x17\n\x15\x43loseFunctionsRequest\"9\n\x13\x43loseFunctionsReply\x12\"\n\x06\x65rrors\x18\x01 \x03(\x0b\x32\x12.pyudf.v1.UdfError\"\x11\n\x0fShutdownRequest\"3\n\rShutdownReply\x12\"\n\x06\x65rrors\x18\x01 \x03(\x0b\x32\x12.pyudf.v1.UdfError2\xa6\x03\n\x06Worker\x12\x41\n\tHandshake\x12\x1a.pyudf.v1.HandshakeRequest\x1a\x18.pyudf.v1.HandshakeReply\x12M\n\rLoadFunctions\x12\x1e.pyudf.v1.LoadFunctionsRequest\x1a\x1c.pyudf.v1.LoadFunctionsReply\x12\x36\n\x04\x43\x61ll\x12\x15.pyudf.v1.CallRequest\x1a\x13.pyudf.v1.CallReply(\x01\x30\x01\x12@\n\nStreamLogs\x12\x1b.pyudf.v1.StreamLogsRequest\x1a\x13.pyudf.v1.LogRecord0\x01\x12P\n\x0e\x43loseFunctions\x12\x1f.pyudf.v1.CloseFunctionsRequest\x1a\x1d.pyudf.v1.CloseFunctionsReply\x12>\n\x08Shutdown\x12\x19.pyudf.v1.ShutdownRequest\x1a\x17.pyudf.v1.ShutdownReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19pyudf/_proto/worker.proto\x12\x08pyudf.v1\"B\n\x10HandshakeRequest\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x14\n\x0chost_version\x18\x02 \x01(\t\"\x82\x01\n\x0eHandshakeReply\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x16\n\x0eworker_version\x18\x02 \x01(\t\x12\x16\n\x0epython_version\x18\x03 \x01(\t\x12\x19\n\x11python_executable\x18\x04 \x01(\t\x12\x0b\n\x03pid\x18\x05 \x01(\x05\"\xb4\x01\n\x0c\x46unctionSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61llable\x18\x02 \x01(\t\x12\x13\n\x0binput_types\x18\x03 \x03(\t\x12\x17\n\x0fhas_input_types\x18\x04 \x01(\x08\x12\x13\n\x0bresult_type\x18\x05 \x01(\t\x12\x19\n\x11\x63ontinue_on_error\x18\x06 \x01(\x08\x12\x10\n\x08\x63\x61tegory\x18\n \x01(\t\x12\x14\n\x0cresult_types\x18\x0b \x03(\t\"\xef\x01\n\x14LoadFunctionsRequest\x12)\n\tfunctions\x18\x01 \x03(\x0b\x32\x16.pyudf.v1.FunctionSpec\x12\x14\n\x0cpython_paths\x18\x02 \x03(\t\x12I\n\x0ejob_parameters\x18\x03 \x03(\x0b\x32\x31.pyudf.v1.LoadFunctionsRequest.JobParametersEntry\x12\x15\n\rlibrary_paths\x18\x04 \x03(\t\x1a\x34\n\x12JobParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc3\x01\n\x0eLoadedFunction\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0binput_types\x18\x02 \x03(\t\x12\x17\n\x0fhas_input_types\x18\x03 \x01(\x08\x12\x13\n\x0bresult_type\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x17\n\x0fsource_location\x18\x06 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\n \x01(\t\x12\x14\n\x0cresult_types\x18\x0b \x03(\t\x12\x11\n\thas_merge\x18\x0c \x01(\x08\"d\n\x12LoadFunctionsReply\x12+\n\tfunctions\x18\x01 \x03(\x0b\x32\x18.pyudf.v1.LoadedFunction\x12!\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.pyudf.v1.UdfError\"\x98\x01\n\x08UdfError\x12\x15\n\rfunction_name\x18\x01 \x01(\t\x12\r\n\x05phase\x18\x02 \x01(\t\x12\x16\n\x0e\x65xception_type\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x11\n\ttraceback\x18\x05 \x01(\t\x12\x11\n\trow_index\x18\x06 \x01(\x03\x12\x17\n\x0fsource_location\x18\x07 \x01(\t\"\xa0\x01\n\x0b\x43\x61llRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\r\x12\x15\n\rfunction_name\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\x0c\x12\x10\n\x08num_rows\x18\x04 \x01(\r\x12\x18\n\x10\x61rgument_columns\x18\x05 \x03(\r\x12*\n\taggregate\x18\n \x01(\x0b\x32\x17.pyudf.v1.AggregateStep\"P\n\rAggregateStep\x12\x0b\n\x03use\x18\x01 \x01(\r\x12\x0c\n\x04step\x18\x02 \x01(\t\x12\x0e\n\x06groups\x18\x03 \x03(\r\x12\x14\n\x0c\x61\x63\x63umulators\x18\x04 \x01(\x0c\"\x8d\x01\n\tCallReply\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\r\x12\x0e\n\x06result\x18\x02 \x01(\x0c\x12!\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.pyudf.v1.UdfError\x12&\n\nrow_errors\x18\x04 \x03(\x0b\x32\x12.pyudf.v1.UdfError\x12\x14\n\x0c\x61\x63\x63umulators\x18\n \x01(\x0c\"\x13\n\x11StreamLogsRequest\"e\n\tLogRecord\x12\r\n\x05level\x18\x01 \x01(\t\x12\x15\n\rfunction_name\x18\x02 \x01(\t\x12\x0e\n\x06logger\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x11\n\ttime_unix\x18\x05 \x01(\x01\"\x17\n\x15\x43loseFunctionsRequest\"9\n\x13\x43loseFunctionsReply\x12\"\n\x06\x65rrors\x18\x01 \x03(\x0b\x32\x12.pyudf.v1.UdfError\"\x11\n\x0fShutdownRequest\"3\n\rShutdownReply\x12\"\n\x06\x65rrors\x18\x01 \x03(\x0b\x32\x12.pyudf.v1.UdfError2\xa6\x03\n\x06Worker\x12\x41\n\tHandshake\x12\x1a.pyudf.v1.HandshakeRequest\x1a\x18.pyudf.v1.HandshakeReply\x12M\n\rLoadFunctions\x12\x1e.pyudf.v1.LoadFunctionsRequest\x1a\x1c.pyudf.v1.LoadFunctionsReply\x12\x36\n\x04\x43\x61ll\x12\x15.pyudf.v1.CallRequest\x1a\x13.pyudf.v1.CallReply(\x01\x30\x01\x12@\n\nStreamLogs\x12\x1b.pyudf.v1.StreamLogsRequest\x1a\x13.pyudf.v1.LogRecord0\x01\x12P\n\x0e\x43loseFunctions\x12\x1f.pyudf.v1.CloseFunctionsRequest\x1a\x1d.pyudf.v1.CloseFunctionsReply\x12>\n\x08Shutdown\x12\x19.pyudf.v1.ShutdownRequest\x1a\x17.pyudf.v1.ShutdownReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,33 +38,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HANDSHAKEREPLY']._serialized_start=108
   _globals['_HANDSHAKEREPLY']._serialized_end=238
   _globals['_FUNCTIONSPEC']._serialized_start=241
-  _globals['_FUNCTIONSPEC']._serialized_end=381
-  _globals['_LOADFUNCTIONSREQUEST']._serialized_start=384
-  _globals['_LOADFUNCTIONSREQUEST']._serialized_end=623
-  _globals['_LOADFUNCTIONSREQUEST_JOBPARAMETERSENTRY']._serialized_start=571
-  _globals['_LOADFUNCTIONSREQUEST_JOBPARAMETERSENTRY']._serialized_end=623
-  _globals['_LOADEDFUNCTION']._serialized_start=626
-  _globals['_LOADEDFUNCTION']._serialized_end=762
-  _globals['_LOADFUNCTIONSREPLY']._serialized_start=764
-  _globals['_LOADFUNCTIONSREPLY']._serialized_end=864
-  _globals['_UDFERROR']._serialized_start=867
-  _globals['_UDFERROR']._serialized_end=1019
-  _globals['_CALLREQUEST']._serialized_start=1021
-  _globals['_CALLREQUEST']._serialized_end=1137
-  _globals['_CALLREPLY']._serialized_start=1139
-  _globals['_CALLREPLY']._serialized_end=1258
-  _globals['_STREAMLOGSREQUEST']._serialized_start=1260
-  _globals['_STREAMLOGSREQUEST']._serialized_end=1279
-  _globals['_LOGRECORD']._serialized_start=1281
-  _globals['_LOGRECORD']._serialized_end=1382
-  _globals['_CLOSEFUNCTIONSREQUEST']._serialized_start=1384
-  _globals['_CLOSEFUNCTIONSREQUEST']._serialized_end=1407
-  _globals['_CLOSEFUNCTIONSREPLY']._serialized_start=1409
-  _globals['_CLOSEFUNCTIONSREPLY']._serialized_end=1466
-  _globals['_SHUTDOWNREQUEST']._serialized_start=1468
-  _globals['_SHUTDOWNREQUEST']._serialized_end=1485
-  _globals['_SHUTDOWNREPLY']._serialized_start=1487
-  _globals['_SHUTDOWNREPLY']._serialized_end=1538
-  _globals['_WORKER']._serialized_start=1541
-  _globals['_WORKER']._serialized_end=1963
+  _globals['_FUNCTIONSPEC']._serialized_end=421
+  _globals['_LOADFUNCTIONSREQUEST']._serialized_start=424
+  _globals['_LOADFUNCTIONSREQUEST']._serialized_end=663
+  _globals['_LOADFUNCTIONSREQUEST_JOBPARAMETERSENTRY']._serialized_start=611
+  _globals['_LOADFUNCTIONSREQUEST_JOBPARAMETERSENTRY']._serialized_end=663
+  _globals['_LOADEDFUNCTION']._serialized_start=666
+  _globals['_LOADEDFUNCTION']._serialized_end=861
+  _globals['_LOADFUNCTIONSREPLY']._serialized_start=863
+  _globals['_LOADFUNCTIONSREPLY']._serialized_end=963
+  _globals['_UDFERROR']._serialized_start=966
+  _globals['_UDFERROR']._serialized_end=1118
+  _globals['_CALLREQUEST']._serialized_start=1121
+  _globals['_CALLREQUEST']._serialized_end=1281
+  _globals['_AGGREGATESTEP']._serialized_start=1283
+  _globals['_AGGREGATESTEP']._serialized_end=1363
+  _globals['_CALLREPLY']._serialized_start=1366
+  _globals['_CALLREPLY']._serialized_end=1507
+  _globals['_STREAMLOGSREQUEST']._serialized_start=1509
+  _globals['_STREAMLOGSREQUEST']._serialized_end=1528
+  _globals['_LOGRECORD']._serialized_start=1530
+  _globals['_LOGRECORD']._serialized_end=1631
+  _globals['_CLOSEFUNCTIONSREQUEST']._serialized_start=1633
+  _globals['_CLOSEFUNCTIONSREQUEST']._serialized_end=1656
+  _globals['_CLOSEFUNCTIONSREPLY']._serialized_start=1658
+  _globals['_CLOSEFUNCTIONSREPLY']._serialized_end=1715
+  _globals['_SHUTDOWNREQUEST']._serialized_start=1717
+  _globals['_SHUTDOWNREQUEST']._serialized_end=1734
+  _globals['_SHUTDOWNREPLY']._serialized_start=1736
+  _globals['_SHUTDOWNREPLY']._serialized_end=1787
+  _globals['_WORKER']._serialized_start=1790
+  _globals['_WORKER']._serialized_end=2212
 # @@protoc_insertion_point(module_scope)

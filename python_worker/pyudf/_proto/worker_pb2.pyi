@@ -29,20 +29,24 @@ class HandshakeReply(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ..., worker_version: _Optional[str] = ..., python_version: _Optional[str] = ..., python_executable: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
 
 class FunctionSpec(_message.Message):
-    __slots__ = ("name", "callable", "input_types", "has_input_types", "result_type", "continue_on_error")
+    __slots__ = ("name", "callable", "input_types", "has_input_types", "result_type", "continue_on_error", "category", "result_types")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CALLABLE_FIELD_NUMBER: _ClassVar[int]
     INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
     HAS_INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
     RESULT_TYPE_FIELD_NUMBER: _ClassVar[int]
     CONTINUE_ON_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    RESULT_TYPES_FIELD_NUMBER: _ClassVar[int]
     name: str
     callable: str
     input_types: _containers.RepeatedScalarFieldContainer[str]
     has_input_types: bool
     result_type: str
     continue_on_error: bool
-    def __init__(self, name: _Optional[str] = ..., callable: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ..., continue_on_error: _Optional[bool] = ...) -> None: ...
+    category: str
+    result_types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., callable: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ..., continue_on_error: _Optional[bool] = ..., category: _Optional[str] = ..., result_types: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LoadFunctionsRequest(_message.Message):
     __slots__ = ("functions", "python_paths", "job_parameters", "library_paths")
@@ -64,20 +68,26 @@ class LoadFunctionsRequest(_message.Message):
     def __init__(self, functions: _Optional[_Iterable[_Union[FunctionSpec, _Mapping]]] = ..., python_paths: _Optional[_Iterable[str]] = ..., job_parameters: _Optional[_Mapping[str, str]] = ..., library_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LoadedFunction(_message.Message):
-    __slots__ = ("name", "input_types", "has_input_types", "result_type", "kind", "source_location")
+    __slots__ = ("name", "input_types", "has_input_types", "result_type", "kind", "source_location", "category", "result_types", "has_merge")
     NAME_FIELD_NUMBER: _ClassVar[int]
     INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
     HAS_INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
     RESULT_TYPE_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    RESULT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    HAS_MERGE_FIELD_NUMBER: _ClassVar[int]
     name: str
     input_types: _containers.RepeatedScalarFieldContainer[str]
     has_input_types: bool
     result_type: str
     kind: str
     source_location: str
-    def __init__(self, name: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ..., kind: _Optional[str] = ..., source_location: _Optional[str] = ...) -> None: ...
+    category: str
+    result_types: _containers.RepeatedScalarFieldContainer[str]
+    has_merge: bool
+    def __init__(self, name: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ..., kind: _Optional[str] = ..., source_location: _Optional[str] = ..., category: _Optional[str] = ..., result_types: _Optional[_Iterable[str]] = ..., has_merge: _Optional[bool] = ...) -> None: ...
 
 class LoadFunctionsReply(_message.Message):
     __slots__ = ("functions", "error")
@@ -106,30 +116,46 @@ class UdfError(_message.Message):
     def __init__(self, function_name: _Optional[str] = ..., phase: _Optional[str] = ..., exception_type: _Optional[str] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ..., row_index: _Optional[int] = ..., source_location: _Optional[str] = ...) -> None: ...
 
 class CallRequest(_message.Message):
-    __slots__ = ("call_id", "function_name", "arguments", "num_rows", "argument_columns")
+    __slots__ = ("call_id", "function_name", "arguments", "num_rows", "argument_columns", "aggregate")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
     ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
     NUM_ROWS_FIELD_NUMBER: _ClassVar[int]
     ARGUMENT_COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATE_FIELD_NUMBER: _ClassVar[int]
     call_id: int
     function_name: str
     arguments: bytes
     num_rows: int
     argument_columns: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, call_id: _Optional[int] = ..., function_name: _Optional[str] = ..., arguments: _Optional[bytes] = ..., num_rows: _Optional[int] = ..., argument_columns: _Optional[_Iterable[int]] = ...) -> None: ...
+    aggregate: AggregateStep
+    def __init__(self, call_id: _Optional[int] = ..., function_name: _Optional[str] = ..., arguments: _Optional[bytes] = ..., num_rows: _Optional[int] = ..., argument_columns: _Optional[_Iterable[int]] = ..., aggregate: _Optional[_Union[AggregateStep, _Mapping]] = ...) -> None: ...
+
+class AggregateStep(_message.Message):
+    __slots__ = ("use", "step", "groups", "accumulators")
+    USE_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    ACCUMULATORS_FIELD_NUMBER: _ClassVar[int]
+    use: int
+    step: str
+    groups: _containers.RepeatedScalarFieldContainer[int]
+    accumulators: bytes
+    def __init__(self, use: _Optional[int] = ..., step: _Optional[str] = ..., groups: _Optional[_Iterable[int]] = ..., accumulators: _Optional[bytes] = ...) -> None: ...
 
 class CallReply(_message.Message):
-    __slots__ = ("call_id", "result", "error", "row_errors")
+    __slots__ = ("call_id", "result", "error", "row_errors", "accumulators")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ROW_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    ACCUMULATORS_FIELD_NUMBER: _ClassVar[int]
     call_id: int
     result: bytes
     error: UdfError
     row_errors: _containers.RepeatedCompositeFieldContainer[UdfError]
-    def __init__(self, call_id: _Optional[int] = ..., result: _Optional[bytes] = ..., error: _Optional[_Union[UdfError, _Mapping]] = ..., row_errors: _Optional[_Iterable[_Union[UdfError, _Mapping]]] = ...) -> None: ...
+    accumulators: bytes
+    def __init__(self, call_id: _Optional[int] = ..., result: _Optional[bytes] = ..., error: _Optional[_Union[UdfError, _Mapping]] = ..., row_errors: _Optional[_Iterable[_Union[UdfError, _Mapping]]] = ..., accumulators: _Optional[bytes] = ...) -> None: ...
 
 class StreamLogsRequest(_message.Message):
     __slots__ = ()

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import pyudf
+from pyudf.aggregate_function import AggregateFunction, UserDefinedAggregateFunctionWrapper
+from pyudf.table_function import TableFunction, UserDefinedTableFunctionWrapper
 from pyudf.types import DataType, parse_type
 from pyudf.udf import FunctionContext, ScalarFunction, UserDefinedFunction, UserDefinedFunctionWrapper
 
@@ -34,11 +36,19 @@ class LoadedFunction:
     name: str
     call: Callable[..., Any]
     input_types: Optional[list[DataType]]
-    result_type: DataType
+    # None for a table function, whose columns are result_types.
+    result_type: Optional[DataType]
     source_location: str
     open: Callable[[FunctionContext], None]
     close: Callable[[], None]
     continue_on_error: bool = False
+    # "scalar", "table" or "aggregate".
+    category: str = "scalar"
+    # "general" (called per row) or "pandas" (called with pandas.Series).
+    kind: str = "general"
+    result_types: Optional[list[DataType]] = None
+    # An aggregate function's accumulators and steps (pyudf.worker.aggregates).
+    aggregator: Any = None
 
 
 def _nothing(*_: Any) -> None:
@@ -122,15 +132,57 @@ def _types_text(types: Optional[list[DataType]]) -> str:
     return "[" + ", ".join(map(str, types)) + "]" if types is not None else "(undeclared)"
 
 
+def agreed_types(name: str, what: str, ts_types: Any, py_types: Any, location: str) -> Any:
+    """The types both sides declare (they must be equal), else whichever side declares them."""
+    if ts_types is not None and py_types is not None and ts_types != py_types:
+        show = _types_text if isinstance(ts_types, list) else str
+        raise FunctionLoadError(
+            "SignatureMismatch",
+            f"function {name!r}: {what} differ: TypeScript declares {show(ts_types)}, "
+            f"Python declares {show(py_types)}",
+            location,
+        )
+    return ts_types if ts_types is not None else py_types
+
+
+def _category_of(name: str, value: Any, host_category: str) -> str:
+    """What the function is: its Python declaration decides, the host's must agree."""
+    declared = ""
+    if isinstance(value, (TableFunction, UserDefinedTableFunctionWrapper)):
+        declared = "table"
+    elif isinstance(value, (AggregateFunction, UserDefinedAggregateFunctionWrapper)):
+        declared = "aggregate"
+    elif isinstance(value, (ScalarFunction, UserDefinedFunctionWrapper)):
+        declared = "scalar"
+    if host_category and declared and host_category != declared:
+        raise FunctionLoadError(
+            "SignatureMismatch",
+            f"function {name!r}: TypeScript declares a {host_category} function, "
+            f"Python a {declared} function",
+            _location_of(value),
+        )
+    return declared or host_category or "scalar"
+
+
 def load_function(
     name: str,
     expression: str,
     host_input_types: Optional[list[str]],
     host_result_type: Optional[str],
+    host_category: str = "",
+    host_result_types: Optional[list[str]] = None,
 ) -> LoadedFunction:
     value = _evaluate(name, expression)
     if isinstance(value, type) and issubclass(value, UserDefinedFunction):
         value = value()
+    category = _category_of(name, value, host_category)
+    # Imported here: those modules build on this one's helpers.
+    if category == "table":
+        from pyudf.worker.table_calls import load_table_function
+        return load_table_function(name, value, host_input_types, host_result_types)
+    if category == "aggregate":
+        from pyudf.worker.aggregates import load_aggregate_function
+        return load_aggregate_function(name, value, host_input_types, host_result_type)
 
     py_inputs: Optional[list[DataType]] = None
     py_result: Optional[DataType] = None

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from pyudf._proto import worker_pb2
 from pyudf.udf import FunctionContext
+from pyudf.worker.aggregates import has_merge, run_step
 from pyudf.worker.batches import ResultTypeError, decode_arguments, encode_result, to_arrow_result
 from pyudf.worker.failures import add_library_dir, plain_error, udf_error
 from pyudf.worker.functions import FunctionLoadError, LoadedFunction, load_function
 from pyudf.worker.logs import LogHub, flush_output
+from pyudf.worker.table_calls import call_table_function
 
 
 class FunctionRuntime:
@@ -32,6 +34,8 @@ class FunctionRuntime:
                     spec.callable,
                     list(spec.input_types) if spec.has_input_types else None,
                     spec.result_type or None,
+                    spec.category,
+                    list(spec.result_types) or None,
                 )
                 loaded[spec.name].continue_on_error = spec.continue_on_error
             except FunctionLoadError as exc:
@@ -63,9 +67,12 @@ class FunctionRuntime:
                 name=f.name,
                 input_types=[str(t) for t in f.input_types or []],
                 has_input_types=f.input_types is not None,
-                result_type=str(f.result_type),
-                kind="general",
+                result_type=str(f.result_type) if f.result_type is not None else "",
+                kind=f.kind,
                 source_location=f.source_location,
+                category=f.category,
+                result_types=[str(t) for t in f.result_types or []],
+                has_merge=has_merge(f),
             )
             for f in loaded.values()
         ])
@@ -88,10 +95,14 @@ class FunctionRuntime:
                 request.function_name, "eval", "LookupError",
                 f"no function {request.function_name!r} is loaded in this worker; loaded: {known}",
             ))
+        if request.HasField("aggregate") or function.aggregator is not None:
+            return self._as(function, lambda: run_step(function, request))
         columns = decode_arguments(request.arguments)
         if request.argument_columns:
             columns = [columns[index] for index in request.argument_columns]
         num_rows = len(columns[0]) if columns else request.num_rows
+        if function.category == "table":
+            return self._as(function, lambda: call_table_function(function, request.call_id, columns, num_rows))
         results: list = []
         row_errors: list = []
         self._hub.current_function = function.name
@@ -128,6 +139,15 @@ class FunctionRuntime:
                 function.name, "result", "ResultTypeError", str(exc), exc.row_index, function.source_location,
             ))
         return worker_pb2.CallReply(call_id=request.call_id, result=encode_result(array), row_errors=row_errors)
+
+    def _as(self, function: LoadedFunction, run: Callable[[], worker_pb2.CallReply]) -> worker_pb2.CallReply:
+        """Runs a call of `function`, its output tagged with its name."""
+        self._hub.current_function = function.name
+        try:
+            return run()
+        finally:
+            flush_output()
+            self._hub.current_function = ""
 
     @staticmethod
     def _finish_rows(function: LoadedFunction, columns: list, num_rows: int, results: list, row_errors: list) -> None:

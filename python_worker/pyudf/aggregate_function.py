@@ -1,0 +1,172 @@
+"""Defining aggregate functions: PyFlink's ``udaf`` and ``AggregateFunction``."""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
+from pyudf.types import DataType, as_data_type
+from pyudf.udf import UserDefinedFunction, _input_type_list
+
+TypeSpec = Union[DataType, str]
+
+AGGREGATE_FUNC_TYPES = ("general", "pandas")
+
+
+class AggregateFunction(UserDefinedFunction):
+    """Maps the values of a group of rows to one value, through an accumulator.
+
+    ``create_accumulator()`` makes a group's (mutable) accumulator,
+    ``accumulate(acc, *args)`` adds a row to it in place, and
+    ``get_value(acc)`` gives the group's result. ``merge(acc, accs)`` combines
+    accumulators built by different workers; ``retract`` is accepted for
+    PyFlink compatibility and never called (tables are append-only).
+    """
+
+    def create_accumulator(self) -> Any:
+        raise NotImplementedError("AggregateFunction subclasses must implement create_accumulator()")
+
+    def accumulate(self, accumulator: Any, *args: Any) -> None:
+        raise NotImplementedError("AggregateFunction subclasses must implement accumulate()")
+
+    def get_value(self, accumulator: Any) -> Any:
+        raise NotImplementedError("AggregateFunction subclasses must implement get_value()")
+
+    def retract(self, accumulator: Any, *args: Any) -> None:
+        raise RuntimeError("Method retract is not implemented")
+
+    def merge(self, accumulator: Any, accumulators: Sequence[Any]) -> None:
+        raise RuntimeError("Method merge is not implemented")
+
+    def get_result_type(self) -> TypeSpec:
+        raise RuntimeError("Method get_result_type is not implemented")
+
+    def get_accumulator_type(self) -> TypeSpec:
+        raise RuntimeError("Method get_accumulator_type is not implemented")
+
+
+def defines_merge(func: AggregateFunction) -> bool:
+    return type(func).merge is not AggregateFunction.merge
+
+
+def _declared(method: Any) -> Any:
+    """What a get_*_type() method returns, or None when the subclass leaves it out."""
+    try:
+        return method()
+    except (RuntimeError, NotImplementedError):
+        return None
+
+
+class UserDefinedAggregateFunctionWrapper:
+    """What ``udaf(...)`` returns: the function plus its declared signature."""
+
+    def __init__(
+        self,
+        func: Any,
+        input_types: Optional[list[DataType]],
+        result_type: Optional[TypeSpec],
+        accumulator_type: Optional[TypeSpec],
+        func_type: str = "general",
+        deterministic: Optional[bool] = None,
+        name: Optional[str] = None,
+    ) -> None:
+        if func_type not in AGGREGATE_FUNC_TYPES:
+            raise ValueError(
+                f"udaf(func_type={func_type!r}) is not supported; supported: {', '.join(AGGREGATE_FUNC_TYPES)}"
+            )
+        if func_type == "general" and not isinstance(func, AggregateFunction):
+            raise TypeError(
+                f"udaf() needs an AggregateFunction instance (or func_type='pandas' for a function "
+                f"of pandas.Series), got {func!r}"
+            )
+        if func_type == "pandas" and (isinstance(func, type) or not callable(func)):
+            raise TypeError(f"udaf(func_type='pandas') needs a callable taking pandas.Series, got {func!r}")
+        if isinstance(func, AggregateFunction):
+            result_type = result_type if result_type is not None else _declared(func.get_result_type)
+            accumulator_type = (
+                accumulator_type if accumulator_type is not None else _declared(func.get_accumulator_type)
+            )
+        self._func = func
+        self._input_types = input_types
+        self._result_type = as_data_type(result_type, "result_type") if result_type is not None else None
+        # Accumulators never leave the worker's Python (they travel between
+        # workers pickled), so the type is kept for PyFlink compatibility only.
+        self._accumulator_type = accumulator_type
+        self._func_type = func_type
+        self._deterministic = (
+            deterministic if deterministic is not None
+            else (func.is_deterministic() if isinstance(func, UserDefinedFunction) else True)
+        )
+        self._name = name or getattr(func, "__name__", None) or type(func).__name__
+
+    @property
+    def func(self) -> Any:
+        return self._func
+
+    @property
+    def input_types(self) -> Optional[list[DataType]]:
+        return self._input_types
+
+    @property
+    def result_type(self) -> Optional[DataType]:
+        return self._result_type
+
+    @property
+    def accumulator_type(self) -> Optional[TypeSpec]:
+        return self._accumulator_type
+
+    @property
+    def func_type(self) -> str:
+        return self._func_type
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def is_deterministic(self) -> bool:
+        return self._deterministic
+
+    def __repr__(self) -> str:
+        types = ", ".join(map(str, self._input_types)) if self._input_types is not None else "?"
+        return f"<udaf {self._name}({types}) -> {self._result_type} ({self._func_type})>"
+
+
+def udaf(
+    f: Any = None,
+    input_types: Union[None, TypeSpec, Sequence[TypeSpec]] = None,
+    result_type: Optional[TypeSpec] = None,
+    accumulator_type: Optional[TypeSpec] = None,
+    deterministic: Optional[bool] = None,
+    name: Optional[str] = None,
+    func_type: str = "general",
+) -> Any:
+    """Declares a Python aggregate function, as ``pyflink.table.udf.udaf``.
+
+    ``udaf(MyAvg(), result_type=DataTypes.DOUBLE(), accumulator_type=...)`` for an
+    ``AggregateFunction``, or a function of one ``pandas.Series`` per argument
+    (all the rows of a group) returning one value::
+
+        @udaf(result_type=DataTypes.DOUBLE(), func_type="pandas")
+        def mean(v):
+            return v.mean()
+    """
+    if func_type not in AGGREGATE_FUNC_TYPES:  # refused up front, as PyFlink does
+        raise ValueError(
+            f"udaf(func_type={func_type!r}) is not supported; supported: {', '.join(AGGREGATE_FUNC_TYPES)}"
+        )
+
+    def create(func: Any) -> UserDefinedAggregateFunctionWrapper:
+        return UserDefinedAggregateFunctionWrapper(
+            func,
+            _input_type_list(input_types),
+            result_type,
+            accumulator_type,
+            func_type=func_type,
+            deterministic=deterministic,
+            name=name,
+        )
+
+    if f is None:
+        return create
+    return create(f)
+
+
+__all__ = ["AggregateFunction", "UserDefinedAggregateFunctionWrapper", "udaf"]
