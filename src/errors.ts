@@ -60,7 +60,7 @@ export class ExpressionError extends PyUdfError {
   }
 }
 
-export type UdfPhase = 'load' | 'open' | 'eval' | 'result' | 'close';
+export type UdfPhase = 'load' | 'open' | 'eval' | 'result' | 'close' | 'accumulate' | 'get_value' | 'merge';
 
 /** A Python function failed: to load, to open, on a row, or by returning a value of the wrong type. */
 export class UdfError extends PyUdfError {

@@ -6,6 +6,9 @@ import { readColumns } from '../io/columns-source.js';
 import { readStream } from '../io/stream-source.js';
 import type { Sink } from '../io/sink.js';
 import { compileExpr, type CompiledExpr, type EvalContext, type FunctionSignature } from '../planning/compile.js';
+import { callsAggregate } from '../planning/aggregates.js';
+import { compileAggregate } from './aggregation.js';
+import { compileLateralJoin } from './lateral-join.js';
 import type { PlanNode } from '../planning/plan.js';
 import type { Field, TableSchema } from '../table/schema.js';
 import { describe, type SqlValue } from '../types/values.js';
@@ -28,11 +31,12 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
 }
 
-type Operator = (batch: Batch, context: BatchContext) => Promise<Batch>;
+export type Operator = (batch: Batch, context: OperatorContext) => Promise<Batch>;
 
 export interface CompiledPlan {
   readonly schema: TableSchema;
-  readonly source: (options: RunOptions) => AsyncGenerator<Batch>;
+  /** `pool` is null when the job calls no function. */
+  readonly source: (options: RunOptions, pool: WorkerPool | null) => AsyncGenerator<Batch>;
   readonly operators: readonly Operator[];
 }
 
@@ -56,6 +60,10 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
   }
   const input = compilePlan(plan.input, functions);
   const scope = { text: plan.text, columns: input.schema, functions };
+  if (plan.kind === 'lateralJoin') return compileLateralJoin(plan, input, functions);
+  if (plan.kind === 'aggregate' || (plan.kind === 'project' && callsAggregate(plan.items, functions))) {
+    return compileAggregate(plan.kind === 'aggregate' ? plan : { ...plan, keys: [] }, input, functions, runPlan);
+  }
   if (plan.kind === 'filter') {
     const predicate = compileExpr(plan.predicate, scope);
     if (predicate.type.name !== 'BOOLEAN') {
@@ -120,7 +128,7 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, s
     ...options,
     pipelineIdle: () => inFlight.length === 0,
     signal: options.signal ? AbortSignal.any([options.signal, stopSource.signal]) : stopSource.signal,
-  });
+  }, pool);
   const abortError = () => new PyUdfError('CLOSED', 'the job was cancelled', { cause: options.signal?.reason });
   const onAbort = () => fail(abortError());
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -183,12 +191,16 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, s
 }
 
 /** An EvalContext over one operator's input batch, collecting the rows to drop. */
-interface BatchContext extends EvalContext {
+export interface OperatorContext extends EvalContext {
   readonly dropped: Set<number>;
+  /** null when the plan calls no function: no worker is started for it. */
+  readonly pool: WorkerPool | null;
+  /** The batch's place in the source: which worker its calls go to. */
+  readonly sequence: number;
+  readonly udfErrors: UdfErrorHandling;
 }
 
-/** `pool` is null when the plan calls no function: no worker is started for it. */
-function batchContext(pool: WorkerPool | null, sequence: number, udfErrors: UdfErrorHandling): BatchContext {
+function batchContext(pool: WorkerPool | null, sequence: number, udfErrors: UdfErrorHandling): OperatorContext {
   const dropped = new Set<number>();
   const scoped = (toBatchRow: (row: number) => number): EvalContext => ({
     callFunction: (name, args, numRows) => callFunction(pool, sequence, udfErrors, name, args, numRows, (rows) => {
@@ -198,7 +210,7 @@ function batchContext(pool: WorkerPool | null, sequence: number, udfErrors: UdfE
     forRows: (rows) => scoped((row) => toBatchRow(rows[row]!)),
     isDropped: (row) => dropped.has(toBatchRow(row)),
   });
-  return Object.assign(scoped((row) => row), { dropped });
+  return Object.assign(scoped((row) => row), { dropped, pool, sequence, udfErrors });
 }
 
 async function callFunction(
@@ -213,31 +225,47 @@ async function callFunction(
   if (pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${name}" is not loaded in any worker`);
   const outcome = await pool.call(sequence % pool.size, name, args, numRows);
   if (!outcome.ok) throw udfFailure(name, outcome.error, args);
-  if (outcome.result.length !== numRows) {
-    throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: it returned ${outcome.result.length} results for ${numRows} rows of "${name}"`, {});
+  const result = outcome.columns[0];
+  if (result?.length !== numRows) {
+    throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: it returned ${result?.length ?? 0} results for ${numRows} rows of "${name}"`, {});
   }
-  if (outcome.rowErrors.length > 0) {
-    const policy = udfErrors.policyOf(name);
-    // The worker goes on past a failing row only for functions with a policy other than fail.
-    if (policy === 'fail') throw udfFailure(name, outcome.rowErrors[0]!, args);
-    const rows = outcome.rowErrors.map((e) => e.rowIndex);
-    udfErrors.count(name, rows.length);
-    if (policy === 'deadLetter') {
-      await udfErrors.send(outcome.rowErrors.map((e) => ({
-        function: name,
-        arguments: args.map((a) => valueAt(a, e.rowIndex)),
-        exceptionType: e.exceptionType,
-        message: e.message,
-        traceback: e.traceback,
-        sourceLocation: e.sourceLocation,
-      })));
-    }
-    if (policy === 'skip' || policy === 'deadLetter') dropRows(rows);
-  }
-  return outcome.result;
+  await absorbRowErrors(name, outcome.rowErrors, args, udfErrors, dropRows);
+  return result;
 }
 
-function udfFailure(name: string, e: UdfErrorMessage, args: readonly arrow.Vector[]): UdfError | WorkerError {
+/**
+ * Applies a function's error policy to the rows on which it raised: "fail"
+ * throws the first; the others count them, and "skip" and "deadLetter" drop
+ * them ("deadLetter" after sending them). Returns the rows "null" keeps.
+ */
+export async function absorbRowErrors(
+  name: string,
+  rowErrors: readonly UdfErrorMessage[],
+  args: readonly arrow.Vector[],
+  udfErrors: UdfErrorHandling,
+  dropRows: (rows: readonly number[]) => void,
+): Promise<readonly number[]> {
+  if (rowErrors.length === 0) return [];
+  const policy = udfErrors.policyOf(name);
+  // The worker goes on past a failing row only for functions with a policy other than fail.
+  if (policy === 'fail') throw udfFailure(name, rowErrors[0]!, args);
+  const rows = rowErrors.map((e) => e.rowIndex);
+  udfErrors.count(name, rows.length);
+  if (policy === 'deadLetter') {
+    await udfErrors.send(rowErrors.map((e) => ({
+      function: name,
+      arguments: args.map((a) => valueAt(a, e.rowIndex)),
+      exceptionType: e.exceptionType,
+      message: e.message,
+      traceback: e.traceback,
+      sourceLocation: e.sourceLocation,
+    })));
+  }
+  if (policy === 'skip' || policy === 'deadLetter') dropRows(rows);
+  return policy === 'null' ? rows : [];
+}
+
+export function udfFailure(name: string, e: UdfErrorMessage, args: readonly arrow.Vector[]): UdfError | WorkerError {
   if (e.exceptionType === 'pyudf.InternalError') {
     // The worker, not the user's function, failed on this batch.
     return new WorkerError('WORKER_CRASHED', `Python worker failed while running "${name}": ${e.message}`, {});

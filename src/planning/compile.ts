@@ -1,6 +1,7 @@
 import type * as arrow from 'apache-arrow';
 import { ExpressionError } from '../errors.js';
-import type { Expr } from '../expressions/nodes.js';
+import type { Call, Expr } from '../expressions/nodes.js';
+import type { FunctionCategory } from '../protocol/contract.js';
 import {
   DataType, isCompositeType, isIntegerType, isNumericType, isTemporalType, sameType, widensTo, widerNumericType,
 } from '../types/data-types.js';
@@ -14,7 +15,15 @@ export interface FunctionSignature {
   readonly name: string;
   /** null: any number of arguments, passed as they are. */
   readonly inputTypes: readonly DataType[] | null;
-  readonly resultType: DataType;
+  /** null for a table function, whose columns are `resultTypes`. */
+  readonly resultType: DataType | null;
+  readonly category: FunctionCategory;
+  /** "general" (called per row) or "pandas" (called with pandas.Series). */
+  readonly kind: string;
+  /** A table function's result columns. */
+  readonly resultTypes: readonly DataType[] | null;
+  /** An aggregate function that can merge accumulators built by different workers. */
+  readonly hasMerge: boolean;
 }
 
 /** What evaluating an expression needs beyond the batch: calling Python. */
@@ -35,7 +44,7 @@ export interface CompiledExpr {
   evaluate(batch: Batch, context: EvalContext): Promise<arrow.Vector> | arrow.Vector;
 }
 
-interface Scope {
+export interface Scope {
   readonly text: string;
   readonly columns: readonly { name: string; type: DataType }[];
   readonly functions: ReadonlyMap<string, FunctionSignature>;
@@ -54,22 +63,13 @@ export function compileExpr(expr: Expr, scope: Scope): CompiledExpr {
     case 'literal':
       return literal(expr.value, expr.literalKind);
     case 'call': {
-      const name = resolveFunctionName(expr.name, [...scope.functions.keys()]) ?? fail(`unknown function "${expr.name}"`, 'UNKNOWN_FUNCTION');
-      const signature = scope.functions.get(name)!;
-      let args = expr.args.map((a) => compileExpr(a, scope));
-      if (signature.inputTypes !== null) {
-        const expected = signature.inputTypes;
-        if (args.length !== expected.length) {
-          fail(`function "${name}" takes ${expected.length} argument(s) (${expected.join(', ')}), got ${args.length}`);
-        }
-        args = args.map((arg, i) => adapt(arg, expected[i]!, () =>
-          fail(`argument ${i + 1} of "${name}" must be ${expected[i]!.sqlText}, got ${arg.type.sqlText}`)));
-      }
+      const signature = scalarSignature(expr.name, scope);
+      const args = compileArguments(expr, signature, scope);
       return {
-        type: signature.resultType,
+        type: signature.resultType!,
         evaluate: async (batch, context) => {
           const vectors = await Promise.all(args.map((a) => a.evaluate(batch, context)));
-          return context.callFunction(name, vectors, batch.numRows, batch);
+          return context.callFunction(signature.name, vectors, batch.numRows, batch);
         },
       };
     }
@@ -101,6 +101,46 @@ export function compileExpr(expr: Expr, scope: Scope): CompiledExpr {
     case 'binary':
       return compileBinary(expr.op, compileExpr(expr.left, scope), compileExpr(expr.right, scope), fail, scope);
   }
+}
+
+/** The scalar function a call names; a table or aggregate function there is an ExpressionError saying where it belongs. */
+function scalarSignature(called: string, scope: Scope): FunctionSignature {
+  const signature = functionSignature(called, scope);
+  if (signature.category === 'table') {
+    throw new ExpressionError('EXPRESSION_TYPE',
+      `"${signature.name}" is a table function, which cannot be called in an expression ("${scope.text}"): join its rows with joinLateral('${signature.name}(...) AS (...)') or leftOuterJoinLateral`,
+      { expression: scope.text });
+  }
+  if (signature.category === 'aggregate') {
+    throw new ExpressionError('EXPRESSION_TYPE',
+      `"${signature.name}" is an aggregate function, which cannot be used here ("${scope.text}"): aggregates go at the top of a select list, of a table (one row) or of groupBy(...).select(...), and not inside another aggregate's arguments`,
+      { expression: scope.text });
+  }
+  return signature;
+}
+
+export function functionSignature(called: string, scope: Scope): FunctionSignature {
+  const name = resolveFunctionName(called, [...scope.functions.keys()]);
+  if (name === undefined) {
+    throw new ExpressionError('UNKNOWN_FUNCTION', `unknown function "${called}" in "${scope.text}"`, { expression: scope.text });
+  }
+  return scope.functions.get(name)!;
+}
+
+/** A call's arguments, checked against (and widened to) the function's declared input types. */
+export function compileArguments(call: Call, signature: FunctionSignature, scope: Scope): CompiledExpr[] {
+  const fail = (message: string): never => {
+    throw new ExpressionError('EXPRESSION_TYPE', `${message} in "${scope.text}"`, { expression: scope.text });
+  };
+  const name = signature.name;
+  const args = call.args.map((a) => compileExpr(a, scope));
+  if (signature.inputTypes === null) return args;
+  const expected = signature.inputTypes;
+  if (args.length !== expected.length) {
+    fail(`function "${name}" takes ${expected.length} argument(s) (${expected.join(', ')}), got ${args.length}`);
+  }
+  return args.map((arg, i) => adapt(arg, expected[i]!, () =>
+    fail(`argument ${i + 1} of "${name}" must be ${expected[i]!.sqlText}, got ${arg.type.sqlText}`)));
 }
 
 function literal(value: SqlValue, kind: string): CompiledExpr {

@@ -1,4 +1,4 @@
-import type { Expr, SelectItem } from '../expressions/nodes.js';
+import type { Call, Expr, SelectItem } from '../expressions/nodes.js';
 import type { CsvTableDefinition } from '../table/descriptors.js';
 import type { ColumnsTableDefinition } from '../io/columns-source.js';
 import type { StreamTableDefinition } from '../io/stream-source.js';
@@ -15,7 +15,7 @@ export interface ElementsTableDefinition {
 export type TableDefinition = CsvTableDefinition | ElementsTableDefinition | ColumnsTableDefinition | StreamTableDefinition;
 
 /** A logical plan: frozen nodes, each knowing its output column names. */
-export type PlanNode = ScanNode | FilterNode | ProjectNode;
+export type PlanNode = ScanNode | FilterNode | ProjectNode | LateralJoinNode | AggregateNode;
 
 export interface ScanNode {
   readonly kind: 'scan';
@@ -40,6 +40,32 @@ export interface ProjectNode {
   readonly columns: readonly string[];
 }
 
+/** Each input row joined with each row a table function produced for it. */
+export interface LateralJoinNode {
+  readonly kind: 'lateralJoin';
+  readonly input: PlanNode;
+  readonly call: Call;
+  /** The names of the function's result columns, after the input's. */
+  readonly aliases: readonly string[];
+  /** leftOuterJoinLateral: an input row with no row of its own is kept, with NULLs. */
+  readonly outer: boolean;
+  /** Keeps only the joined rows for which it is TRUE; null: all. */
+  readonly predicate: Expr | null;
+  readonly text: string;
+  readonly columns: readonly string[];
+}
+
+/** groupBy(keys).select(items): one row per distinct key, aggregates over its rows. */
+export interface AggregateNode {
+  readonly kind: 'aggregate';
+  readonly input: PlanNode;
+  /** Input columns; none: the whole input is one group (a select with aggregates). */
+  readonly keys: readonly string[];
+  readonly items: readonly SelectItem[];
+  readonly text: string;
+  readonly columns: readonly string[];
+}
+
 /** Every function a plan calls, for loading just those into workers. */
 export function functionsUsed(plan: PlanNode, into = new Set<string>()): Set<string> {
   const visitExpr = (e: Expr): void => {
@@ -49,7 +75,11 @@ export function functionsUsed(plan: PlanNode, into = new Set<string>()): Set<str
     else if (e.kind === 'unary' || e.kind === 'isNull') visitExpr(e.operand);
   };
   if (plan.kind === 'filter') visitExpr(plan.predicate);
-  if (plan.kind === 'project') plan.items.forEach((i) => visitExpr(i.expr));
+  if (plan.kind === 'project' || plan.kind === 'aggregate') plan.items.forEach((i) => visitExpr(i.expr));
+  if (plan.kind === 'lateralJoin') {
+    visitExpr(plan.call);
+    if (plan.predicate) visitExpr(plan.predicate);
+  }
   if (plan.kind !== 'scan') functionsUsed(plan.input, into);
   return into;
 }

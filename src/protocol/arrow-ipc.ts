@@ -1,5 +1,4 @@
 import * as arrow from 'apache-arrow';
-import { WorkerError } from '../errors.js';
 
 /**
  * An Arrow IPC stream as the writer produced it: small metadata pieces, and
@@ -124,10 +123,9 @@ function dataKey(data: arrow.Data): string {
   return data.children.length === 0 ? own : `${own}|(${data.children.map(dataKey).join(',')})`;
 }
 
-/** The single "result" column of a worker's reply. */
-export function decodeResult(bytes: Uint8Array): arrow.Vector {
+/** The columns of a worker's reply: a scalar function's single "result", a table function's rows; none for a reply without a batch. */
+export function decodeColumns(bytes: Uint8Array): arrow.Vector[] {
+  if (bytes.length === 0) return [];
   const table = arrow.tableFromIPC(bytes);
-  const column = table.getChildAt(0);
-  if (column === null) throw new WorkerError('WORKER_CRASHED', 'worker broke the protocol: its reply holds no result column', {});
-  return column;
+  return Array.from({ length: table.numCols }, (_, i) => table.getChildAt(i)!);
 }

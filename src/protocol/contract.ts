@@ -34,7 +34,14 @@ export interface FunctionSpecMessage {
   hasInputTypes: boolean;
   resultType: string;
   continueOnError: boolean;
+  /** "table" or "aggregate" when the host declares it; empty: the Python declaration decides. */
+  category?: string;
+  /** A table function's result column types, when the host declares them. */
+  resultTypes?: string[];
 }
+
+/** What a function is: one value per row, rows per row, or one value per group of rows. */
+export type FunctionCategory = 'scalar' | 'table' | 'aggregate';
 
 export interface LoadedFunctionMessage {
   name: string;
@@ -43,6 +50,9 @@ export interface LoadedFunctionMessage {
   resultType: string;
   kind: string;
   sourceLocation: string;
+  category: string;
+  resultTypes: string[];
+  hasMerge: boolean;
 }
 
 export interface LoadFunctionsReply {
@@ -56,6 +66,15 @@ export interface CallRequest {
   arguments: Uint8Array | IpcPayload;
   numRows: number;
   argumentColumns: number[];
+  aggregate?: AggregateStepMessage;
+}
+
+/** One step of an aggregate function over the groups a worker holds accumulators for (see proto/worker.proto). */
+export interface AggregateStepMessage {
+  use: number;
+  step: 'accumulate' | 'get_value' | 'export' | 'merge';
+  groups: number[];
+  accumulators?: Uint8Array;
 }
 
 export interface CallReply {
@@ -63,6 +82,7 @@ export interface CallReply {
   result: Buffer;
   error: UdfErrorMessage | null;
   rowErrors: UdfErrorMessage[];
+  accumulators: Buffer;
 }
 
 export interface LogRecord {

@@ -191,14 +191,14 @@ export class TableEnvironment implements TableHost {
     if (this.#closed) throw new PyUdfError('CLOSED', `${what}: the TableEnvironment is closed`);
   }
 
-  /** Registers a Python function under `name` for use in expressions. */
+  /** Registers a Python function (udf, udtf or udaf) under `name` for use in expressions. */
   registerFunction(name: string, fn: PythonFunction): void {
     this.#checkOpen('registerFunction');
     if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       throw new PyUdfError('INVALID_ARGUMENT', `registerFunction: "${String(name)}" is not a valid function name (letters, digits, _)`);
     }
     if (!isPythonFunction(fn)) {
-      throw new PyUdfError('INVALID_ARGUMENT', `registerFunction("${name}"): expected a function made with udf(...), got ${String(fn)}`);
+      throw new PyUdfError('INVALID_ARGUMENT', `registerFunction("${name}"): expected a function made with udf(...), udtf(...) or udaf(...), got ${String(fn)}`);
     }
     this.#functions.set(name, fn);
   }
@@ -355,6 +355,11 @@ export class TableEnvironment implements TableHost {
     return [...this.#functions.keys()];
   }
 
+  functionDeclaration(name: string): PythonFunction | undefined {
+    const registered = resolveFunctionName(name, this.functionNames());
+    return registered === undefined ? undefined : this.#functions.get(registered);
+  }
+
   queueInsert(plan: PlanNode, tableName: string): void {
     this.#checkOpen('insertInto');
     this.#sinkTable(tableName);
@@ -480,6 +485,8 @@ export class TableEnvironment implements TableHost {
         hasInputTypes: fn.inputTypes !== null,
         resultType: fn.resultType ? String(fn.resultType) : '',
         continueOnError: (fn.onError ?? this.#options.onUdfError) !== 'fail',
+        category: fn.category ?? '',
+        resultTypes: fn.resultTypes?.map(String) ?? [],
       };
     });
     const inputErrors = new SkippedInput(this.#options.logger);

@@ -1,7 +1,10 @@
-import { PyUdfError } from '../errors.js';
+import { ExpressionError, PyUdfError } from '../errors.js';
+import type { SelectItem } from '../expressions/nodes.js';
 import { parsePredicate, parseSelectList } from '../expressions/parse.js';
+import { parseTableFunctionCall } from '../expressions/table-function-call.js';
 import type { PlanNode } from '../planning/plan.js';
 import { validateNames } from '../planning/validate.js';
+import type { PythonFunction } from './python-function.js';
 import type { Row } from '../types/values.js';
 import type { UdfErrorCount } from '../execution/udf-errors.js';
 
@@ -38,6 +41,8 @@ export interface JobResult {
 /** What a Table needs from its TableEnvironment. */
 export interface TableHost {
   functionNames(): string[];
+  /** The registered function a call names, as TypeScript declared it. */
+  functionDeclaration(name: string): PythonFunction | undefined;
   queueInsert(plan: PlanNode, tableName: string): void;
   runInsert(plan: PlanNode, tableName: string, jobName: string, options?: ExecuteOptions): Promise<JobResult>;
   runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows>;
@@ -123,19 +128,82 @@ export class Table {
     return this.#plan.columns;
   }
 
-  /** A comma-separated list of expressions, each optionally `AS alias`. */
+  /**
+   * A comma-separated list of expressions, each optionally `AS alias`. With
+   * an aggregate function in it (`select('my_avg(v) AS m')`) the whole table
+   * is one group: the result is one row, also over no rows at all.
+   */
   select(fields: string): Table {
     const items = parseSelectList(fields);
-    const functions = this.#host.functionNames();
-    items.forEach((item) => validateNames(item.expr, fields, this.#plan.columns, functions));
-    const columns = items.map((item, i) => item.alias ?? (item.expr.kind === 'column' ? item.expr.name : `_c${i}`));
+    const columns = checkedSelect(items, fields, this.#plan.columns, this.#host.functionNames());
+    return new Table(this.#host, Object.freeze({
+      kind: 'project', input: this.#plan, items, text: fields, columns,
+    }));
+  }
+
+  /**
+   * Joins each row with each row that a table function produces for it, in
+   * input order and then in the order the function produced them; a row it
+   * produces none for is left out. `joinPredicate` keeps only the joined
+   * rows for which it is TRUE.
+   *
+   * @example
+   * tEnv.fromPath('lines').joinLateral('split(line) AS (word, length)').select('word, length')
+   */
+  joinLateral(tableFunctionCall: string, joinPredicate?: string): Table {
+    return this.#lateral(tableFunctionCall, joinPredicate, false);
+  }
+
+  /** As joinLateral, but a row that gets no row from the function (or none passing `joinPredicate`) is kept once, with NULLs in the function's columns. */
+  leftOuterJoinLateral(tableFunctionCall: string, joinPredicate?: string): Table {
+    return this.#lateral(tableFunctionCall, joinPredicate, true);
+  }
+
+  #lateral(text: string, predicateText: string | undefined, outer: boolean): Table {
+    const method = outer ? 'leftOuterJoinLateral' : 'joinLateral';
+    const { call, aliases } = parseTableFunctionCall(text);
+    validateNames(call, text, this.#plan.columns, this.#host.functionNames());
+    const declared = this.#host.functionDeclaration(call.name)?.resultTypes;
+    const names = aliases ?? declared?.map((_, i) => `f${i}`);
+    if (names === undefined) {
+      throw new PyUdfError('INVALID_ARGUMENT', `${method}("${text}"): name the function's result columns, e.g. "${call.name}(...) AS (a, b)"`);
+    }
+    const columns = [...this.#plan.columns, ...names];
     const duplicate = columns.find((c, i) => columns.indexOf(c) !== i);
     if (duplicate !== undefined) {
-      throw new PyUdfError('INVALID_ARGUMENT', `select "${fields}": output column "${duplicate}" appears twice; give one an alias with AS`);
+      throw new PyUdfError('INVALID_ARGUMENT', `${method}("${text}"): column "${duplicate}" would appear twice; name the function's columns differently with AS (...)`);
+    }
+    let predicate = null;
+    if (predicateText !== undefined) {
+      predicate = parsePredicate(predicateText);
+      validateNames(predicate, predicateText, columns, this.#host.functionNames());
     }
     return new Table(this.#host, Object.freeze({
-      kind: 'project', input: this.#plan, items, text: fields, columns: Object.freeze(columns),
+      kind: 'lateralJoin', input: this.#plan, call, aliases: Object.freeze([...names]), outer, predicate,
+      text, columns: Object.freeze(columns),
     }));
+  }
+
+  /**
+   * Groups rows by columns, for `select` with aggregate functions: one row
+   * per distinct combination of key values (NULL keys group together), in
+   * the order each first appears in the input.
+   *
+   * @example
+   * table.groupBy('k').select('k, my_avg(v) AS m')
+   */
+  groupBy(fields: string): GroupedTable {
+    const items = parseSelectList(fields);
+    const keys = items.map((item) => {
+      if (item.expr.kind !== 'column' || item.alias !== null) {
+        throw new ExpressionError('EXPRESSION_SYNTAX', `groupBy "${fields}" takes column names, comma-separated`, { expression: fields });
+      }
+      validateNames(item.expr, fields, this.#plan.columns, []);
+      return item.expr.name;
+    });
+    const duplicate = keys.find((k, i) => keys.indexOf(k) !== i);
+    if (duplicate !== undefined) throw new PyUdfError('INVALID_ARGUMENT', `groupBy "${fields}": column "${duplicate}" appears twice`);
+    return new GroupedTable(this.#host, this.#plan, Object.freeze(keys));
   }
 
   /** Keeps the rows for which `predicate` is TRUE (not FALSE, not NULL). */
@@ -169,4 +237,47 @@ export class Table {
       () => this.#host.runStream(this.#plan, options),
     );
   }
+}
+
+/** A table grouped by key columns (`table.groupBy(keys)`): `select` aggregates each group. */
+export class GroupedTable {
+  readonly #host: TableHost;
+  readonly #plan: PlanNode;
+  readonly #keys: readonly string[];
+
+  constructor(host: TableHost, plan: PlanNode, keys: readonly string[]) {
+    this.#host = host;
+    this.#plan = plan;
+    this.#keys = keys;
+    Object.freeze(this);
+  }
+
+  /** The key columns. */
+  get keys(): readonly string[] {
+    return this.#keys;
+  }
+
+  /**
+   * Expressions over the group keys and aggregate function calls, e.g.
+   * `k, my_avg(v) AS m, my_sum(a + b) * 2 AS s`: one row per group. A
+   * column outside an aggregate must be a key.
+   */
+  select(fields: string): Table {
+    const items = parseSelectList(fields);
+    const columns = checkedSelect(items, fields, this.#plan.columns, this.#host.functionNames());
+    return new Table(this.#host, Object.freeze({
+      kind: 'aggregate', input: this.#plan, keys: this.#keys, items, text: fields, columns,
+    }));
+  }
+}
+
+/** The output column names of a select list, every name it uses checked. */
+function checkedSelect(items: readonly SelectItem[], fields: string, columns: readonly string[], functions: readonly string[]): readonly string[] {
+  items.forEach((item) => validateNames(item.expr, fields, columns, functions));
+  const names = items.map((item, i) => item.alias ?? (item.expr.kind === 'column' ? item.expr.name : `_c${i}`));
+  const duplicate = names.find((c, i) => names.indexOf(c) !== i);
+  if (duplicate !== undefined) {
+    throw new PyUdfError('INVALID_ARGUMENT', `select "${fields}": output column "${duplicate}" appears twice; give one an alias with AS`);
+  }
+  return Object.freeze(names);
 }

@@ -3,10 +3,10 @@ import type * as arrow from 'apache-arrow';
 import { PyUdfError, WorkerError } from '../errors.js';
 import { pythonLevel, type Logger } from '../logging.js';
 import { PYUDF_VERSION } from '../paths.js';
-import { decodeResult, encodeArguments } from '../protocol/arrow-ipc.js';
+import { decodeColumns, encodeArguments } from '../protocol/arrow-ipc.js';
 import {
   MAX_MESSAGE_BYTES, PROTOCOL_VERSION, workerStubConstructor,
-  type CallReply, type CallRequest, type CloseFunctionsReply, type FunctionSpecMessage, type LoadFunctionsReply, type UdfErrorMessage, type WorkerStub,
+  type AggregateStepMessage, type CallReply, type CallRequest, type CloseFunctionsReply, type FunctionSpecMessage, type LoadFunctionsReply, type UdfErrorMessage, type WorkerStub,
 } from '../protocol/contract.js';
 import type { WorkerExit, WorkerProcess } from './worker-process.js';
 
@@ -34,7 +34,14 @@ export class QueuedBehindCrash extends WorkerError {
 }
 
 export type CallOutcome =
-  | { readonly ok: true; readonly result: arrow.Vector; readonly rowErrors: readonly UdfErrorMessage[] }
+  | {
+    readonly ok: true;
+    /** A scalar function's one result column; a table function's "row" column and result columns; none for an aggregate's accumulate. */
+    readonly columns: readonly arrow.Vector[];
+    readonly rowErrors: readonly UdfErrorMessage[];
+    /** An aggregate's exported accumulators. */
+    readonly accumulators: Uint8Array;
+  }
   | { readonly ok: false; readonly error: UdfErrorMessage };
 
 interface PendingCall {
@@ -168,7 +175,9 @@ export class WorkerClient {
    * start on it: after the calls queued before it) fails with WORKER_TIMEOUT
    * and the worker, stuck in user code, is killed.
    */
-  call(functionName: string, args: readonly arrow.Vector[], numRows: number, timeoutMs = Infinity): Promise<CallOutcome> {
+  call(
+    functionName: string, args: readonly arrow.Vector[], numRows: number, timeoutMs = Infinity, aggregate?: AggregateStepMessage,
+  ): Promise<CallOutcome> {
     if (this.#failure) {
       // The worker died before this call reached it (say, idle): not this call's doing.
       const failure = this.#failure;
@@ -185,7 +194,7 @@ export class WorkerClient {
       };
       this.#pending.set(callId, { resolve: settle(resolve), reject: settle(reject) });
       const encoded = encodeArguments(args);
-      stream.write({ callId, functionName, arguments: encoded.payload, argumentColumns: encoded.argumentColumns, numRows });
+      stream.write({ callId, functionName, arguments: encoded.payload, argumentColumns: encoded.argumentColumns, numRows, aggregate });
       if (Number.isFinite(timeoutMs)) {
         const arm = () => {
           if (!this.#pending.has(callId)) return;
@@ -218,7 +227,7 @@ export class WorkerClient {
       if (reply.error) pending.resolve({ ok: false, error: reply.error });
       else {
         try {
-          pending.resolve({ ok: true, result: decodeResult(reply.result), rowErrors: reply.rowErrors });
+          pending.resolve({ ok: true, columns: decodeColumns(reply.result), rowErrors: reply.rowErrors, accumulators: reply.accumulators });
         } catch (error) {
           pending.reject(error as Error);
         }

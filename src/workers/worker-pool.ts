@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import tmp from 'tmp';
-import { PyUdfError, UdfError, WorkerError } from '../errors.js';
+import { PyUdfError, UdfError, WorkerError, type UdfPhase } from '../errors.js';
 import type { Logger } from '../logging.js';
-import type { FunctionSpecMessage, LoadFunctionsReply, UdfErrorMessage } from '../protocol/contract.js';
+import type { AggregateStepMessage, FunctionCategory, FunctionSpecMessage, LoadFunctionsReply, UdfErrorMessage } from '../protocol/contract.js';
 import { valueAt } from '../execution/vectors.js';
 import { describe, type SqlValue } from '../types/values.js';
 import { parseDataType } from '../types/type-text.js';
@@ -74,6 +74,8 @@ export class WorkerPool {
   readonly #dir: tmp.DirResult;
   readonly #userPaths: (error: UdfErrorMessage) => UdfErrorMessage;
   readonly #logger: Logger;
+  /** Per worker slot: the aggregate functions it holds accumulators of in the running job. */
+  readonly #accumulatorsHeld = new Map<number, Set<string>>();
   #closed = false;
   /** Set by the first close() or destroy(): later calls wait until the workers are gone. */
   #stopped: Promise<void> | null = null;
@@ -114,6 +116,7 @@ export class WorkerPool {
    */
   async beginJob(functions: readonly FunctionSpecMessage[], jobParameters: Readonly<Record<string, string>>): Promise<void> {
     if (!this.healthy) throw new PyUdfError('CLOSED', 'the worker pool cannot take another job');
+    this.#accumulatorsHeld.clear();
     this.#recipe.functions = functions;
     this.#recipe.jobParameters = jobParameters;
     const replies = await Promise.all(this.#clients.map((client) => {
@@ -131,6 +134,7 @@ export class WorkerPool {
    * not fatal. Idle workers do not keep Node running.
    */
   async endJob(timeoutMs?: number): Promise<UdfErrorMessage[]> {
+    this.#accumulatorsHeld.clear();
     await Promise.allSettled(this.#replacing.values());
     const replies = await Promise.all(this.#clients.map((c) => c.endJob(timeoutMs)));
     return replies.flatMap((r) => r.errors).map(this.#userPaths);
@@ -214,6 +218,30 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Runs one step of an aggregate function with worker `slot`, which keeps
+   * the accumulators from then on. Nothing is replayed: a worker that dies
+   * holding accumulators fails the job (UDF_CRASHED), since the rows it
+   * accumulated are gone.
+   */
+  async callAggregate(
+    slot: number, functionName: string, args: readonly arrow.Vector[], numRows: number, step: AggregateStepMessage,
+  ): Promise<CallOutcome> {
+    if (this.#closed) throw new PyUdfError('CLOSED', 'the worker pool is closed');
+    const index = slot % this.#clients.length;
+    if (step.step === 'accumulate' || step.step === 'merge') {
+      const held = this.#accumulatorsHeld.get(index) ?? new Set<string>();
+      held.add(functionName);
+      this.#accumulatorsHeld.set(index, held);
+    }
+    const client = await this.#clientAt(index);
+    try {
+      return this.#withUserPaths(await client.call(functionName, args, numRows, this.#callTimeoutMs, step));
+    } catch (error) {
+      throw this.#callError(functionName, error, index, step.step === 'get_value' ? 'get_value' : step.step === 'accumulate' ? 'accumulate' : 'merge');
+    }
+  }
+
   /** One try: the answer, or the crash (the worker already replaced). Timeouts and stops are thrown. */
   async #attempt(slot: number, functionName: string, args: readonly arrow.Vector[], numRows: number): Promise<
     { kind: 'answered'; outcome: CallOutcome } | { kind: 'crashed'; crash: WorkerError }> {
@@ -221,23 +249,33 @@ export class WorkerPool {
     const index = slot % this.#clients.length;
     const client = await this.#clientAt(index);
     try {
-      const outcome = await client.call(functionName, args, numRows, this.#callTimeoutMs);
-      return {
-        kind: 'answered',
-        outcome: outcome.ok
-          ? { ...outcome, rowErrors: outcome.rowErrors.map(this.#userPaths) }
-          : { ok: false, error: this.#userPaths(outcome.error) },
-      };
+      return { kind: 'answered', outcome: this.#withUserPaths(await client.call(functionName, args, numRows, this.#callTimeoutMs)) };
     } catch (error) {
-      if (error instanceof WorkerError && error.code === 'WORKER_TIMEOUT') {
-        throw new UdfError('UDF_TIMEOUT', `Python function "${functionName}" ${error.message.replace(/^a call of "[^"]*" /, '')}`, {
-          functionName, phase: 'eval', pythonType: '', pythonMessage: '', pythonTraceback: '', sourceLocation: '',
-        });
-      }
-      if (!(error instanceof WorkerError && error.code === 'WORKER_CRASHED') || this.#closed) throw error;
+      const failure = this.#callError(functionName, error, index, 'eval');
+      if (failure !== error || !(error instanceof WorkerError && error.code === 'WORKER_CRASHED') || this.#closed) throw failure;
       await this.#replace(index, client, error);
       return { kind: 'crashed', crash: error };
     }
+  }
+
+  #withUserPaths(outcome: CallOutcome): CallOutcome {
+    return outcome.ok
+      ? { ...outcome, rowErrors: outcome.rowErrors.map(this.#userPaths) }
+      : { ok: false, error: this.#userPaths(outcome.error) };
+  }
+
+  /** What a failed call of `functionName` on worker `index` fails the job with (`error` itself when it may be retried). */
+  #callError(functionName: string, error: unknown, index: number, phase: UdfPhase): unknown {
+    if (error instanceof WorkerError && error.code === 'WORKER_TIMEOUT') {
+      return new UdfError('UDF_TIMEOUT', `Python function "${functionName}" ${error.message.replace(/^a call of "[^"]*" /, '')}`, {
+        functionName, phase, pythonType: '', pythonMessage: '', pythonTraceback: '', sourceLocation: '',
+      });
+    }
+    const held = this.#accumulatorsHeld.get(index);
+    if (held && !this.#closed && error instanceof WorkerError && error.code === 'WORKER_CRASHED') {
+      return lostAccumulatorsError(functionName, phase, [...held], error);
+    }
+    return error;
   }
 
   /** Halves the batch until one row alone kills the worker; null when no single row does. */
@@ -417,8 +455,20 @@ function signaturesOf(reply: LoadFunctionsReply): Map<string, FunctionSignature>
   return new Map(reply.functions.map((f) => [f.name, Object.freeze({
     name: f.name,
     inputTypes: f.hasInputTypes ? Object.freeze(f.inputTypes.map(parseDataType)) : null,
-    resultType: parseDataType(f.resultType),
+    resultType: f.resultType ? parseDataType(f.resultType) : null,
+    category: (f.category || 'scalar') as FunctionCategory,
+    kind: f.kind,
+    resultTypes: f.resultTypes.length > 0 ? Object.freeze(f.resultTypes.map(parseDataType)) : null,
+    hasMerge: f.hasMerge,
   })]));
+}
+
+function lostAccumulatorsError(functionName: string, phase: UdfPhase, holders: readonly string[], crash: WorkerError): UdfError {
+  const how = crash.signal ? `signal ${crash.signal}` : `exit code ${crash.exitCode}`;
+  const names = holders.map((h) => `"${h}"`).join(', ');
+  return new UdfError('UDF_CRASHED', `Python worker died (${how}) during a call of "${functionName}" (${phase}) while it held the accumulators of aggregate function ${names}: the rows accumulated there cannot be replayed, so the job fails${crash.stderr ? `\n${crash.stderr.trim()}` : ''}`, {
+    functionName, phase, pythonType: '', pythonMessage: crash.message, pythonTraceback: crash.stderr, sourceLocation: '',
+  });
 }
 
 function crashedError(functionName: string, crash: WorkerError, row: readonly SqlValue[] | undefined, crashes: number): UdfError {

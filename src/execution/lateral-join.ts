@@ -1,0 +1,82 @@
+import type * as arrow from 'apache-arrow';
+import { ExpressionError, PyUdfError, WorkerError } from '../errors.js';
+import { compileArguments, compileExpr, functionSignature, type FunctionSignature } from '../planning/compile.js';
+import type { LateralJoinNode } from '../planning/plan.js';
+import type { Field } from '../table/schema.js';
+import type { SqlValue } from '../types/values.js';
+import { absorbRowErrors, udfFailure, type CompiledPlan } from './run-plan.js';
+import { takeRows, valueAt, vectorOf, type Batch } from './vectors.js';
+
+/**
+ * joinLateral / leftOuterJoinLateral as an operator: each input row is
+ * followed by the rows the table function produced for it, in the order it
+ * produced them; an outer join keeps a row that got none (or none passing
+ * the predicate) once, with NULLs for the function's columns.
+ */
+export function compileLateralJoin(plan: LateralJoinNode, input: CompiledPlan, functions: ReadonlyMap<string, FunctionSignature>): CompiledPlan {
+  const scope = { text: plan.text, columns: input.schema, functions };
+  const signature = functionSignature(plan.call.name, scope);
+  if (signature.category !== 'table') {
+    throw new ExpressionError('EXPRESSION_TYPE',
+      `"${signature.name}" is ${signature.category === 'aggregate' ? 'an aggregate' : 'a scalar'} function; ${plan.outer ? 'leftOuterJoinLateral' : 'joinLateral'} takes a table function (udtf) in "${plan.text}"`,
+      { expression: plan.text });
+  }
+  const resultTypes = signature.resultTypes ?? [];
+  if (resultTypes.length !== plan.aliases.length) {
+    throw new ExpressionError('EXPRESSION_TYPE',
+      `table function "${signature.name}" has ${resultTypes.length} result column(s) (${resultTypes.join(', ')}), but "${plan.text}" names ${plan.aliases.length} (${plan.aliases.join(', ')})`,
+      { expression: plan.text });
+  }
+  const args = compileArguments(plan.call, signature, scope);
+  const produced: Field[] = plan.aliases.map((name, i) => Object.freeze({ name, type: resultTypes[i]! }));
+  const schema: Field[] = [...input.schema, ...produced];
+  const inputTypes = input.schema.map((f) => f.type);
+  const predicate = plan.predicate === null ? null : compileExpr(plan.predicate, { ...scope, columns: schema });
+  if (predicate !== null && predicate.type.name !== 'BOOLEAN') {
+    throw new ExpressionError('EXPRESSION_TYPE', `join predicate of "${plan.text}" is ${predicate.type.name}, not BOOLEAN`, { expression: plan.text });
+  }
+  const name = signature.name;
+  const width = resultTypes.length;
+
+  const join: CompiledPlan['operators'][number] = async (batch, context) => {
+    const argVectors = await Promise.all(args.map((a) => a.evaluate(batch, context)));
+    if (context.pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${name}" is not loaded in any worker`);
+    const outcome = await context.pool.call(context.sequence % context.pool.size, name, argVectors, batch.numRows);
+    if (!outcome.ok) throw udfFailure(name, outcome.error, argVectors);
+    const [rowColumn, ...results] = outcome.columns;
+    if (rowColumn === undefined || results.length !== width) {
+      throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: its reply for table function "${name}" holds ${outcome.columns.length} column(s), not ${width + 1}`, {});
+    }
+    const nulled = new Set(await absorbRowErrors(name, outcome.rowErrors, argVectors, context.udfErrors, (rows) => context.dropRows(rows)));
+
+    // Each produced row's input row, ascending as the worker sends them.
+    const sources = Array.from(rowColumn.toArray() as Int32Array);
+    let keep: boolean[] | null = null;
+    if (predicate !== null && sources.length > 0) {
+      const joined: Batch = { numRows: sources.length, columns: [...takeRows(batch, sources, inputTypes).columns, ...results] };
+      const verdict = await predicate.evaluate(joined, context.forRows(sources));
+      keep = sources.map((_, i) => valueAt(verdict, i) === true);
+    }
+    const inputRows: number[] = [];
+    const producedRows: (number | null)[] = [];
+    let next = 0;
+    for (let row = 0; row < batch.numRows; row++) {
+      let joinedAny = false;
+      for (; next < sources.length && sources[next] === row; next++) {
+        if (context.dropped.has(row) || (keep !== null && !keep[next])) continue;
+        inputRows.push(row);
+        producedRows.push(next);
+        joinedAny = true;
+      }
+      if (!joinedAny && !context.dropped.has(row) && (plan.outer || nulled.has(row))) {
+        inputRows.push(row);
+        producedRows.push(null);
+      }
+    }
+    const inputPart = takeRows(batch, inputRows, inputTypes);
+    const producedPart = results.map((column, c) =>
+      vectorOf(producedRows.map((i): SqlValue => (i === null ? null : valueAt(column as arrow.Vector, i))), produced[c]!.type));
+    return { numRows: inputRows.length, columns: [...inputPart.columns, ...producedPart] };
+  };
+  return { schema: Object.freeze(schema), source: input.source, operators: [...input.operators, join] };
+}
