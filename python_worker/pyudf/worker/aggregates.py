@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import pickle
-from itertools import repeat
+from collections import defaultdict
 from typing import Any, Callable, Optional, Sequence
 
 import pyarrow as pa
@@ -179,33 +179,34 @@ class _RowAggregator(_Aggregator):
     def __init__(self, func: AggregateFunction) -> None:
         self._func = func
         self.has_merge = defines_merge(func)
-        self._uses: dict[int, dict[int, Any]] = {}
+        # Per use: group -> accumulator, created on the group's first row.
+        self._uses: dict[int, defaultdict[int, Any]] = {}
 
     def accumulate(self, function: LoadedFunction, request: worker_pb2.CallRequest) -> worker_pb2.CallReply:
-        arrays = _argument_arrays(request)
-        columns = [column_values(array) for array in arrays]
+        columns = [column_values(array) for array in _argument_arrays(request)]
         groups = request.aggregate.groups
-        accumulators = self._uses.setdefault(request.aggregate.use, {})
-        find, create, accumulate = accumulators.get, self._func.create_accumulator, self._func.accumulate
-        rows = zip(groups, zip(*columns) if columns else repeat(()))
+        accumulators = self._uses.get(request.aggregate.use)
+        if accumulators is None:
+            accumulators = self._uses[request.aggregate.use] = defaultdict(self._func.create_accumulator)
+        accumulate, find = self._func.accumulate, accumulators.__getitem__
         row_errors: list[worker_pb2.UdfError] = []
-        row = 0
+        start = 0
         while True:
+            done: list = []
+            rest = (groups, columns) if start == 0 else (groups[start:], [column[start:] for column in columns])
             try:
-                for group, args in rows:
-                    accumulator = find(group)
-                    if accumulator is None:
-                        accumulator = accumulators[group] = create()
-                    accumulate(accumulator, *args)
-                    row += 1
+                # map() runs the loop in C; extend() keeps what it did before a failure: its
+                # length is the failing row.
+                done.extend(map(accumulate, map(find, rest[0]), *rest[1]))
             # BaseException: sys.exit() in a UDF is the UDF's failure, not the worker's exit.
             except BaseException as exc:
+                row = start + len(done)
                 error = udf_error(function.name, "accumulate", exc, row)
                 if not function.continue_on_error:
                     return worker_pb2.CallReply(call_id=request.call_id, error=error)
-                # The row is left out; `rows` goes on after it.
+                # The row is left out of its group; the rest go on after it.
                 row_errors.append(error)
-                row += 1
+                start = row + 1
                 continue
             break
         return worker_pb2.CallReply(call_id=request.call_id, row_errors=row_errors)
@@ -240,16 +241,15 @@ class _RowAggregator(_Aggregator):
         self, function: LoadedFunction, call_id: int, use: int, groups: Sequence[int], accumulators: bytes,
     ) -> worker_pb2.CallReply:
         others = pickle.loads(accumulators)
-        mine = self._uses.setdefault(use, {})
+        mine = self._uses.get(use)
+        if mine is None:
+            mine = self._uses[use] = defaultdict(self._func.create_accumulator)
         position = 0
         try:
             for position, (group, other) in enumerate(zip(groups, others)):
                 if other is None:
                     continue  # the other worker saw no row of this group
-                accumulator = mine.get(group)
-                if accumulator is None:
-                    accumulator = mine[group] = self._func.create_accumulator()
-                self._func.merge(accumulator, [other])
+                self._func.merge(mine[group], [other])
         except BaseException as exc:
             return worker_pb2.CallReply(call_id=call_id, error=udf_error(function.name, "merge", exc, position))
         return worker_pb2.CallReply(call_id=call_id)
@@ -287,14 +287,13 @@ class _PandasAggregator(_Aggregator):
                 values.append(value)
         except BaseException as exc:
             return worker_pb2.CallReply(call_id=call_id, error=udf_error(function.name, "get_value", exc, len(values)))
-        grouped.forget(groups)
         if grouped.empty:
             del self._grouped[use]
         return self._values_reply(function, call_id, values)
 
 
 class _GroupedRows:
-    """The rows a worker received for one use, sorted by group, as pandas.Series."""
+    """The rows a worker received for one use, sorted by group: each group's are handed out once."""
 
     def __init__(self, chunks: list[tuple[Any, list[pa.Array]]], declared_arguments: int) -> None:
         import numpy as np
@@ -302,25 +301,24 @@ class _GroupedRows:
         width = len(chunks[0][1]) if chunks else declared_arguments
         groups = np.concatenate([g for g, _ in chunks]) if chunks else np.empty(0, dtype=np.int64)
         order = np.argsort(groups, kind="stable")
-        self._groups = groups[order]
-        self._remaining = set(np.unique(self._groups).tolist())
+        ordered = groups[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else np.empty(0, dtype=np.int64)
+        ends = np.r_[starts[1:], len(ordered)]
+        self._ranges: dict[int, tuple[int, int]] = dict(zip(ordered[starts].tolist(), zip(starts.tolist(), ends.tolist())))
         taken = pa.array(order)
-        self._series = [
-            pa.concat_arrays([arrays[c] for _, arrays in chunks]).take(taken).to_pandas() if chunks
-            else pa.array([], type=pa.null()).to_pandas()
+        # pandas arrays (numpy-backed or extension), sliced per group without copying.
+        self._columns = [
+            (pa.concat_arrays([arrays[c] for _, arrays in chunks]).take(taken) if chunks else pa.array([], type=pa.null()))
+            .to_pandas().array
             for c in range(width)
         ]
 
     def series_of(self, group: int) -> list[Any]:
-        import numpy as np
+        import pandas as pd
 
-        start = int(np.searchsorted(self._groups, group, side="left"))
-        end = int(np.searchsorted(self._groups, group, side="right"))
-        return [series.iloc[start:end].reset_index(drop=True) for series in self._series]
-
-    def forget(self, groups: Sequence[int]) -> None:
-        self._remaining.difference_update(groups)
+        start, end = self._ranges.pop(group, (0, 0))
+        return [pd.Series(column[start:end], copy=False) for column in self._columns]
 
     @property
     def empty(self) -> bool:
-        return not self._remaining
+        return not self._ranges
