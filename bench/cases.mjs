@@ -172,3 +172,53 @@ export async function trickleLatency({ n, gapMs }) {
     await tEnv.close();
   }
 }
+
+const AGGREGATES_MODULE = `from pyudf import AggregateFunction, DataTypes, udaf
+
+
+class Mean(AggregateFunction):
+    def create_accumulator(self):
+        return [0.0, 0]
+
+    def accumulate(self, acc, v):
+        if v is not None:
+            acc[0] += v
+            acc[1] += 1
+
+    def get_value(self, acc):
+        return acc[0] / acc[1] if acc[1] else None
+
+
+mean = udaf(Mean(), result_type=DataTypes.DOUBLE())
+
+
+@udaf(result_type=DataTypes.DOUBLE(), func_type="pandas")
+def pandas_mean(v):
+    return v.mean()
+`;
+
+/** 8. groupBy(k).select(k, mean(v)) over n DOUBLE rows in `groups` groups: an AggregateFunction or a pandas udaf. */
+export async function groupedMean({ n, groups, pandas }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyudf-bench-'));
+  const tEnv = TableEnvironment.create({ bundleSize: 65536, logger: quiet });
+  try {
+    fs.writeFileSync(path.join(dir, 'bench_aggregates.py'), AGGREGATES_MODULE);
+    tEnv.addPythonFile(path.join(dir, 'bench_aggregates.py'));
+    tEnv.registerFunction('mean', udf(pandas ? 'bench_aggregates.pandas_mean' : 'bench_aggregates.mean'));
+    const k = new BigInt64Array(n);
+    const v = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      k[i] = BigInt(i % groups);
+      v[i] = i / 3;
+    }
+    const table = tEnv.fromColumns({ k, v }, { k: BIGINT, v: DataTypes.DOUBLE() });
+    const t0 = performance.now();
+    const out = await table.groupBy('k').select('k, mean(v) AS m').execute().count();
+    const seconds = (performance.now() - t0) / 1000;
+    if (out !== groups) throw new Error(`expected ${groups} groups, got ${out}`);
+    return { rows: n, seconds, groups };
+  } finally {
+    await tEnv.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

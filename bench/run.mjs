@@ -15,8 +15,9 @@ const smoke = process.argv.includes('--smoke');
 const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 const prefix = smoke ? 'smoke' : 'latest';
 const SIZES = smoke
-  ? { scalar: 20_000, strings: 10_000, doubles: 20_000, csv: [10_000], pythonia: 0.5, trickle: 20, runs: 1 }
-  : { scalar: 5_000_000, strings: 1_000_000, doubles: 5_000_000, csv: [1_000_000, 5_000_000], pythonia: 10, trickle: 200, runs: 3 };
+  ? { scalar: 20_000, strings: 10_000, doubles: 20_000, aggregate: 20_000, csv: [10_000], pythonia: 0.5, trickle: 20, runs: 1 }
+  : { scalar: 5_000_000, strings: 1_000_000, doubles: 5_000_000, aggregate: 1_000_000, csv: [1_000_000, 5_000_000], pythonia: 10, trickle: 200, runs: 3 };
+const GROUPS = 1000;
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -59,6 +60,10 @@ const peer = await measure('pythonia, a call per row', () => cases.pythoniaPeer(
 results.push(p1, p2, baseline, peer);
 results.push(await measure('upper(s), strings', () => cases.stringUpper({ n: SIZES.strings })));
 results.push(await measure('DOUBLE x * 1.5', () => cases.doubleScale({ n: SIZES.doubles })));
+for (const [variant, pandas] of [['AggregateFunction', false], ['pandas udaf', true]]) {
+  results.push(await measure(`groupBy mean, ${variant}`, () => cases.groupedMean({ n: SIZES.aggregate, groups: GROUPS, pandas }), SIZES.runs,
+    `${GROUPS.toLocaleString('en')} groups; input rows/s`));
+}
 const csv = [];
 for (const n of SIZES.csv) {
   csv.push(await measure(`CSV to CSV, ${n.toLocaleString('en')} rows`, () => inChild('csvEndToEnd', { n }), 1, (r) => `peak RSS ${r.peakRssMb} MB`));
