@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  DataTypes, ExpressionError, TableEnvironment, UdfError, udaf, udf, type Row, type SqlValue, type TableEnvironmentOptions,
+  DataTypes, ExpressionError, PyUdfError, TableEnvironment, UdfError, udaf, udf, type Row, type SqlValue, type TableEnvironmentOptions,
 } from '../../src/index.js';
 import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger, tempDir } from '../support.js';
 
@@ -16,6 +16,7 @@ const DOUBLE = DataTypes.DOUBLE();
 
 const MODULE = path.join(dir, 'aggs.py');
 const SOURCE = `import os
+import time
 
 from pyudf import AggregateFunction, DataTypes, udaf
 
@@ -148,6 +149,21 @@ class Dies(AggregateFunction):
 dies = udaf(Dies(), result_type=DataTypes.BIGINT())
 
 
+class Slow(AggregateFunction):
+    def create_accumulator(self):
+        return []
+
+    def accumulate(self, acc, v):
+        print('sleeping')
+        time.sleep(0.05)
+
+    def get_value(self, acc):
+        return 0
+
+
+slow = udaf(Slow(), result_type=DataTypes.BIGINT())
+
+
 @udaf(result_type=DataTypes.DOUBLE(), func_type='pandas')
 def pandas_mean(v):
     return v.mean()
@@ -160,7 +176,7 @@ def pandas_size(v):
 fs.writeFileSync(MODULE, SOURCE);
 const lineOf = (text: string) => SOURCE.split('\n').findIndex((l) => l.includes(text)) + 1;
 
-const FUNCTIONS = ['my_avg', 'my_sum', 'my_count', 'pids', 'pids_no_merge', 'worker_pid', 'picky', 'stringly', 'dies', 'pandas_mean', 'pandas_size'];
+const FUNCTIONS = ['my_avg', 'my_sum', 'my_count', 'pids', 'pids_no_merge', 'worker_pid', 'picky', 'stringly', 'dies', 'slow', 'pandas_mean', 'pandas_size'];
 
 function environment(options: TableEnvironmentOptions = {}): TableEnvironment {
   const tEnv = TableEnvironment.create({ bundleSize: 3, logger: recordingLogger(), ...options });
@@ -349,6 +365,25 @@ test('a scalar function crashing a worker that holds accumulators fails the job 
   expect(error).toBeInstanceOf(UdfError);
   expect([(error as UdfError).code, (error as UdfError).functionName]).toEqual(['UDF_CRASHED', 'crash_at']);
   expect((error as Error).message).toContain('held the accumulators of aggregate function "my_sum"');
+});
+
+test('cancelling an aggregating job stops it at once; the next job starts afresh', async () => {
+  let sleeping!: () => void;
+  const started = new Promise<void>((resolve) => { sleeping = resolve; });
+  const logger = { log: (entry: { message: string }) => { if (entry.message === 'sleeping') sleeping(); } };
+  await withEnvironment(async (tEnv) => {
+    const controller = new AbortController();
+    const data = Array.from({ length: 400 }, (_, i) => [`k${i % 4}`, BigInt(i)]);
+    const job = tEnv.fromElements(data, { k: STRING, n: BIGINT }).groupBy('k').select('k, slow(n) AS s').execute({ signal: controller.signal }).collect();
+    await started;
+    const abortedAt = Date.now();
+    controller.abort();
+    const error = await job.catch((e: unknown) => e);
+    expect((error as PyUdfError).code).toBe('CLOSED');
+    expect(Date.now() - abortedAt).toBeLessThan(1000);
+    expect(await tEnv.fromElements(data, { k: STRING, n: BIGINT }).groupBy('k').select('k, my_count() AS c').execute().collect())
+      .toEqual([0, 1, 2, 3].map((i) => ({ k: `k${i}`, c: 100n })));
+  }, { parallelism: 2, logger });
 });
 
 test('misplaced aggregates and columns are ExpressionErrors before data flows', async () => {
