@@ -17,7 +17,7 @@ import pyarrow as pa
 from pyudf._proto import worker_pb2
 from pyudf.aggregate_function import AggregateFunction, UserDefinedAggregateFunctionWrapper, defines_merge
 from pyudf.types import DataType, as_data_type, parse_type
-from pyudf.worker.batches import ResultTypeError, column_values, encode_result, to_arrow_result
+from pyudf.worker.batches import ResultTypeError, _describe, column_values, encode_result, to_arrow_result
 from pyudf.worker.failures import plain_error, udf_error
 from pyudf.worker.functions import FunctionLoadError, LoadedFunction, _location_of, agreed_types
 
@@ -126,13 +126,6 @@ def _argument_arrays(request: worker_pb2.CallRequest) -> list[pa.Array]:
     if request.argument_columns:
         arrays = [arrays[index] for index in request.argument_columns]
     return arrays
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{text} ({type(value).__name__})"
 
 
 class _Aggregator:

@@ -12,7 +12,7 @@ from pyudf._proto import worker_pb2
 from pyudf.table_function import TableFunction, UserDefinedTableFunctionWrapper
 from pyudf.types import DataType, parse_type
 from pyudf.udf import UserDefinedFunction
-from pyudf.worker.batches import ResultTypeError, to_arrow_result
+from pyudf.worker.batches import ResultTypeError, _describe, to_arrow_result
 from pyudf.worker.failures import plain_error, udf_error
 from pyudf.worker.functions import (
     FunctionLoadError, LoadedFunction, _check_arity, _location_of, _nothing, agreed_types,
@@ -73,13 +73,6 @@ def _rows_of(produced: Any) -> Any:
     return (produced,)
 
 
-def _describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{text} ({type(value).__name__})"
-
-
 def _fields_of(item: Any, result_types: Sequence[DataType]) -> tuple:
     # pyudf.Row, where the ROW type provides it, is a row of fields like a tuple.
     row_class = getattr(pyudf, "Row", None)
@@ -128,11 +121,11 @@ def call_table_function(
         arrays = _result_arrays(produced, result_types)
     except _BadResult as bad:
         row = sources[bad.output_row] if bad.output_row >= 0 else -1
+        fields = produced[bad.output_row] if bad.output_row >= 0 else None
+        shown = "a row" if fields is None else _describe(fields[0] if len(fields) == 1 else fields)
         return worker_pb2.CallReply(call_id=call_id, error=plain_error(
-            function.name, "result", "ResultTypeError",
-            f"yielded {_describe(produced[bad.output_row]) if bad.output_row >= 0 else 'a row'} for row {row}: "
-            f"{bad}",
-            row, function.source_location,
+            function.name, "result", "ResultTypeError", f"yielded {shown} for row {row}: {bad}", row,
+            function.source_location,
         ))
     batch = pa.RecordBatch.from_arrays(
         [pa.array(sources, type=pa.int32()), *arrays],
