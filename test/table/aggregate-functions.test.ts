@@ -261,6 +261,19 @@ test('a select with aggregates and no groupBy is one row; over no rows, the valu
   });
 });
 
+test('keys of every type group by value: bytes by content, 0 and -0 together, NULLs together', async () => {
+  const bytes = (...b: number[]) => Uint8Array.from(b);
+  const data = [
+    [bytes(1, 2), 0.0, true, 1n], [bytes(1, 2), -0.0, true, 2n], [null, null, null, 3n], [bytes(3), 1.5, false, 4n],
+    [null, null, null, 5n], [bytes(1, 2), 0.0, true, 6n],
+  ];
+  const rows = await withEnvironment((tEnv) => tEnv.fromElements(data, { b: DataTypes.BYTES(), d: DOUBLE, t: DataTypes.BOOLEAN(), n: BIGINT })
+    .groupBy('b, d, t').select('b, d, t, my_sum(n) AS s').execute().collect());
+  expect(rows).toEqual([
+    { b: bytes(1, 2), d: 0, t: true, s: 9n }, { b: null, d: null, t: null, s: 8n }, { b: bytes(3), d: 1.5, t: false, s: 4n },
+  ]);
+});
+
 test('groupBy with no aggregate gives the distinct keys, in order', async () => {
   const rows = await withEnvironment((tEnv) => tEnv.fromElements(SALES, SALES_SCHEMA).groupBy('k').select('k').execute().collect());
   expect(rows).toEqual(expectedGroups().map((g) => ({ k: g.k })));
