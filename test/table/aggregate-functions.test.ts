@@ -101,6 +101,14 @@ class MergingPids(Pids):
 pids = udaf(MergingPids(), result_type=DataTypes.BIGINT())
 
 
+class BadMerge(Pids):
+    def merge(self, acc, accs):
+        raise KeyError('cannot merge')
+
+
+bad_merge = udaf(BadMerge(), result_type=DataTypes.BIGINT())
+
+
 class WorkerPid(AggregateFunction):
     def create_accumulator(self):
         return []
@@ -176,7 +184,7 @@ def pandas_size(v):
 fs.writeFileSync(MODULE, SOURCE);
 const lineOf = (text: string) => SOURCE.split('\n').findIndex((l) => l.includes(text)) + 1;
 
-const FUNCTIONS = ['my_avg', 'my_sum', 'my_count', 'pids', 'pids_no_merge', 'worker_pid', 'picky', 'stringly', 'dies', 'slow', 'pandas_mean', 'pandas_size'];
+const FUNCTIONS = ['my_avg', 'my_sum', 'my_count', 'pids', 'bad_merge', 'pids_no_merge', 'worker_pid', 'picky', 'stringly', 'dies', 'slow', 'pandas_mean', 'pandas_size'];
 
 function environment(options: TableEnvironmentOptions = {}): TableEnvironment {
   const tEnv = TableEnvironment.create({ bundleSize: 3, logger: recordingLogger(), ...options });
@@ -319,6 +327,15 @@ test('parallelism 2 without groupBy: merge() combines both workers\' accumulator
   ], { parallelism: 2, bundleSize: 4, logger });
   expect(rows).toEqual([{ merged: 2n }, { single: 1n, mean: 19.5 }]);
   expect(logger.entries.filter((e) => e.functionName === 'pids' && e.message === 'merge 1')).toHaveLength(1);
+});
+
+test('a merge that raises fails the job naming the function and the phase', async () => {
+  const error = await withEnvironment((tEnv) => tEnv.fromElements(Array.from({ length: 20 }, (_, i) => [BigInt(i)]), { n: BIGINT })
+    .select('bad_merge(n) AS p').execute().collect(), { parallelism: 2, bundleSize: 4 }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(UdfError);
+  const e = error as UdfError;
+  expect([e.code, e.functionName, e.phase, e.pythonType]).toEqual(['UDF_FAILED', 'bad_merge', 'merge', 'KeyError']);
+  expect(e.message).toContain("raised KeyError in merge: 'cannot merge'");
 });
 
 test('an accumulate that raises fails the job naming the function, the phase, the row and its group', async () => {

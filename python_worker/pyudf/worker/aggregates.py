@@ -252,6 +252,9 @@ class _PandasAggregator(_Aggregator):
     """A function of pandas.Series: a group's rows are kept, and passed whole at get_value."""
 
     def __init__(self, func: Callable[..., Any]) -> None:
+        # Imported when the function loads: a missing pandas fails the load, not the job half-way.
+        import pandas  # noqa: F401
+
         self._func = func
         self._chunks: dict[int, list[tuple[Any, list[pa.Array]]]] = {}
         self._grouped: dict[int, _GroupedRows] = {}
