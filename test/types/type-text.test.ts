@@ -143,7 +143,7 @@ describe('type text between TypeScript and Python workers', () => {
         const signature = pool.signatures.get(`f${i}`)!;
         expect(String(signature.resultType)).toBe(String(type));
         expect(signature.inputTypes!.map(String)).toEqual([String(type)]);
-        expect(signature.resultType.equals(type)).toBe(true);
+        expect(signature.resultType!.equals(type)).toBe(true);
       });
     } finally {
       await pool.close();
