@@ -114,6 +114,20 @@ class ToArrowResultTest(unittest.TestCase):
         self.assertEqual(array.type, pa.float64())
         self.assertEqual(array.to_pylist(), [1.0, 2.5])
 
+    def test_int_beyond_double_precision_is_refused_with_or_without_nulls(self):
+        # 2**53 + 1 has no double: it would silently become 2**53.
+        for values, row in (([1.5, 2**53 + 1], 1), ([1.5, 2**53 + 1, None], 1), ([2**60], 0)):
+            with self.subTest(values=values):
+                error = self.refused(values, "DOUBLE")
+                self.assertEqual(error.row_index, row)
+                self.assertIn("does not fit DOUBLE", str(error))
+        self.assertEqual(self.convert([2**53, -(2**53), 3], "DOUBLE").to_pylist(), [2.0**53, -(2.0**53), 3.0])
+
+    def test_real_numbers_that_are_not_float_or_int_for_double_are_refused_with_or_without_nulls(self):
+        from fractions import Fraction
+        self.assertEqual(self.refused([0.5, Fraction(1, 3)], "DOUBLE").row_index, 1)
+        self.assertEqual(self.refused([0.5, Fraction(1, 3), None], "DOUBLE").row_index, 1)
+
     def test_nan_double_is_allowed_and_is_not_null(self):
         array = self.convert([float("nan"), 1.0], "DOUBLE NOT NULL")
         self.assertEqual(array.null_count, 0)

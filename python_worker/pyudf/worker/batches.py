@@ -101,6 +101,9 @@ def _fits_kind(value: Any, type_name: str) -> bool:
 
 # Results packed by array(): exact C conversions that raise on a value out of range.
 _ARRAY_CODES = {"TINYINT": "b", "SMALLINT": "h", "INT": "i", "BIGINT": "q", "DOUBLE": "d"}
+# The values array() packs exactly as Arrow would: it turns any int or real number into a
+# double, rounding an int beyond 2**53 that Arrow refuses, so DOUBLE takes floats only.
+_ARRAY_PACKS = {"TINYINT": {int}, "SMALLINT": {int}, "INT": {int}, "BIGINT": {int}, "DOUBLE": {float}}
 
 
 def to_arrow_result(values: list[Any], result_type: DataType) -> pa.Array:
@@ -119,7 +122,7 @@ def to_arrow_result(values: list[Any], result_type: DataType) -> pa.Array:
         if any(value is not None and not _fits_kind(value, type_name) for value in values):
             raise _first_bad_row(values, result_type)
     code = _ARRAY_CODES.get(type_name)
-    if code is not None and not has_nulls:
+    if code is not None and not has_nulls and seen <= _ARRAY_PACKS[type_name]:
         try:
             packed = packed_array(code, values)
         except (OverflowError, TypeError):
