@@ -94,11 +94,16 @@ export class WorkerClient {
   /**
    * The call a dead worker was running: the one it recorded, else (it died
    * before recording any) the oldest in flight, calls being run in order.
+   * A recorded call still unanswered is to blame even when it had finished:
+   * its reply died with the worker, and so would the reply of every retry,
+   * which without a culprit would be retried without end. None is to blame
+   * when the worker died between calls with every call it ran answered.
    */
   #culprit(): number | undefined {
-    const running = this.process.runningCall();
-    if (running === undefined) return this.#pending.keys().next().value;
-    return running !== null && this.#pending.has(running) ? running : undefined;
+    const last = this.process.lastCall();
+    if (last === undefined) return this.#pending.keys().next().value;
+    if (this.#pending.has(last.callId)) return last.callId;
+    return last.running ? this.#pending.keys().next().value : undefined;
   }
 
   #crashError(exit: WorkerExit): WorkerError {

@@ -108,14 +108,14 @@ export class WorkerProcess {
   }
 
   /**
-   * The call the worker was running when it stopped: the id it recorded as
-   * started and not finished, or null when it was between calls. Undefined
-   * when it recorded nothing (died before its first call).
+   * The last call the worker recorded, and whether it was still running it
+   * (it records a call as it starts and as it finishes); undefined when it
+   * recorded none (died before its first call).
    *
    * A worker sends a reply while it runs the next call, so a reply can be
    * lost with the worker: the oldest unanswered call need not be the culprit.
    */
-  runningCall(): number | null | undefined {
+  lastCall(): { readonly callId: number; readonly running: boolean } | undefined {
     let record: Buffer;
     try {
       record = fs.readFileSync(this.#callsFile);
@@ -123,8 +123,7 @@ export class WorkerProcess {
       return undefined;
     }
     if (record.length < 16) return undefined;
-    const callId = Number(record.readBigInt64LE(0));
-    return record.readBigInt64LE(8) === 1n ? callId : null;
+    return { callId: Number(record.readBigInt64LE(0)), running: record.readBigInt64LE(8) === 1n };
   }
 
   get pid(): number | undefined {

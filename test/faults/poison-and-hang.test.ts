@@ -115,6 +115,46 @@ describe('poison input: a row that kills its worker every time', () => {
     expect(e.message).toBe('Python function "leaky" killed its worker 2 time(s) (exit code 9); the row that does it: leaky (no single row reproduces it)');
   }, 60_000);
 
+  test('a row whose call finishes but whose worker dies before the reply is sent: UDF_CRASHED with that row, not endless restarts', async () => {
+    // What an OOM kill while a large reply is being sent does: the worker has recorded the
+    // call as finished, and the reply dies with it. Each new worker dies the same way on the row.
+    const module = path.join(dir, 'lost_reply.py');
+    fs.writeFileSync(module, [
+      'import os',
+      'from pyudf.worker import server',
+      'def dies_before_replying(a, at):',
+      '    if a == at:',
+      '        finished = server.CallRecord.finished',
+      '        def finished_then_die(self, call_id):',
+      '            finished(self, call_id)',
+      '            os._exit(3)',
+      '        server.CallRecord.finished = finished_then_die',
+      '    return a',
+      '',
+    ].join('\n'));
+    // Far more restarts than maxWorkerRestarts allows mean the crash is blamed on no call: stop the job.
+    const endless = new AbortController();
+    const logger = watchingLogger(() => {
+      if (restartWarnings(logger.entries).length > 20) setImmediate(() => endless.abort());
+    });
+    const tEnv = TableEnvironment.create({ bundleSize: 500, maxWorkerRestarts: 1, logger });
+    let error: unknown;
+    try {
+      tEnv.addPythonFile(module);
+      tEnv.registerFunction('poison', udf('lambda a: __import__("lost_reply").dies_before_replying(a, 2222)', [BIGINT], BIGINT));
+      await tEnv.fromElements(ROWS, SCHEMA).select('poison(a) AS r').execute({ signal: endless.signal }).collect();
+    } catch (e) {
+      error = e;
+    } finally {
+      await tEnv.close();
+    }
+    expect(endless.signal.aborted).toBe(false);
+    expect(error).toBeInstanceOf(UdfError);
+    expect(error).toMatchObject({ code: 'UDF_CRASHED', functionName: 'poison', row: [2222n] });
+    expect((error as Error).message).toMatch(/^Python function "poison" killed its worker 2 time\(s\) \(exit code 3\); the row that does it: poison\(2222n\)$/);
+    expectNothingLeft(tempRoot);
+  }, 60_000);
+
   test('a replacement worker that cannot open the function: UDF_LOAD_FAILED in phase open, nothing left', async () => {
     const tEnv = TableEnvironment.create({ bundleSize: 500, logger: watchingLogger(), jobParameters: { open_marker: 'opens-once' } });
     let error: unknown;

@@ -233,7 +233,7 @@ test('a dead worker names the call it was running: that call fails as the crash,
     await client.handshake();
     const loaded = await client.load([{ ...IDENTITY, name: 'dies_on_2', callable: 'lambda x: __import__("os")._exit(5) if x == 2 else x' }], [], [], {});
     expect(loaded.error).toBeNull();
-    expect(worker.runningCall()).toBeUndefined(); // no call yet
+    expect(worker.lastCall()).toBeUndefined(); // no call yet
     const batch = (value: bigint) => [arrow.makeVector(BigInt64Array.of(value))];
     const first = client.call('dies_on_2', batch(1n), 1);
     const second = client.call('dies_on_2', batch(2n), 1);
@@ -244,7 +244,7 @@ test('a dead worker names the call it was running: that call fails as the crash,
     expect(b.status === 'rejected' && b.reason).not.toBeInstanceOf(QueuedBehindCrash);
     expect(b.status === 'rejected' && (b.reason as WorkerError).exitCode).toBe(5);
     expect(c.status === 'rejected' && c.reason).toBeInstanceOf(QueuedBehindCrash);
-    expect(worker.runningCall()).toBe(2); // the second call's id: started, never finished
+    expect(worker.lastCall()).toEqual({ callId: 2, running: true }); // the second call: started, never finished
   } finally {
     await client.destroy();
     fs.rmSync(socketDir, { recursive: true, force: true });
