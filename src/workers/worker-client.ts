@@ -25,6 +25,12 @@ export const LOAD_TIMEOUT_MS = Infinity;
 const FLOW_CONTROL_WINDOW_BYTES = 64 << 20;
 /** Once the worker is gone its log stream has ended or broken; this only bounds a lost end. */
 const LOG_DRAIN_TIMEOUT_MS = 1_000;
+/**
+ * At a job's end the worker is alive and its log stream's end is coming after
+ * the job's last line: a backlog is read however long it is, as long as it
+ * moves. This bounds only a stream that stopped moving without its end.
+ */
+const JOB_LOGS_STALL_MS = 10_000;
 
 /** A call that was waiting behind the one its worker died running: not its fault. */
 export class QueuedBehindCrash extends WorkerError {
@@ -57,6 +63,10 @@ export class WorkerClient {
   #callStream: grpc.ClientDuplexStream<CallRequest, CallReply> | null = null;
   #logStream: grpc.ClientReadableStream<unknown> | null = null;
   #logsDone: Promise<unknown> = Promise.resolve();
+  /** Log lines received so far: whether a draining stream still moves. */
+  #logLines = 0;
+  /** Set when a job's log stream was cut before its end: the end still queued in the worker would cut the next job's short. */
+  #logsCut = false;
   readonly #pending = new Map<number, PendingCall>();
   #nextCallId = 1;
   /** Settles when the last call sent so far has: a call's timeout starts then. */
@@ -158,6 +168,7 @@ export class WorkerClient {
       for (const event of ['end', 'error', 'close']) stream.once(event, resolve);
     });
     stream.on('data', (record: { level: string; functionName: string; logger: string; message: string }) => {
+      this.#logLines++;
       this.#logger.log({
         level: pythonLevel(record.level),
         message: record.message,
@@ -256,7 +267,7 @@ export class WorkerClient {
 
   /** Whether the worker can take another job: alive, and nothing failed on it. */
   get healthy(): boolean {
-    return this.#failure === null && this.process.exit === null;
+    return this.#failure === null && this.process.exit === null && !this.#logsCut;
   }
 
   /**
@@ -269,7 +280,10 @@ export class WorkerClient {
     this.#callStream?.end();
     this.#callStream = null;
     // The worker ends the log stream after the job's last line.
-    await this.#drainLogs();
+    if (!(await this.#jobLogsEnded())) {
+      this.#logsCut = true;
+      this.#logStream?.cancel();
+    }
     this.process.setKeepsHostAlive(false);
     return reply;
   }
@@ -309,6 +323,21 @@ export class WorkerClient {
     await this.process.kill('SIGKILL');
     await this.#drainLogs();
     this.#stub.close();
+  }
+
+  /** Waits for the end of the job's log stream while lines keep coming; false if it stalled first. */
+  async #jobLogsEnded(): Promise<boolean> {
+    for (;;) {
+      const seen = this.#logLines;
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([
+        this.#logsDone.then(() => true),
+        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), JOB_LOGS_STALL_MS); }),
+      ]);
+      clearTimeout(timer);
+      if (ended) return true;
+      if (this.#logLines === seen) return false;
+    }
   }
 
   /**

@@ -179,3 +179,23 @@ test('a program that never closes its TableEnvironment still exits, and its warm
   expect(await waitUntil(() => isGone(pids[0]!), 2_000)).toBe(true);
   expect(await waitUntil(() => leftoverPyudfDirs(tempRoot).length === 0, 2_000)).toBe(true);
 });
+
+test('every line a job printed reaches the logger before it returns, and the next job on the warm worker gets all of its own', async () => {
+  // More lines than the log stream carries in a second: the job's end waits for all of them.
+  const LINES = 30_000;
+  const logger = recordingLogger();
+  const tEnv = environment({ logger });
+  tEnv.registerFunction('chatty', udf(`lambda x: [print("line", i) for i in range(${LINES})] and x`, [BIGINT], BIGINT));
+  tEnv.registerFunction('marked', udf('lambda x: print("second job", __import__("os").getpid()) or x', [BIGINT], BIGINT));
+  const printed = (name: string) => logger.entries.filter((e) => e.functionName === name).map((e) => e.message);
+  try {
+    await tEnv.fromElements([[1n]], { x: BIGINT }).select('chatty(x) AS y').execute().collect();
+    const lines = printed('chatty');
+    expect(lines).toHaveLength(LINES);
+    expect(lines.every((line, i) => line === `line ${i}`)).toBe(true);
+    await tEnv.fromElements([[1n]], { x: BIGINT }).select('marked(x) AS y').execute().collect();
+    expect(printed('marked')).toEqual([expect.stringMatching(/^second job \d+$/)]);
+  } finally {
+    await tEnv.close();
+  }
+}, 120_000);
