@@ -575,7 +575,14 @@ export class TableEnvironment implements TableHost {
         }),
       );
       if (pool) {
-        const closeErrors = await pool.endJob();
+        const ending = pool;
+        // Every row is out by now: a worker that dies or hangs in close() costs the workers, not the job.
+        const closeErrors = await ending.endJob().catch(async (error: unknown) => {
+          if (signal.aborted) throw error;
+          this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `ending the job on its workers failed: ${(error as Error).message}; they are stopped` });
+          await ending.destroy();
+          return [];
+        });
         for (const e of closeErrors) {
           this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `close() of "${e.functionName}" raised ${e.exceptionType}: ${e.message}` });
         }

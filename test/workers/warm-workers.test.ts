@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { DataTypes, TableEnvironment, UdfError, udf, type TableEnvironmentOptions } from '../../src/index.js';
+import { DataTypes, FileSystem, OldCsv, TableEnvironment, UdfError, udf, type TableEnvironmentOptions } from '../../src/index.js';
 import { isGone, isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger, tempDir } from '../support.js';
 
 const tempRoot = isolateTempRoot();
@@ -199,3 +199,36 @@ test('every line a job printed reaches the logger before it returns, and the nex
     await tEnv.close();
   }
 }, 120_000);
+
+test('a worker that dies in close() at the job\'s end: the job\'s output stands, a warning says so, the worker is not kept', async () => {
+  const module = path.join(dir, 'dies_closing.py');
+  fs.writeFileSync(module, [
+    'import os',
+    'from pyudf import ScalarFunction, udf, DataTypes',
+    'class DiesClosing(ScalarFunction):',
+    '    def eval(self, x):',
+    '        return x * 2',
+    '    def close(self):',
+    '        os._exit(3)',
+    'dies_closing = udf(DiesClosing(), [DataTypes.BIGINT()], DataTypes.BIGINT())',
+    '',
+  ].join('\n'));
+  const output = path.join(dir, 'dies-closing-out', 'out.csv');
+  const logger = recordingLogger();
+  const tEnv = environment({ logger });
+  tEnv.addPythonFile(module);
+  tEnv.registerFunction('doubled', udf('dies_closing.dies_closing'));
+  tEnv.connect(new FileSystem().path(output)).withFormat(new OldCsv().field('y', BIGINT)).createTemporaryTable('sink');
+  try {
+    const result = await tEnv.fromElements([[1n], [2n], [3n]], { x: BIGINT }).select('doubled(x) AS y').executeInsert('sink');
+    expect(result.sinks).toEqual([{ table: 'sink', rows: 3 }]);
+    expect(fs.readFileSync(output, 'utf8')).toBe('2\n4\n6\n');
+    expect(logger.entries.filter((e) => e.source === 'pyudf' && e.level === 'warn').map((e) => e.message))
+      .toEqual([expect.stringMatching(/^ending the job on its workers failed: .*Python worker \(pid \d+\).*; they are stopped$/s)]);
+    expect(pythonWorkers()).toEqual([]);
+    // The next job starts a worker of its own.
+    expect(await workerPids(tEnv)).toHaveLength(1);
+  } finally {
+    await tEnv.close();
+  }
+});
