@@ -61,7 +61,7 @@ export class IdleWorkers {
   readonly #logger: Logger;
   #idle: { readonly pool: WorkerPool; readonly key: string; readonly timer: NodeJS.Timeout } | null = null;
   #closed = false;
-  /** Pools being stopped in the background (replaced, idled out): close() waits for them. */
+  /** Pools being stopped (replaced, idled out, not kept): close() waits for them. */
   readonly #stopping = new Set<Promise<void>>();
 
   constructor(idleTimeoutMs: number, logger: Logger) {
@@ -83,7 +83,7 @@ export class IdleWorkers {
   /** Keeps a pool that just ended a job for the next one, or stops it (awaited) when none may be kept. */
   async keep(pool: WorkerPool, key: string): Promise<void> {
     if (this.#closed || this.#idleTimeoutMs === 0 || !pool.healthy) {
-      await this.#stopped(pool);
+      await this.#stop(pool);
       return;
     }
     // One idle pool at most: the one that finished last has the freshest setup.
@@ -114,9 +114,11 @@ export class IdleWorkers {
     await Promise.all(this.#stopping);
   }
 
-  #stop(pool: WorkerPool): void {
+  /** Stops a pool where close() waits for it too. */
+  #stop(pool: WorkerPool): Promise<void> {
     const stopping = this.#stopped(pool).finally(() => this.#stopping.delete(stopping));
     this.#stopping.add(stopping);
+    return stopping;
   }
 
   async #stopped(pool: WorkerPool): Promise<void> {
