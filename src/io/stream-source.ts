@@ -14,7 +14,7 @@ export interface StreamTableDefinition {
 /**
  * Cuts a stream of rows into batches of at most `batchSize`, sending a batch
  * once its first row is `batchTimeMs` old even when the stream is quiet, and
- * a row at once when no batch is in flight.
+ * at once when it would wait for the next row with no batch in flight.
  * A stream can be read by one job only.
  */
 export async function* readStream(table: StreamTableDefinition, batching: Batching): AsyncGenerator<Batch> {
@@ -42,7 +42,11 @@ export async function* readStream(table: StreamTableDefinition, batching: Batchi
       pending ??= Promise.resolve(iterator.next());
       let timer: NodeJS.Timeout | undefined;
       const waits: Promise<IteratorResult<readonly unknown[]> | 'timeout' | 'aborted'>[] = [pending, aborted];
-      if (count > 0) waits.push(new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now())); }));
+      if (count > 0) {
+        // Rows at hand arrive before any timer fires: only a row that has to be waited for lets an idle pipeline's batch go early.
+        const wait = pipelineIdle() ? 0 : Math.max(0, deadline - Date.now());
+        waits.push(new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), wait); }));
+      }
       const next = await Promise.race(waits);
       clearTimeout(timer);
       if (next === 'aborted') throw new PyUdfError('CLOSED', 'the job was cancelled', { cause: signal?.reason });
@@ -59,7 +63,7 @@ export async function* readStream(table: StreamTableDefinition, batching: Batchi
       schema.forEach((field, c) => columns[c]!.push(coerceValue(row[c], field.type, `fromStream: row ${rowNumber}, column "${field.name}"`)));
       rowNumber++;
       if (count++ === 0) deadline = Date.now() + batchTimeMs;
-      if (count === batchSize || pipelineIdle()) yield flush();
+      if (count === batchSize) yield flush();
     }
   } finally {
     // An async generator's return() waits for its pending next(): on a quiet
