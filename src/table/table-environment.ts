@@ -70,7 +70,8 @@ export interface TableEnvironmentOptions {
    * requirements, files, parallelism): that job starts without new processes.
    * Module-level state of the functions' modules lives on with them, as in
    * any long-running Python process. Idle workers never keep Node running;
-   * close() stops them. Default 60 s; 0 stops a job's workers when it ends.
+   * close() stops them. Default 60 s; 0 stops a job's workers when it ends;
+   * at most 2147483647 (about 24.8 days, the longest a timer waits).
    */
   readonly workerIdleTimeoutMs?: number;
 }
@@ -110,6 +111,17 @@ function nonNegativeInteger(value: unknown, name: string, fallback: number): num
     throw new PyUdfError('INVALID_ARGUMENT', `TableEnvironment option "${name}" must be an integer >= 0, got ${String(value)}`);
   }
   return value;
+}
+
+/** The longest a Node timer waits: a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function timerDuration(value: unknown, name: string, fallback: number): number {
+  const ms = nonNegativeInteger(value, name, fallback);
+  if (ms > MAX_TIMER_MS) {
+    throw new PyUdfError('INVALID_ARGUMENT', `TableEnvironment option "${name}" must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${ms}`);
+  }
+  return ms;
 }
 
 function positiveInteger(value: unknown, name: string, fallback: number): number {
@@ -183,7 +195,7 @@ export class TableEnvironment implements TableHost {
       cacheDir: options.cacheDir,
       logger: options.logger ?? defaultLogger(),
       jobParameters: { ...options.jobParameters },
-      workerIdleTimeoutMs: nonNegativeInteger(options.workerIdleTimeoutMs, 'workerIdleTimeoutMs', DEFAULTS.workerIdleTimeoutMs),
+      workerIdleTimeoutMs: timerDuration(options.workerIdleTimeoutMs, 'workerIdleTimeoutMs', DEFAULTS.workerIdleTimeoutMs),
     });
   }
 

@@ -130,6 +130,24 @@ test('workers idle longer than workerIdleTimeoutMs are stopped; the next job sta
   }
 });
 
+test('the longest workerIdleTimeoutMs a timer can wait keeps the workers; a longer one is refused, not turned into an immediate stop', async () => {
+  const tEnv = environment({ workerIdleTimeoutMs: 2 ** 31 - 1 });
+  try {
+    const [first] = await workerPids(tEnv);
+    await new Promise((r) => setTimeout(r, 50)); // past the 1 ms a timer that cannot wait this long would fire after
+    const [second] = await workerPids(tEnv);
+    expect(second).toBe(first);
+  } finally {
+    await tEnv.close();
+  }
+  for (const value of [2 ** 31, Number.MAX_SAFE_INTEGER]) {
+    expect(() => TableEnvironment.create({ workerIdleTimeoutMs: value })).toThrow(expect.objectContaining({
+      code: 'INVALID_ARGUMENT',
+      message: `TableEnvironment option "workerIdleTimeoutMs" must be at most 2147483647 (about 24.8 days), got ${value}`,
+    }));
+  }
+});
+
 test('workerIdleTimeoutMs 0 stops a job\'s workers when it ends', async () => {
   const tEnv = environment({ workerIdleTimeoutMs: 0 });
   try {
