@@ -1,21 +1,30 @@
 """Defining Python functions: PyFlink 1.10's ``udf``, ``ScalarFunction`` and friends."""
 from __future__ import annotations
 
+import inspect
 from typing import Any, Optional, Sequence, Union
 
+from pyudf.metrics import MetricGroup
 from pyudf.types import DataType, as_data_type
 
-FUNC_TYPES = ("general",)
+# "general": called once per row; "pandas": once per batch, with a pandas.Series per argument.
+FUNC_TYPES = ("general", "pandas")
 
 
 class FunctionContext:
-    """Given to ``open()``: what the job passes to its functions."""
+    """Given to ``open()``: the job's parameters and the function's metric group."""
 
-    def __init__(self, job_parameters: Optional[dict[str, str]] = None) -> None:
+    def __init__(self, job_parameters: Optional[dict[str, str]] = None,
+                 metric_group: Optional[MetricGroup] = None) -> None:
         self._job_parameters = dict(job_parameters or {})
+        # A context made by hand (a unit test of a function) still gets a working group.
+        self._metric_group = metric_group if metric_group is not None else MetricGroup()
 
     def get_job_parameter(self, key: str, default_value: Optional[str] = None) -> Optional[str]:
         return self._job_parameters.get(key, default_value)
+
+    def get_metric_group(self) -> MetricGroup:
+        return self._metric_group
 
 
 class UserDefinedFunction:
@@ -53,6 +62,8 @@ class UserDefinedFunctionWrapper:
         func_type: str = "general",
         deterministic: Optional[bool] = None,
         name: Optional[str] = None,
+        concurrency: Optional[int] = None,
+        io_threads: Optional[int] = None,
     ) -> None:
         if not callable(func) and not isinstance(func, ScalarFunction):
             raise TypeError(f"udf() needs a callable or a ScalarFunction, got {func!r}")
@@ -60,6 +71,9 @@ class UserDefinedFunctionWrapper:
             raise ValueError(
                 f"udf(func_type={func_type!r}) is not supported; supported: {', '.join(FUNC_TYPES)}"
             )
+        check_call_options(func, func_type, concurrency, io_threads, "udf()")
+        self._concurrency = concurrency
+        self._io_threads = io_threads
         self._func = func
         self._input_types = input_types
         self._result_type = result_type
@@ -90,6 +104,14 @@ class UserDefinedFunctionWrapper:
     def name(self) -> str:
         return self._name
 
+    @property
+    def concurrency(self) -> Optional[int]:
+        return self._concurrency
+
+    @property
+    def io_threads(self) -> Optional[int]:
+        return self._io_threads
+
     def is_deterministic(self) -> bool:
         return self._deterministic
 
@@ -103,6 +125,33 @@ class UserDefinedFunctionWrapper:
 
 
 TypeSpec = Union[DataType, str]
+
+
+def is_async(func: Any) -> bool:
+    """Whether calling the function (a ScalarFunction's eval) returns a coroutine."""
+    target = func.eval if isinstance(func, ScalarFunction) else func
+    if inspect.iscoroutinefunction(target):
+        return True
+    call = getattr(type(target), "__call__", None)
+    return not inspect.isroutine(target) and inspect.iscoroutinefunction(call)
+
+
+def check_call_options(func: Any, func_type: str, concurrency: Any, io_threads: Any, where: str) -> None:
+    """Refuses options that do not fit the function: a mistake found when it is declared, not mid-job."""
+    for option, value in (("concurrency", concurrency), ("io_threads", io_threads)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{where}: {option} must be a positive integer, got {value!r}")
+    asynchronous = is_async(func)
+    if asynchronous and func_type == "pandas":
+        raise ValueError(f"{where}: a vectorized function (func_type='pandas') cannot be async")
+    if concurrency is not None and not asynchronous:
+        raise ValueError(
+            f"{where}: concurrency applies to async functions (async def); "
+            "a plain function can run its rows on threads with io_threads"
+        )
+    if io_threads is not None and (asynchronous or func_type == "pandas"):
+        kind = "an async function" if asynchronous else "a vectorized function"
+        raise ValueError(f"{where}: io_threads applies to plain row functions, not to {kind}")
 
 
 def _input_type_list(input_types: Union[None, TypeSpec, Sequence[TypeSpec]]) -> Optional[list[DataType]]:
@@ -120,11 +169,19 @@ def udf(
     deterministic: Optional[bool] = None,
     name: Optional[str] = None,
     func_type: str = "general",
+    concurrency: Optional[int] = None,
+    io_threads: Optional[int] = None,
 ) -> Any:
     """Declares a Python scalar function, as ``pyflink.table.udf.udf``.
 
     Either ``add = udf(f, [DataTypes.BIGINT(), DataTypes.BIGINT()], DataTypes.BIGINT())``
     or as a decorator ``@udf(input_types=[...], result_type=...)``.
+
+    ``func_type="pandas"`` makes a vectorized function: called once per batch
+    with a ``pandas.Series`` per argument, it returns a Series of the same
+    length. An ``async def`` function runs the rows of a batch concurrently,
+    at most ``concurrency`` at once (default 64); a plain function may run
+    them on ``io_threads`` threads.
     """
     if func_type not in FUNC_TYPES:  # refused up front, as PyFlink does, not at decoration
         raise ValueError(
@@ -139,6 +196,8 @@ def udf(
             func_type=func_type,
             deterministic=deterministic,
             name=name,
+            concurrency=concurrency,
+            io_threads=io_threads,
         )
 
     if f is None:

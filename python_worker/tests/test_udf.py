@@ -108,18 +108,23 @@ class UdfFormsTest(unittest.TestCase):
             udf(42, [], DataTypes.BIGINT())
         self.assertIn("needs a callable or a ScalarFunction, got 42", str(caught.exception))
 
-    def test_pandas_func_type_is_refused(self):
+    def test_unknown_func_type_is_refused(self):
         with self.assertRaises(ValueError) as caught:
-            udf(func_type="pandas")
+            udf(func_type="arrow")
         self.assertEqual(
-            str(caught.exception), "udf(func_type='pandas') is not supported; supported: general"
+            str(caught.exception), "udf(func_type='arrow') is not supported; supported: general, pandas"
         )
         with self.assertRaises(ValueError):
-            udf(lambda x: x, [DataTypes.BIGINT()], DataTypes.BIGINT(), func_type="pandas")
-        with self.assertRaises(ValueError):
-            @udf(result_type=DataTypes.BIGINT(), func_type="pandas")
-            def f(x):
-                return x
+            udf(lambda x: x, [DataTypes.BIGINT()], DataTypes.BIGINT(), func_type="arrow")
+
+    def test_pandas_func_type_is_kept(self):
+        @udf(result_type=DataTypes.DOUBLE(), func_type="pandas")
+        def f(x):
+            return x * 2
+
+        self.assertEqual(f.func_type, "pandas")
+        self.assertEqual(udf(lambda x: x, [DataTypes.BIGINT()], DataTypes.BIGINT(), func_type="pandas").func_type,
+                         "pandas")
 
     def test_scalar_function_without_eval(self):
         with self.assertRaises(NotImplementedError):

@@ -29,7 +29,7 @@ class HandshakeReply(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ..., worker_version: _Optional[str] = ..., python_version: _Optional[str] = ..., python_executable: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
 
 class FunctionSpec(_message.Message):
-    __slots__ = ("name", "callable", "input_types", "has_input_types", "result_type", "continue_on_error", "category", "result_types")
+    __slots__ = ("name", "callable", "input_types", "has_input_types", "result_type", "continue_on_error", "category", "result_types", "func_type", "concurrency", "io_threads")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CALLABLE_FIELD_NUMBER: _ClassVar[int]
     INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,9 @@ class FunctionSpec(_message.Message):
     CONTINUE_ON_ERROR_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     RESULT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    FUNC_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    IO_THREADS_FIELD_NUMBER: _ClassVar[int]
     name: str
     callable: str
     input_types: _containers.RepeatedScalarFieldContainer[str]
@@ -46,7 +49,10 @@ class FunctionSpec(_message.Message):
     continue_on_error: bool
     category: str
     result_types: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., callable: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ..., continue_on_error: _Optional[bool] = ..., category: _Optional[str] = ..., result_types: _Optional[_Iterable[str]] = ...) -> None: ...
+    func_type: str
+    concurrency: int
+    io_threads: int
+    def __init__(self, name: _Optional[str] = ..., callable: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ..., continue_on_error: _Optional[bool] = ..., category: _Optional[str] = ..., result_types: _Optional[_Iterable[str]] = ..., func_type: _Optional[str] = ..., concurrency: _Optional[int] = ..., io_threads: _Optional[int] = ...) -> None: ...
 
 class LoadFunctionsRequest(_message.Message):
     __slots__ = ("functions", "python_paths", "job_parameters", "library_paths")
@@ -68,7 +74,7 @@ class LoadFunctionsRequest(_message.Message):
     def __init__(self, functions: _Optional[_Iterable[_Union[FunctionSpec, _Mapping]]] = ..., python_paths: _Optional[_Iterable[str]] = ..., job_parameters: _Optional[_Mapping[str, str]] = ..., library_paths: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LoadedFunction(_message.Message):
-    __slots__ = ("name", "input_types", "has_input_types", "result_type", "kind", "source_location", "category", "result_types", "has_merge")
+    __slots__ = ("name", "input_types", "has_input_types", "result_type", "kind", "source_location", "category", "result_types", "has_merge", "concurrency")
     NAME_FIELD_NUMBER: _ClassVar[int]
     INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
     HAS_INPUT_TYPES_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +84,7 @@ class LoadedFunction(_message.Message):
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     RESULT_TYPES_FIELD_NUMBER: _ClassVar[int]
     HAS_MERGE_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     name: str
     input_types: _containers.RepeatedScalarFieldContainer[str]
     has_input_types: bool
@@ -87,7 +94,8 @@ class LoadedFunction(_message.Message):
     category: str
     result_types: _containers.RepeatedScalarFieldContainer[str]
     has_merge: bool
-    def __init__(self, name: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ..., kind: _Optional[str] = ..., source_location: _Optional[str] = ..., category: _Optional[str] = ..., result_types: _Optional[_Iterable[str]] = ..., has_merge: _Optional[bool] = ...) -> None: ...
+    concurrency: int
+    def __init__(self, name: _Optional[str] = ..., input_types: _Optional[_Iterable[str]] = ..., has_input_types: _Optional[bool] = ..., result_type: _Optional[str] = ..., kind: _Optional[str] = ..., source_location: _Optional[str] = ..., category: _Optional[str] = ..., result_types: _Optional[_Iterable[str]] = ..., has_merge: _Optional[bool] = ..., concurrency: _Optional[int] = ...) -> None: ...
 
 class LoadFunctionsReply(_message.Message):
     __slots__ = ("functions", "error")
@@ -144,18 +152,32 @@ class AggregateStep(_message.Message):
     def __init__(self, use: _Optional[int] = ..., step: _Optional[str] = ..., groups: _Optional[_Iterable[int]] = ..., accumulators: _Optional[bytes] = ...) -> None: ...
 
 class CallReply(_message.Message):
-    __slots__ = ("call_id", "result", "error", "row_errors", "accumulators")
+    __slots__ = ("call_id", "result", "error", "row_errors", "accumulators", "stats")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ROW_ERRORS_FIELD_NUMBER: _ClassVar[int]
     ACCUMULATORS_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
     call_id: int
     result: bytes
     error: UdfError
     row_errors: _containers.RepeatedCompositeFieldContainer[UdfError]
     accumulators: bytes
-    def __init__(self, call_id: _Optional[int] = ..., result: _Optional[bytes] = ..., error: _Optional[_Union[UdfError, _Mapping]] = ..., row_errors: _Optional[_Iterable[_Union[UdfError, _Mapping]]] = ..., accumulators: _Optional[bytes] = ...) -> None: ...
+    stats: CallStats
+    def __init__(self, call_id: _Optional[int] = ..., result: _Optional[bytes] = ..., error: _Optional[_Union[UdfError, _Mapping]] = ..., row_errors: _Optional[_Iterable[_Union[UdfError, _Mapping]]] = ..., accumulators: _Optional[bytes] = ..., stats: _Optional[_Union[CallStats, _Mapping]] = ...) -> None: ...
+
+class CallStats(_message.Message):
+    __slots__ = ("rows_in", "rows_out", "rows_failed", "function_nanos")
+    ROWS_IN_FIELD_NUMBER: _ClassVar[int]
+    ROWS_OUT_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FAILED_FIELD_NUMBER: _ClassVar[int]
+    FUNCTION_NANOS_FIELD_NUMBER: _ClassVar[int]
+    rows_in: int
+    rows_out: int
+    rows_failed: int
+    function_nanos: int
+    def __init__(self, rows_in: _Optional[int] = ..., rows_out: _Optional[int] = ..., rows_failed: _Optional[int] = ..., function_nanos: _Optional[int] = ...) -> None: ...
 
 class StreamLogsRequest(_message.Message):
     __slots__ = ()
@@ -180,17 +202,53 @@ class CloseFunctionsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class CloseFunctionsReply(_message.Message):
-    __slots__ = ("errors",)
+    __slots__ = ("errors", "metrics")
     ERRORS_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
     errors: _containers.RepeatedCompositeFieldContainer[UdfError]
-    def __init__(self, errors: _Optional[_Iterable[_Union[UdfError, _Mapping]]] = ...) -> None: ...
+    metrics: _containers.RepeatedCompositeFieldContainer[FunctionMetrics]
+    def __init__(self, errors: _Optional[_Iterable[_Union[UdfError, _Mapping]]] = ..., metrics: _Optional[_Iterable[_Union[FunctionMetrics, _Mapping]]] = ...) -> None: ...
+
+class FunctionMetrics(_message.Message):
+    __slots__ = ("function_name", "readings")
+    FUNCTION_NAME_FIELD_NUMBER: _ClassVar[int]
+    READINGS_FIELD_NUMBER: _ClassVar[int]
+    function_name: str
+    readings: _containers.RepeatedCompositeFieldContainer[MetricReading]
+    def __init__(self, function_name: _Optional[str] = ..., readings: _Optional[_Iterable[_Union[MetricReading, _Mapping]]] = ...) -> None: ...
+
+class MetricReading(_message.Message):
+    __slots__ = ("identifier", "kind", "count", "rate", "sum", "min", "max", "number", "text", "is_text")
+    IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
+    SUM_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    IS_TEXT_FIELD_NUMBER: _ClassVar[int]
+    identifier: str
+    kind: str
+    count: int
+    rate: float
+    sum: float
+    min: float
+    max: float
+    number: float
+    text: str
+    is_text: bool
+    def __init__(self, identifier: _Optional[str] = ..., kind: _Optional[str] = ..., count: _Optional[int] = ..., rate: _Optional[float] = ..., sum: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., number: _Optional[float] = ..., text: _Optional[str] = ..., is_text: _Optional[bool] = ...) -> None: ...
 
 class ShutdownRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class ShutdownReply(_message.Message):
-    __slots__ = ("errors",)
+    __slots__ = ("errors", "metrics")
     ERRORS_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
     errors: _containers.RepeatedCompositeFieldContainer[UdfError]
-    def __init__(self, errors: _Optional[_Iterable[_Union[UdfError, _Mapping]]] = ...) -> None: ...
+    metrics: _containers.RepeatedCompositeFieldContainer[FunctionMetrics]
+    def __init__(self, errors: _Optional[_Iterable[_Union[UdfError, _Mapping]]] = ..., metrics: _Optional[_Iterable[_Union[FunctionMetrics, _Mapping]]] = ...) -> None: ...

@@ -29,10 +29,15 @@ def decode_arguments(data: bytes) -> list[Sequence[Any]]:
 
     A call without arguments sends no bytes at all.
     """
+    return [column_values(column) for column in decode_arrays(data)]
+
+
+def decode_arrays(data: bytes) -> list[pa.Array]:
+    """Arrow IPC stream in, one Arrow array per column out, over the received bytes."""
     if not data:
         return []
     table = pa.ipc.open_stream(data).read_all()
-    return [column_values(_one_chunk(column)) for column in table.columns]
+    return [_one_chunk(column) for column in table.columns]
 
 
 def _one_chunk(column: pa.ChunkedArray) -> pa.Array:

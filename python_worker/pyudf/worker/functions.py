@@ -17,7 +17,13 @@ import pyudf
 from pyudf.aggregate_function import AggregateFunction, UserDefinedAggregateFunctionWrapper
 from pyudf.table_function import TableFunction, UserDefinedTableFunctionWrapper
 from pyudf.types import DataType, parse_type
-from pyudf.udf import FunctionContext, ScalarFunction, UserDefinedFunction, UserDefinedFunctionWrapper
+from pyudf.udf import (
+    FUNC_TYPES, FunctionContext, ScalarFunction, UserDefinedFunction, UserDefinedFunctionWrapper,
+    check_call_options, is_async,
+)
+
+# Calls of one batch of an async function running at once, unless declared.
+DEFAULT_ASYNC_CONCURRENCY = 64
 
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -44,8 +50,11 @@ class LoadedFunction:
     continue_on_error: bool = False
     # "scalar", "table" or "aggregate".
     category: str = "scalar"
-    # "general" (called per row) or "pandas" (called with pandas.Series).
+    # "general" (called per row) or "pandas" (called with pandas.Series); for a scalar
+    # function also "async" (a coroutine per row) or "threads" (rows on a thread pool).
     kind: str = "general"
+    # Calls of one batch at once, for "async" and "threads".
+    concurrency: int = 1
     result_types: Optional[list[DataType]] = None
     # An aggregate function's accumulators and steps (pyudf.worker.aggregates).
     aggregator: Any = None
@@ -171,6 +180,9 @@ def load_function(
     host_result_type: Optional[str],
     host_category: str = "",
     host_result_types: Optional[list[str]] = None,
+    host_func_type: str = "",
+    host_concurrency: int = 0,
+    host_io_threads: int = 0,
 ) -> LoadedFunction:
     value = _evaluate(name, expression)
     if isinstance(value, type) and issubclass(value, UserDefinedFunction):
@@ -186,8 +198,12 @@ def load_function(
 
     py_inputs: Optional[list[DataType]] = None
     py_result: Optional[DataType] = None
+    py_func_type: Optional[str] = None
+    py_concurrency: Optional[int] = None
+    py_io_threads: Optional[int] = None
     if isinstance(value, UserDefinedFunctionWrapper):
         py_inputs, py_result = value.input_types, value.result_type
+        py_func_type, py_concurrency, py_io_threads = value.func_type, value.concurrency, value.io_threads
         value = value.func
 
     if isinstance(value, ScalarFunction):
@@ -231,4 +247,35 @@ def load_function(
         )
     if input_types is not None:
         _check_arity(name, target, len(input_types), location)
-    return LoadedFunction(name, call, input_types, result_type, location, opener, closer)
+    func_type = _func_type(name, host_func_type, py_func_type, location)
+    # The job may tune what the Python declaration chose.
+    concurrency = host_concurrency or py_concurrency
+    io_threads = host_io_threads or py_io_threads
+    try:
+        check_call_options(value, func_type, concurrency, io_threads, f"function {name!r}")
+    except ValueError as exc:
+        raise FunctionLoadError("SignatureMismatch", str(exc), location) from None
+    loaded = LoadedFunction(name, call, input_types, result_type, location, opener, closer)
+    if func_type == "pandas":
+        loaded.kind = "pandas"
+    elif is_async(value):
+        loaded.kind, loaded.concurrency = "async", concurrency or DEFAULT_ASYNC_CONCURRENCY
+    elif io_threads:
+        loaded.kind, loaded.concurrency = "threads", io_threads
+    return loaded
+
+
+def _func_type(name: str, host: str, python: Optional[str], location: str) -> str:
+    if host and host not in FUNC_TYPES:
+        raise FunctionLoadError(
+            "SignatureMismatch",
+            f"function {name!r}: funcType {host!r} is not supported; supported: {', '.join(FUNC_TYPES)}",
+            location,
+        )
+    if host and python is not None and host != python:
+        raise FunctionLoadError(
+            "SignatureMismatch",
+            f"function {name!r}: TypeScript declares funcType {host!r}, Python declares func_type {python!r}",
+            location,
+        )
+    return host or python or "general"

@@ -5,6 +5,7 @@ import io
 import logging
 import queue
 import sys
+import threading
 import time
 from typing import Iterator, Optional
 
@@ -56,22 +57,26 @@ class _LineWriter(io.TextIOBase):
         self._hub = hub
         self._level = level
         self._pending = ""
+        # Rows of an io_threads function print from several threads at once.
+        self._lock = threading.Lock()
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        self._pending += text
-        if "\n" in self._pending:
-            *lines, self._pending = self._pending.split("\n")
-            for line in lines:
-                self._hub.emit(self._level, line)
+        with self._lock:
+            self._pending += text
+            if "\n" in self._pending:
+                *lines, self._pending = self._pending.split("\n")
+                for line in lines:
+                    self._hub.emit(self._level, line)
         return len(text)
 
     def flush(self) -> None:
-        if self._pending:
-            self._hub.emit(self._level, self._pending)
-            self._pending = ""
+        with self._lock:
+            if self._pending:
+                self._hub.emit(self._level, self._pending)
+                self._pending = ""
 
 
 class _HubHandler(logging.Handler):

@@ -2,15 +2,22 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable, Iterable, Optional
+import time
+from types import ModuleType
+from typing import Any, Callable, Optional
+
+import pyarrow as pa
 
 from pyudf._proto import worker_pb2
+from pyudf.metrics import MetricGroup, MetricRegistry
 from pyudf.udf import FunctionContext
 from pyudf.worker.aggregates import has_merge, run_step
-from pyudf.worker.batches import ResultTypeError, decode_arguments, encode_result, to_arrow_result
+from pyudf.worker.batches import ResultTypeError, decode_arguments, decode_arrays, encode_result, to_arrow_result
+from pyudf.worker.concurrent_calls import ConcurrentCalls
 from pyudf.worker.failures import add_library_dir, plain_error, udf_error
 from pyudf.worker.functions import FunctionLoadError, LoadedFunction, load_function
 from pyudf.worker.logs import LogHub, flush_output
+from pyudf.worker.metric_reports import read_gauges, read_metrics
 from pyudf.worker.table_calls import call_table_function
 
 
@@ -18,6 +25,8 @@ class FunctionRuntime:
     def __init__(self, hub: LogHub) -> None:
         self._hub = hub
         self._functions: dict[str, LoadedFunction] = {}
+        self._metrics: dict[str, MetricRegistry] = {}
+        self._concurrent = ConcurrentCalls()
 
     def load(self, request: worker_pb2.LoadFunctionsRequest) -> worker_pb2.LoadFunctionsReply:
         for path in reversed([*request.python_paths, *request.library_paths]):
@@ -36,6 +45,9 @@ class FunctionRuntime:
                     spec.result_type or None,
                     spec.category,
                     list(spec.result_types) or None,
+                    spec.func_type,
+                    spec.concurrency,
+                    spec.io_threads,
                 )
                 loaded[spec.name].continue_on_error = spec.continue_on_error
             except FunctionLoadError as exc:
@@ -47,12 +59,22 @@ class FunctionRuntime:
             finally:
                 flush_output()
                 self._hub.current_function = ""
-        context = FunctionContext(dict(request.job_parameters))
+        vectorized = [f.name for f in loaded.values() if _is_vectorized(f)]
+        if vectorized:
+            try:
+                _vectorized()  # pandas loads with the first job that needs it, before any batch waits for it
+            except ImportError as exc:
+                return worker_pb2.LoadFunctionsReply(error=plain_error(
+                    vectorized[0], "load", "ImportError",
+                    f"a vectorized function (func_type='pandas') needs pandas and numpy: {exc}",
+                ))
         opened: list[LoadedFunction] = []
+        registries = {name: MetricRegistry() for name in loaded}
         for function in loaded.values():
             self._hub.current_function = function.name
+            context = FunctionContext(dict(request.job_parameters), MetricGroup(registries[function.name]))
             try:
-                function.open(context)
+                self._concurrent.run_lifecycle(function.open, context)
                 opened.append(function)
             except Exception as exc:
                 for done in opened:
@@ -62,6 +84,7 @@ class FunctionRuntime:
                 flush_output()
                 self._hub.current_function = ""
         self._functions.update(loaded)
+        self._metrics.update(registries)
         return worker_pb2.LoadFunctionsReply(functions=[
             worker_pb2.LoadedFunction(
                 name=f.name,
@@ -73,6 +96,7 @@ class FunctionRuntime:
                 category=f.category,
                 result_types=[str(t) for t in f.result_types or []],
                 has_merge=has_merge(f),
+                concurrency=f.concurrency if f.kind in ("async", "threads") else 0,
             )
             for f in loaded.values()
         ])
@@ -97,6 +121,8 @@ class FunctionRuntime:
             ))
         if request.HasField("aggregate") or function.aggregator is not None:
             return self._as(function, lambda: run_step(function, request))
+        if _is_vectorized(function):
+            return self._call_vectorized(function, request)
         columns = decode_arguments(request.arguments)
         if request.argument_columns:
             columns = [columns[index] for index in request.argument_columns]
@@ -106,27 +132,36 @@ class FunctionRuntime:
         results: list = []
         row_errors: list = []
         self._hub.current_function = function.name
+        started = time.perf_counter_ns()
         try:
-            try:
-                if columns:
-                    # extend() keeps what map() produced before a failure: its length is the failing row.
-                    results.extend(map(function.call, *columns))
-                else:
-                    call = function.call
-                    results.extend(call() for _ in range(num_rows))
-            # BaseException: sys.exit() in a UDF is the UDF's failure, not the worker's exit.
-            except BaseException as exc:
-                if not function.continue_on_error:
-                    return worker_pb2.CallReply(
-                        call_id=request.call_id, error=udf_error(function.name, "eval", exc, len(results)),
-                    )
-                row_errors.append(udf_error(function.name, "eval", exc, len(results)))
-                results.append(None)
-            if row_errors:
-                # Outside the except clause: a later row's exception must not chain onto this
-                # row's ("During handling of the above exception...") in its traceback.
-                self._finish_rows(function, columns, num_rows, results, row_errors)
+            if function.kind in ("async", "threads"):
+                results, failures = self._concurrent.run(function, columns, num_rows)
+                if failures and not function.continue_on_error:
+                    row, exc = failures[0]
+                    return worker_pb2.CallReply(call_id=request.call_id, error=udf_error(function.name, "eval", exc, row))
+                row_errors = [udf_error(function.name, "eval", exc, row) for row, exc in failures]
+            else:
+                try:
+                    if columns:
+                        # extend() keeps what map() produced before a failure: its length is the failing row.
+                        results.extend(map(function.call, *columns))
+                    else:
+                        call = function.call
+                        results.extend(call() for _ in range(num_rows))
+                # BaseException: sys.exit() in a UDF is the UDF's failure, not the worker's exit.
+                except BaseException as exc:
+                    if not function.continue_on_error:
+                        return worker_pb2.CallReply(
+                            call_id=request.call_id, error=udf_error(function.name, "eval", exc, len(results)),
+                        )
+                    row_errors.append(udf_error(function.name, "eval", exc, len(results)))
+                    results.append(None)
+                if row_errors:
+                    # Outside the except clause: a later row's exception must not chain onto this
+                    # row's ("During handling of the above exception...") in its traceback.
+                    self._finish_rows(function, columns, num_rows, results, row_errors)
         finally:
+            nanos = time.perf_counter_ns() - started
             flush_output()
             self._hub.current_function = ""
         result_type = function.result_type
@@ -135,10 +170,57 @@ class FunctionRuntime:
         try:
             array = to_arrow_result(results, result_type)
         except ResultTypeError as exc:
-            return worker_pb2.CallReply(call_id=request.call_id, error=plain_error(
-                function.name, "result", "ResultTypeError", str(exc), exc.row_index, function.source_location,
-            ))
-        return worker_pb2.CallReply(call_id=request.call_id, result=encode_result(array), row_errors=row_errors)
+            return self._result_error(request, function, exc)
+        return worker_pb2.CallReply(
+            call_id=request.call_id, result=encode_result(array), row_errors=row_errors,
+            stats=_stats(num_rows, len(row_errors), nanos),
+        )
+
+    def _call_vectorized(self, function: LoadedFunction, request: worker_pb2.CallRequest) -> worker_pb2.CallReply:
+        """One call for the whole batch: it succeeds or fails as a whole."""
+        vectorized = _vectorized()
+        arrays = decode_arrays(request.arguments)
+        if request.argument_columns:
+            arrays = [arrays[index] for index in request.argument_columns]
+        num_rows = len(arrays[0]) if arrays else request.num_rows
+        series = vectorized.arguments_as_series(arrays)
+        failure: Optional[BaseException] = None
+        result: Any = None
+        self._hub.current_function = function.name
+        started = time.perf_counter_ns()
+        try:
+            result = function.call(*series)
+        except BaseException as exc:  # sys.exit() included, as for row functions
+            failure = exc
+        finally:
+            nanos = time.perf_counter_ns() - started
+            flush_output()
+            self._hub.current_function = ""
+        if failure is not None:
+            error = udf_error(function.name, "eval", failure)
+            if isinstance(failure, ValueError) and "read-only" in str(failure):
+                error.message += vectorized.READ_ONLY_HINT
+            if not function.continue_on_error:
+                return worker_pb2.CallReply(call_id=request.call_id, error=error)
+            # Row -1: every row of the batch failed; the job's error policy applies to each.
+            nulls = pa.nulls(num_rows, type=function.result_type.to_arrow())
+            return worker_pb2.CallReply(
+                call_id=request.call_id, result=encode_result(nulls), row_errors=[error],
+                stats=_stats(num_rows, num_rows, nanos),
+            )
+        try:
+            array = vectorized.series_to_arrow(result, num_rows, function.result_type)
+        except ResultTypeError as exc:
+            return self._result_error(request, function, exc)
+        return worker_pb2.CallReply(
+            call_id=request.call_id, result=encode_result(array), stats=_stats(num_rows, 0, nanos),
+        )
+
+    @staticmethod
+    def _result_error(request: worker_pb2.CallRequest, function: LoadedFunction, exc: ResultTypeError) -> worker_pb2.CallReply:
+        return worker_pb2.CallReply(call_id=request.call_id, error=plain_error(
+            function.name, "result", "ResultTypeError", str(exc), exc.row_index, function.source_location,
+        ))
 
     def _as(self, function: LoadedFunction, run: Callable[[], worker_pb2.CallReply]) -> worker_pb2.CallReply:
         """Runs a call of `function`, its output tagged with its name."""
@@ -160,18 +242,47 @@ class FunctionRuntime:
                 row_errors.append(udf_error(function.name, "eval", exc, row))
                 results.append(None)
 
-    def close_all(self) -> Iterable[worker_pb2.UdfError]:
-        errors = [e for e in map(self._close_one, self._functions.values()) if e is not None]
+    def close_all(self) -> tuple[list[worker_pb2.UdfError], list[worker_pb2.FunctionMetrics]]:
+        """close() of every function, which are then forgotten; what they raised, and their metrics."""
+        errors: list[worker_pb2.UdfError] = []
+        metrics: list[worker_pb2.FunctionMetrics] = []
+        for function in self._functions.values():
+            registry = self._metrics.get(function.name, MetricRegistry())
+            gauges, gauge_errors = read_gauges(function.name, registry)
+            errors.extend(gauge_errors)
+            error = self._close_one(function)
+            if error is not None:
+                errors.append(error)
+            metrics.append(worker_pb2.FunctionMetrics(
+                function_name=function.name, readings=[*gauges, *read_metrics(registry)],
+            ))
         self._functions.clear()
-        return errors
+        self._metrics.clear()
+        return errors, metrics
 
     def _close_one(self, function: LoadedFunction) -> Optional[worker_pb2.UdfError]:
         self._hub.current_function = function.name
         try:
-            function.close()
+            self._concurrent.release(function)
+            self._concurrent.run_lifecycle(function.close)
             return None
         except Exception as exc:
             return udf_error(function.name, "close", exc)
         finally:
             flush_output()
             self._hub.current_function = ""
+
+
+def _is_vectorized(function: LoadedFunction) -> bool:
+    return function.category == "scalar" and function.kind == "pandas"
+
+
+def _vectorized() -> ModuleType:
+    """pandas takes longer to import than the rest of the worker: only jobs with vectorized functions pay."""
+    from pyudf.worker import vectorized
+    return vectorized
+
+
+def _stats(rows_in: int, rows_failed: int, nanos: int) -> worker_pb2.CallStats:
+    return worker_pb2.CallStats(rows_in=rows_in, rows_out=rows_in - rows_failed, rows_failed=rows_failed,
+                                function_nanos=nanos)

@@ -88,15 +88,15 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
 
     def CloseFunctions(self, request, context):
         with self._call_lock:
-            errors = list(self._runtime.close_all())
+            errors, metrics = self._runtime.close_all()
         self._hub.end_stream()
-        return worker_pb2.CloseFunctionsReply(errors=errors)
+        return worker_pb2.CloseFunctionsReply(errors=errors, metrics=metrics)
 
     def Shutdown(self, request, context):
         with self._call_lock:
-            errors = list(self._runtime.close_all())
+            errors, metrics = self._runtime.close_all()
         self._stopping.set()
-        return worker_pb2.ShutdownReply(errors=errors)
+        return worker_pb2.ShutdownReply(errors=errors, metrics=metrics)
 
 
 _END = object()
