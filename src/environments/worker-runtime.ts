@@ -12,7 +12,7 @@ import { publishOnce } from './published-dir.js';
 
 export interface WorkerRuntime {
   readonly interpreter: Interpreter;
-  /** The virtualenv holding the worker runtime (grpcio, protobuf, pyarrow). */
+  /** The virtualenv holding the worker runtime (grpcio, protobuf, pyarrow, pandas). */
   readonly dir: string;
   /** Its Python: what workers run. */
   readonly python: string;
@@ -39,7 +39,7 @@ export function holdsRuntimeWheels(dir: string): boolean {
   } catch {
     return false;
   }
-  return ['grpcio', 'protobuf', 'pyarrow'].every((name) => names.some((n) => n.startsWith(`${name}-`) && n.endsWith('.whl')));
+  return ['grpcio', 'protobuf', 'pyarrow', 'pandas', 'numpy'].every((name) => names.some((n) => n.startsWith(`${name}-`) && n.endsWith('.whl')));
 }
 
 /** The runtime's identity: the requirements are pinned, so where pip takes the wheels from does not change it. */
@@ -85,7 +85,7 @@ export async function ensureWorkerRuntime(
       interpreter.executable,
       ['-m', 'pip', '--python', path.join(staging, 'bin', 'python'), 'install', '--disable-pip-version-check',
         '--no-input', '--retries', '0', ...source, '-r', packagePaths.runtimeRequirements],
-      'installing the worker runtime (grpcio, protobuf, pyarrow)',
+      'installing the worker runtime (grpcio, protobuf, pyarrow, pandas)',
       {
         signal: options.signal,
         env: findLinks ? isolatedPipEnv() : undefined,

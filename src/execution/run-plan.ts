@@ -15,6 +15,7 @@ import { describe, type SqlValue } from '../types/values.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
 import type { UdfErrorMessage } from '../protocol/contract.js';
 import type { UdfErrorHandling } from './udf-errors.js';
+import type { JobMetrics } from './job-metrics.js';
 import type { SkippedInput } from './skipped-input.js';
 import { rowAt, takeRows, valueAt, type Batch } from './vectors.js';
 
@@ -29,6 +30,8 @@ export interface RunOptions {
   /** Batches being processed at once, across all workers; bounds memory and keeps workers busy. */
   readonly maxInFlight: number;
   readonly signal?: AbortSignal;
+  /** Collects what the workers measured per batch. */
+  readonly metrics?: JobMetrics;
 }
 
 export type Operator = (batch: Batch, context: OperatorContext) => Promise<Batch>;
@@ -141,7 +144,7 @@ export async function runPlan(compiled: CompiledPlan, pool: WorkerPool | null, s
         const worker = sequence++;
         let work = Promise.resolve(batch);
         // Each operator gets its own context: rows it drops are counted in its input.
-        for (const operator of compiled.operators) work = work.then((b) => operator(b, batchContext(pool, worker, options.udfErrors)));
+        for (const operator of compiled.operators) work = work.then((b) => operator(b, batchContext(pool, worker, options.udfErrors, options.metrics)));
         work.catch(() => undefined); // awaited in order by the writer; this keeps a later failure from going unhandled
         inFlight.push(work);
         wake('writer');
@@ -198,25 +201,28 @@ export interface OperatorContext extends EvalContext {
   /** The batch's place in the source: which worker its calls go to. */
   readonly sequence: number;
   readonly udfErrors: UdfErrorHandling;
+  /** Collects what the workers measured per batch, when the job keeps figures. */
+  readonly metrics?: JobMetrics;
 }
 
-function batchContext(pool: WorkerPool | null, sequence: number, udfErrors: UdfErrorHandling): OperatorContext {
+function batchContext(pool: WorkerPool | null, sequence: number, udfErrors: UdfErrorHandling, metrics: JobMetrics | undefined): OperatorContext {
   const dropped = new Set<number>();
   const scoped = (toBatchRow: (row: number) => number): EvalContext => ({
-    callFunction: (name, args, numRows) => callFunction(pool, sequence, udfErrors, name, args, numRows, (rows) => {
+    callFunction: (name, args, numRows) => callFunction(pool, sequence, udfErrors, metrics, name, args, numRows, (rows) => {
       for (const row of rows) dropped.add(toBatchRow(row));
     }),
     dropRows: (rows) => { for (const row of rows) dropped.add(toBatchRow(row)); },
     forRows: (rows) => scoped((row) => toBatchRow(rows[row]!)),
     isDropped: (row) => dropped.has(toBatchRow(row)),
   });
-  return Object.assign(scoped((row) => row), { dropped, pool, sequence, udfErrors });
+  return Object.assign(scoped((row) => row), { dropped, pool, sequence, udfErrors, metrics });
 }
 
 async function callFunction(
   pool: WorkerPool | null,
   sequence: number,
   udfErrors: UdfErrorHandling,
+  metrics: JobMetrics | undefined,
   name: string,
   args: readonly arrow.Vector[],
   numRows: number,
@@ -224,12 +230,13 @@ async function callFunction(
 ): Promise<arrow.Vector> {
   if (pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${name}" is not loaded in any worker`);
   const outcome = await pool.call(sequence % pool.size, name, args, numRows);
-  if (!outcome.ok) throw udfFailure(name, outcome.error, args);
+  if (!outcome.ok) throw udfFailure(name, outcome.error, args, numRows);
   const result = outcome.columns[0];
   if (result?.length !== numRows) {
     throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: it returned ${result?.length ?? 0} results for ${numRows} rows of "${name}"`, {});
   }
-  await absorbRowErrors(name, outcome.rowErrors, args, udfErrors, dropRows);
+  metrics?.recordCall(name, outcome.stats);
+  await absorbRowErrors(name, outcome.rowErrors, args, udfErrors, dropRows, numRows);
   return result;
 }
 
@@ -244,11 +251,14 @@ export async function absorbRowErrors(
   args: readonly arrow.Vector[],
   udfErrors: UdfErrorHandling,
   dropRows: (rows: readonly number[]) => void,
+  numRows?: number,
 ): Promise<readonly number[]> {
   if (rowErrors.length === 0) return [];
   const policy = udfErrors.policyOf(name);
   // The worker goes on past a failing row only for functions with a policy other than fail.
-  if (policy === 'fail') throw udfFailure(name, rowErrors[0]!, args);
+  if (policy === 'fail') throw udfFailure(name, rowErrors[0]!, args, numRows);
+  // A vectorized function fails a batch as a whole (row -1): the error is every row's.
+  if (numRows !== undefined) rowErrors = rowErrors.flatMap((e) => (e.rowIndex >= 0 ? [e] : everyRow(e, numRows)));
   const rows = rowErrors.map((e) => e.rowIndex);
   udfErrors.count(name, rows.length);
   if (policy === 'deadLetter') {
@@ -265,13 +275,17 @@ export async function absorbRowErrors(
   return policy === 'null' ? rows : [];
 }
 
-export function udfFailure(name: string, e: UdfErrorMessage, args: readonly arrow.Vector[]): UdfError | WorkerError {
+function everyRow(error: UdfErrorMessage, numRows: number): UdfErrorMessage[] {
+  return Array.from({ length: numRows }, (_, rowIndex) => ({ ...error, rowIndex }));
+}
+
+export function udfFailure(name: string, e: UdfErrorMessage, args: readonly arrow.Vector[], numRows?: number): UdfError | WorkerError {
   if (e.exceptionType === 'pyudf.InternalError') {
     // The worker, not the user's function, failed on this batch.
     return new WorkerError('WORKER_CRASHED', `Python worker failed while running "${name}": ${e.message}`, {});
   }
   const row = e.rowIndex >= 0 ? args.map((a) => valueAt(a, e.rowIndex)) : undefined;
-  const call = row ? `${name}(${row.map(describe).join(', ')})` : name;
+  const call = row ? `${name}(${row.map(describe).join(', ')})` : numRows !== undefined ? `${name} on a batch of ${numRows} row(s)` : name;
   const where = e.sourceLocation ? ` at ${e.sourceLocation}` : '';
   if (e.phase === 'result') {
     return new UdfError('UDF_RESULT_TYPE', `Python function "${name}" ${e.message}${where}; call: ${call}`, {

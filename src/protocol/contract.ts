@@ -38,6 +38,11 @@ export interface FunctionSpecMessage {
   category?: string;
   /** A table function's result column types, when the host declares them. */
   resultTypes?: string[];
+  /** "pandas" or "general"; unset leaves it to the Python declaration. */
+  funcType?: string;
+  /** Unset (or 0) leaves it to the Python declaration. */
+  concurrency?: number;
+  ioThreads?: number;
 }
 
 /** What a function is: one value per row, rows per row, or one value per group of rows. */
@@ -53,6 +58,7 @@ export interface LoadedFunctionMessage {
   category: string;
   resultTypes: string[];
   hasMerge: boolean;
+  concurrency: number;
 }
 
 export interface LoadFunctionsReply {
@@ -83,6 +89,34 @@ export interface CallReply {
   error: UdfErrorMessage | null;
   rowErrors: UdfErrorMessage[];
   accumulators: Buffer;
+  stats: CallStatsMessage | null;
+}
+
+/** What a worker measured running one batch. */
+export interface CallStatsMessage {
+  rowsIn: number;
+  rowsOut: number;
+  rowsFailed: number;
+  functionNanos: number;
+}
+
+export interface MetricReadingMessage {
+  identifier: string;
+  kind: 'counter' | 'gauge' | 'meter' | 'distribution';
+  count: number;
+  rate: number;
+  sum: number;
+  min: number;
+  max: number;
+  number: number;
+  text: string;
+  isText: boolean;
+}
+
+/** One function's metrics in one worker, read at the job's end. */
+export interface FunctionMetricsMessage {
+  functionName: string;
+  readings: MetricReadingMessage[];
 }
 
 export interface LogRecord {
@@ -95,10 +129,12 @@ export interface LogRecord {
 
 export interface CloseFunctionsReply {
   errors: UdfErrorMessage[];
+  metrics: FunctionMetricsMessage[];
 }
 
 export interface ShutdownReply {
   errors: UdfErrorMessage[];
+  metrics: FunctionMetricsMessage[];
 }
 
 type Unary<Req, Res> = (

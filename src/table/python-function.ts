@@ -17,11 +17,32 @@ export interface PythonFunction {
   readonly category?: 'table' | 'aggregate';
   /** A table function's result column types (udtf); null: taken from the Python declaration. */
   readonly resultTypes?: readonly DataType[] | null;
+  /** null: taken from the Python declaration (`@udf(func_type=...)`), else "general". */
+  readonly funcType?: FuncType | null;
+  /** null: taken from the Python declaration (`@udf(concurrency=...)`). */
+  readonly concurrency?: number | null;
+  /** null: taken from the Python declaration (`@udf(io_threads=...)`). */
+  readonly ioThreads?: number | null;
 }
+
+/**
+ * "general": called once per row with Python values; "pandas": a vectorized
+ * function, called once per batch with a pandas.Series per argument and
+ * returning a Series of the same length.
+ */
+export type FuncType = 'general' | 'pandas';
+
+export const FUNC_TYPES: readonly FuncType[] = ['general', 'pandas'];
 
 export interface UdfOptions {
   /** What a row that raises does: "fail" the job, make the result "null", "skip" the row, or "deadLetter" it. */
   readonly onError?: ErrorPolicy;
+  /** "pandas" makes the callable a vectorized function (PyFlink's `func_type`). */
+  readonly funcType?: FuncType;
+  /** For an `async def` function: at most this many of its calls of one batch run at once (default 64). */
+  readonly concurrency?: number;
+  /** For a plain row function: its rows run on this many threads (for blocking I/O). */
+  readonly ioThreads?: number;
 }
 
 /**
@@ -31,6 +52,7 @@ export interface UdfOptions {
  * const add = udf('lambda i, j: i + j', [DataTypes.BIGINT(), DataTypes.BIGINT()], DataTypes.BIGINT());
  * const fadd = udf('my_udfs.add'); // types from my_udfs.py's @udf(...) declaration
  * const lenient = udf('my_udfs.parse', null, null, { onError: 'null' });
+ * const vadd = udf('lambda a, b: a + b', [DataTypes.DOUBLE(), DataTypes.DOUBLE()], DataTypes.DOUBLE(), { funcType: 'pandas' });
  */
 export function udf(
   callable: string,
@@ -57,14 +79,29 @@ export function udf(
   if (options.onError !== undefined && !ERROR_POLICIES.includes(options.onError)) {
     throw new PyUdfError('INVALID_ARGUMENT', `udf(${JSON.stringify(callable)}): onError must be one of ${ERROR_POLICIES.join(', ')}, got ${String(options.onError)}`);
   }
+  if (options.funcType !== undefined && !FUNC_TYPES.includes(options.funcType)) {
+    throw new PyUdfError('INVALID_ARGUMENT', `udf(${JSON.stringify(callable)}): funcType must be one of ${FUNC_TYPES.join(', ')}, got ${String(options.funcType)}`);
+  }
+  for (const option of ['concurrency', 'ioThreads'] as const) {
+    const value = options[option];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_CALLS_AT_ONCE)) {
+      throw new PyUdfError('INVALID_ARGUMENT', `udf(${JSON.stringify(callable)}): ${option} must be an integer from 1 to ${MAX_CALLS_AT_ONCE}, got ${String(value)}`);
+    }
+  }
   return Object.freeze({
     kind: 'python-function',
     callable: callable.trim(),
     inputTypes: inputTypes == null ? null : Object.freeze([...inputTypes]),
     resultType: resultType ?? null,
     onError: options.onError ?? null,
+    funcType: options.funcType ?? null,
+    concurrency: options.concurrency ?? null,
+    ioThreads: options.ioThreads ?? null,
   });
 }
+
+/** The protocol carries both as uint32; beyond this a value is a mistake, not a tuning. */
+const MAX_CALLS_AT_ONCE = 1_000_000;
 
 export function isPythonFunction(value: unknown): value is PythonFunction {
   return typeof value === 'object' && value !== null && (value as PythonFunction).kind === 'python-function';

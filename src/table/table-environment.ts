@@ -7,6 +7,7 @@ import { ensureJobEnvironment, type PythonRequirements } from '../environments/j
 import { checkArchive, type PythonArchive } from '../workers/archives.js';
 import { SkippedInput } from '../execution/skipped-input.js';
 import { ERROR_POLICIES, UdfErrorHandling, type ErrorPolicy, type UdfErrorCount } from '../execution/udf-errors.js';
+import { JobMetrics, type FunctionMetrics } from '../execution/job-metrics.js';
 import { collectSink } from '../io/collect-sink.js';
 import { ChannelSink, countingSink } from '../io/channel-sink.js';
 import { columnsTable, type ColumnData } from '../io/columns-source.js';
@@ -19,12 +20,12 @@ import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
 import { widensTo } from '../types/data-types.js';
 import { coerceValue, type Row, type SqlValue } from '../types/values.js';
-import { WorkerPool } from '../workers/worker-pool.js';
+import { WorkerPool, type WorkersReport } from '../workers/worker-pool.js';
 import { IdleWorkers, setupKey } from '../workers/idle-workers.js';
 import { ConnectTableDescriptor, FileSystem, type CsvTableDefinition } from './descriptors.js';
 import { isPythonFunction, type PythonFunction } from './python-function.js';
 import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.js';
-import { Table, type CollectedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult, type TableHost } from './table.js';
+import { Table, type CollectedRows, type CountedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult, type TableHost } from './table.js';
 import type { DataType } from '../types/data-types.js';
 
 export interface TableEnvironmentOptions {
@@ -142,6 +143,7 @@ interface JobOutcome {
   readonly pythonEnvironment: PythonEnvironmentInfo | null;
   readonly udfErrors: Readonly<Record<string, UdfErrorCount>>;
   readonly skippedInputLines: Readonly<Record<string, number>>;
+  readonly metrics: Readonly<Record<string, FunctionMetrics>>;
 }
 
 interface QueuedInsert {
@@ -387,20 +389,20 @@ export class TableEnvironment implements TableHost {
   async runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows> {
     this.#checkOpen('execute');
     const rows: Row[] = [];
-    const { udfErrors, skippedInputLines } = await this.#withWorkers([plan], options, async (compile, run) => {
+    const { udfErrors, skippedInputLines, metrics } = await this.#withWorkers([plan], options, async (compile, run) => {
       const compiled = compile(plan);
       await run(compiled, collectSink(compiled.schema, rows));
     });
-    return { rows, udfErrors, skippedInputLines };
+    return { rows, udfErrors, skippedInputLines, metrics };
   }
 
-  async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<number> {
+  async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
     this.#checkOpen('execute');
     let rows = 0;
-    await this.#withWorkers([plan], options, async (compile, run) => {
+    const { metrics } = await this.#withWorkers([plan], options, async (compile, run) => {
       rows = await run(compile(plan), countingSink());
     });
-    return rows;
+    return { rows, metrics };
   }
 
   async *runStream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row> {
@@ -440,7 +442,7 @@ export class TableEnvironment implements TableHost {
   async #runInserts(inserts: readonly QueuedInsert[], jobName: string, options?: ExecuteOptions): Promise<JobResult> {
     const started = Date.now();
     const sinks: SinkResult[] = [];
-    const { pythonEnvironment, udfErrors, skippedInputLines } = await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
+    const { pythonEnvironment, udfErrors, skippedInputLines, metrics } = await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
       const compiled = inserts.map((insert) => {
         const plan = compile(insert.plan);
         checkSinkSchema(plan.schema, this.#sinkTable(insert.tableName).schema, insert.tableName);
@@ -469,7 +471,7 @@ export class TableEnvironment implements TableHost {
         }
       }
     });
-    return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment, udfErrors, skippedInputLines });
+    return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment, udfErrors, skippedInputLines, metrics });
   }
 
   /**
@@ -499,8 +501,12 @@ export class TableEnvironment implements TableHost {
         continueOnError: (fn.onError ?? this.#options.onUdfError) !== 'fail',
         category: fn.category ?? '',
         resultTypes: fn.resultTypes?.map(String) ?? [],
+        funcType: fn.funcType ?? '',
+        concurrency: fn.concurrency ?? 0,
+        ioThreads: fn.ioThreads ?? 0,
       };
     });
+    const metrics = new JobMetrics(specs.map((spec) => spec.name));
     const inputErrors = new SkippedInput(this.#options.logger);
     const udfErrors = new UdfErrorHandling(
       new Map(specs.map((spec) => [spec.name, this.#functions.get(spec.name)!.onError ?? this.#options.onUdfError])),
@@ -584,24 +590,28 @@ export class TableEnvironment implements TableHost {
           signal,
           udfErrors,
           inputErrors,
+          metrics,
         }),
       );
       if (pool) {
         const ending = pool;
         // Every row is out by now: a worker that dies or hangs in close() costs the workers, not the job.
-        const closeErrors = await ending.endJob().catch(async (error: unknown) => {
+        const report = await ending.endJob().catch(async (error: unknown): Promise<WorkersReport> => {
           if (signal.aborted) throw error;
           this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `ending the job on its workers failed: ${(error as Error).message}; they are stopped` });
           await ending.destroy();
-          return [];
+          return { errors: [], metrics: [], workersLost: ending.size };
         });
-        for (const e of closeErrors) {
-          this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `close() of "${e.functionName}" raised ${e.exceptionType}: ${e.message}` });
+        for (const e of report.errors) {
+          const what = e.phase === 'metrics' ? 'reading the metrics' : 'close()';
+          this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `${what} of "${e.functionName}" raised ${e.exceptionType}: ${e.message}` });
         }
+        report.metrics.forEach((worker) => metrics.addWorkerReport(worker));
+        metrics.workersLost = report.workersLost;
         this.#activePools.delete(pool);
         await this.#idleWorkers.keep(pool, workerSetup);
       }
-      return { pythonEnvironment: jobEnvironment, udfErrors: udfErrors.counts(), skippedInputLines: inputErrors.counts() };
+      return { pythonEnvironment: jobEnvironment, udfErrors: udfErrors.counts(), skippedInputLines: inputErrors.counts(), metrics: metrics.result() };
     } catch (error) {
       if (signal.aborted) await pool?.destroy();
       // A failed job's workers are still healthy: stopping them in order delivers

@@ -7,6 +7,7 @@ import { validateNames } from '../planning/validate.js';
 import type { PythonFunction } from './python-function.js';
 import type { Row } from '../types/values.js';
 import type { UdfErrorCount } from '../execution/udf-errors.js';
+import type { FunctionMetrics } from '../execution/job-metrics.js';
 
 export interface ExecuteOptions {
   /** Cancels the job: workers are stopped and the promise rejects with code CLOSED. */
@@ -36,6 +37,8 @@ export interface JobResult {
   readonly udfErrors: Readonly<Record<string, UdfErrorCount>>;
   /** Per CSV table read with ignoreParseErrors: the input lines skipped. */
   readonly skippedInputLines: Readonly<Record<string, number>>;
+  /** Per Python function the job called: rows, batches, time inside it, and the metrics it registered. */
+  readonly metrics: Readonly<Record<string, FunctionMetrics>>;
 }
 
 /** What a Table needs from its TableEnvironment. */
@@ -46,7 +49,7 @@ export interface TableHost {
   queueInsert(plan: PlanNode, tableName: string): void;
   runInsert(plan: PlanNode, tableName: string, jobName: string, options?: ExecuteOptions): Promise<JobResult>;
   runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows>;
-  runCount(plan: PlanNode, options?: ExecuteOptions): Promise<number>;
+  runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows>;
   runStream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row>;
 }
 
@@ -54,6 +57,12 @@ export interface CollectedRows {
   readonly rows: Row[];
   readonly udfErrors: Readonly<Record<string, UdfErrorCount>>;
   readonly skippedInputLines: Readonly<Record<string, number>>;
+  readonly metrics: Readonly<Record<string, FunctionMetrics>>;
+}
+
+export interface CountedRows {
+  readonly rows: number;
+  readonly metrics: Readonly<Record<string, FunctionMetrics>>;
 }
 
 /**
@@ -63,21 +72,24 @@ export interface CollectedRows {
  */
 export class TableResult {
   readonly #run: () => Promise<CollectedRows>;
-  readonly #count: () => Promise<number>;
+  readonly #count: () => Promise<CountedRows>;
   readonly #stream: () => AsyncGenerator<Row>;
   #result: Promise<CollectedRows> | undefined;
   #udfErrors: Readonly<Record<string, UdfErrorCount>> | undefined;
   #skippedInputLines: Readonly<Record<string, number>> | undefined;
+  #metrics: Readonly<Record<string, FunctionMetrics>> | undefined;
 
-  constructor(run: () => Promise<CollectedRows>, count: () => Promise<number>, stream: () => AsyncGenerator<Row>) {
+  constructor(run: () => Promise<CollectedRows>, count: () => Promise<CountedRows>, stream: () => AsyncGenerator<Row>) {
     this.#run = run;
     this.#count = count;
     this.#stream = stream;
   }
 
   /** Runs the job, keeping no rows: how many it produced. */
-  count(): Promise<number> {
-    return this.#count();
+  async count(): Promise<number> {
+    const counted = await this.#count();
+    this.#metrics = counted.metrics;
+    return counted.rows;
   }
 
   /** Runs the job and returns its rows, BIGINT as bigint. */
@@ -85,9 +97,15 @@ export class TableResult {
     this.#result ??= this.#run().then((result) => {
       this.#udfErrors = result.udfErrors;
       this.#skippedInputLines = result.skippedInputLines;
+      this.#metrics = result.metrics;
       return result;
     });
     return (await this.#result).rows;
+  }
+
+  /** After collect() or count(): per Python function the job called, its figures and metrics. */
+  get metrics(): Readonly<Record<string, FunctionMetrics>> | undefined {
+    return this.#metrics;
   }
 
   /** After collect(): per function, the rows whose error its policy (null, skip, deadLetter) absorbed. */

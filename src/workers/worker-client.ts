@@ -6,7 +6,8 @@ import { PYUDF_VERSION } from '../paths.js';
 import { decodeColumns, encodeArguments } from '../protocol/arrow-ipc.js';
 import {
   MAX_MESSAGE_BYTES, PROTOCOL_VERSION, workerStubConstructor,
-  type AggregateStepMessage, type CallReply, type CallRequest, type CloseFunctionsReply, type FunctionSpecMessage, type LoadFunctionsReply, type UdfErrorMessage, type WorkerStub,
+  type AggregateStepMessage, type CallReply, type CallRequest, type CallStatsMessage, type CloseFunctionsReply, type FunctionSpecMessage, type LoadFunctionsReply,
+  type ShutdownReply, type UdfErrorMessage, type WorkerStub,
 } from '../protocol/contract.js';
 import type { WorkerExit, WorkerProcess } from './worker-process.js';
 
@@ -47,6 +48,8 @@ export type CallOutcome =
     readonly rowErrors: readonly UdfErrorMessage[];
     /** An aggregate's exported accumulators. */
     readonly accumulators: Uint8Array;
+    /** What the worker measured running the batch (null for an aggregate's steps). */
+    readonly stats: CallStatsMessage | null;
   }
   | { readonly ok: false; readonly error: UdfErrorMessage };
 
@@ -243,7 +246,7 @@ export class WorkerClient {
       if (reply.error) pending.resolve({ ok: false, error: reply.error });
       else {
         try {
-          pending.resolve({ ok: true, columns: decodeColumns(reply.result), rowErrors: reply.rowErrors, accumulators: reply.accumulators });
+          pending.resolve({ ok: true, columns: decodeColumns(reply.result), rowErrors: reply.rowErrors, accumulators: reply.accumulators, stats: reply.stats });
         } catch (error) {
           pending.reject(error as Error);
         }
@@ -294,15 +297,18 @@ export class WorkerClient {
     this.#openLogs();
   }
 
-  /** Closes functions (close()), stops the worker and waits for its exit; kills it if it will not go. */
-  async shutdown(timeoutMs = SHUTDOWN_TIMEOUT_MS): Promise<UdfErrorMessage[]> {
-    let errors: UdfErrorMessage[] = [];
+  /**
+   * Closes functions (close()), stops the worker and waits for its exit; kills
+   * it if it will not go. What close() raised and the functions' metrics come
+   * back (nothing, from a worker that had to be killed).
+   */
+  async shutdown(timeoutMs = SHUTDOWN_TIMEOUT_MS): Promise<ShutdownReply> {
+    let reply: ShutdownReply = { errors: [], metrics: [] };
     const deadline = Date.now() + timeoutMs;
     try {
       this.#callStream?.end();
       if (this.process.exit === null && this.#failure === null) {
-        const reply = await this.#unary<object, { errors: UdfErrorMessage[] }>('Shutdown', {}, timeoutMs);
-        errors = reply.errors;
+        reply = await this.#unary<object, ShutdownReply>('Shutdown', {}, timeoutMs);
       }
     } catch {
       // A worker that cannot shut down politely (busy in a UDF) is killed below.
@@ -311,7 +317,7 @@ export class WorkerClient {
       await this.#drainLogs();
       this.#stub.close();
     }
-    return errors;
+    return reply;
   }
 
   /** Stops at once: no close() calls, SIGKILL. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import tmp from 'tmp';
 import { PyUdfError, UdfError, WorkerError, type UdfPhase } from '../errors.js';
 import type { Logger } from '../logging.js';
-import type { AggregateStepMessage, FunctionCategory, FunctionSpecMessage, LoadFunctionsReply, UdfErrorMessage } from '../protocol/contract.js';
+import type { AggregateStepMessage, FunctionCategory, FunctionMetricsMessage, FunctionSpecMessage, LoadFunctionsReply, UdfErrorMessage } from '../protocol/contract.js';
 import { valueAt } from '../execution/vectors.js';
 import { describe, type SqlValue } from '../types/values.js';
 import { parseDataType } from '../types/type-text.js';
@@ -56,6 +56,16 @@ interface WorkerRecipe {
 
 export const DEFAULT_MAX_RESTARTS = 3;
 
+/** What the workers hand over when a job ends on them. */
+export interface WorkersReport {
+  /** What close() (and reading the metrics) raised: reported, not fatal. */
+  readonly errors: UdfErrorMessage[];
+  /** Per worker that reported, its functions' metrics. */
+  readonly metrics: FunctionMetricsMessage[][];
+  /** Workers that died during the job, and their metrics with them. */
+  readonly workersLost: number;
+}
+
 /**
  * N workers with the job's functions loaded, and the private directory that
  * holds their sockets and the job's Python files. Calls name the worker, so a
@@ -70,6 +80,7 @@ export class WorkerPool {
   readonly #maxRestarts: number;
   readonly #callTimeoutMs: number;
   #restarts = 0;
+  #restartsThisJob = 0;
   #spawned = 0;
   readonly #dir: tmp.DirResult;
   readonly #userPaths: (error: UdfErrorMessage) => UdfErrorMessage;
@@ -119,6 +130,7 @@ export class WorkerPool {
     this.#accumulatorsHeld.clear();
     this.#recipe.functions = functions;
     this.#recipe.jobParameters = jobParameters;
+    this.#restartsThisJob = 0;
     const replies = await Promise.all(this.#clients.map((client) => {
       client.beginJob();
       return client.load([...functions], [this.#recipe.pythonPath], [...this.#recipe.libraryPaths], { ...jobParameters });
@@ -131,13 +143,17 @@ export class WorkerPool {
   /**
    * Ends the running job and leaves the workers idle, ready for beginJob():
    * close() of every function; what those raised comes back, reported but
-   * not fatal. Idle workers do not keep Node running.
+   * not fatal, with the functions' metrics. Idle workers do not keep Node running.
    */
-  async endJob(timeoutMs?: number): Promise<UdfErrorMessage[]> {
+  async endJob(timeoutMs?: number): Promise<WorkersReport> {
     this.#accumulatorsHeld.clear();
     await Promise.allSettled(this.#replacing.values());
     const replies = await Promise.all(this.#clients.map((c) => c.endJob(timeoutMs)));
-    return replies.flatMap((r) => r.errors).map(this.#userPaths);
+    return {
+      errors: replies.flatMap((r) => r.errors).map(this.#userPaths),
+      metrics: replies.map((r) => r.metrics),
+      workersLost: this.#restartsThisJob,
+    };
   }
 
   get size(): number {
@@ -304,6 +320,7 @@ export class WorkerPool {
     if (pending) return pending;
     if (this.#clients[index] !== dead) return Promise.resolve(this.#clients[index]!);
     this.#restarts++;
+    this.#restartsThisJob++;
     this.#logger.log({ level: 'warn', source: 'pyudf', message: `${crash.message.split('\n')[0]}; starting a new worker` });
     const replacing = (async () => {
       try {
@@ -327,18 +344,25 @@ export class WorkerPool {
     return replacing;
   }
 
-  /** Runs close() of every function, stops every worker, removes the private directory. */
-  async close(timeoutMs?: number): Promise<UdfErrorMessage[]> {
+  /**
+   * Runs close() of every function, stops every worker, removes the private
+   * directory. A job still loaded (one that failed) hands over what it has.
+   */
+  async close(timeoutMs?: number): Promise<WorkersReport> {
     if (this.#stopped) {
       await this.#stopped;
-      return [];
+      return { errors: [], metrics: [], workersLost: 0 };
     }
     this.#closed = true;
     const closing = (async () => {
       try {
         await Promise.allSettled(this.#replacing.values());
-        const errors = await Promise.all(this.#clients.map((c) => c.shutdown(timeoutMs)));
-        return errors.flat().map(this.#userPaths);
+        const replies = await Promise.all(this.#clients.map((c) => c.shutdown(timeoutMs)));
+        return {
+          errors: replies.flatMap((r) => r.errors).map(this.#userPaths),
+          metrics: replies.map((r) => r.metrics).filter((m) => m.length > 0),
+          workersLost: this.#restartsThisJob,
+        };
       } finally {
         removePrivateDir(this.#dir, this.#logger);
       }

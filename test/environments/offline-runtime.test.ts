@@ -19,7 +19,7 @@ test('the worker runtime is built from a cached dir that holds its wheels', asyn
   // Where there is network (here: the machine's package mirror).
   const download = await execa('node', [CLI, 'download', '--runtime', '-d', cachedDir], { reject: false });
   expect(download.exitCode).toBe(0);
-  for (const name of ['grpcio', 'protobuf', 'pyarrow']) {
+  for (const name of ['grpcio', 'protobuf', 'pyarrow', 'pandas', 'numpy']) {
     expect(fs.readdirSync(cachedDir).some((n) => n.startsWith(`${name}-`) && n.endsWith('.whl'))).toBe(true);
   }
 
