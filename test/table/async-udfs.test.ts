@@ -142,7 +142,7 @@ test.each(['null', 'skip', 'deadLetter'] as ErrorPolicy[])('error policy %s appl
   await withEnvironment({ onUdfError: policy, bundleSize: 300 }, async (tEnv) => {
     const result = tEnv.fromColumns(column(N), { x: BIGINT }).select('x, fetch(x) AS y').execute();
     const rows = await result.collect();
-    const expected = Array.from({ length: N }, (_, i) => ({ x: BigInt(i), y: BigInt(i * 3) }))
+    const expected = Array.from({ length: N }, (_, i): { x: bigint; y: bigint | null } => ({ x: BigInt(i), y: BigInt(i * 3) }))
       .flatMap((row) => (row.x !== 666n ? [row] : policy === 'null' ? [{ x: 666n, y: null }] : []));
     expect(rows).toEqual(expected);
     expect(result.udfErrors).toEqual({ fetch: { policy, rows: 1 } });
