@@ -222,3 +222,72 @@ export async function groupedMean({ n, groups, pandas }) {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Rows a vectorized function gets per call: bigger batches, fewer per-batch costs. */
+export const VECTORIZED_BUNDLE_SIZE = 262_144;
+
+export function doubleColumns(n) {
+  return {
+    a: Float64Array.from({ length: n }, (_, i) => i / 7),
+    b: Float64Array.from({ length: n }, (_, i) => n - i),
+  };
+}
+
+/** 9. A vectorized (pandas) a + b over DOUBLE columns, with the worker's time inside the function. */
+export async function vectorizedAdd({ n, columns }) {
+  const DOUBLE = DataTypes.DOUBLE();
+  const tEnv = TableEnvironment.create({ bundleSize: VECTORIZED_BUNDLE_SIZE, logger: quiet });
+  try {
+    tEnv.registerFunction('vadd', udf('lambda a, b: a + b', [DOUBLE, DOUBLE], DOUBLE, { funcType: 'pandas' }));
+    const t0 = performance.now();
+    const result = tEnv.fromColumns(columns, { a: DOUBLE, b: DOUBLE }).select('vadd(a, b) AS s').execute();
+    const rows = await result.count();
+    const seconds = (performance.now() - t0) / 1000;
+    return { rows, seconds, inFunctionMs: result.metrics.vadd.timeInFunctionMs };
+  } finally {
+    await tEnv.close();
+  }
+}
+
+/** 10. The same pandas expression over the same data in one Python process. */
+export async function pandasBaseline({ n }) {
+  const runtime = await ensureWorkerRuntime(chooseInterpreter(), { logger: quiet });
+  const script = [
+    'import time, numpy as np, pandas as pd',
+    `n = ${n}`,
+    'a = pd.Series(np.arange(n) / 7); b = pd.Series(n - np.arange(n, dtype="float64"))',
+    'f = lambda a, b: a + b',
+    'f(a, b)',
+    't = time.perf_counter(); r = f(a, b); s = time.perf_counter() - t',
+    'print(len(r), s)',
+  ].join('\n');
+  const [rows, seconds] = execFileSync(runtime.python, ['-c', script], { encoding: 'utf8' }).trim().split(' ').map(Number);
+  return { rows, seconds };
+}
+
+/** 11. An async function sleeping 10 ms per row, one worker: the wall time of the job. */
+export async function asyncSleep({ n }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyudf-bench-'));
+  const tEnv = TableEnvironment.create({ parallelism: 1, logger: quiet });
+  try {
+    fs.writeFileSync(path.join(dir, 'io_bench.py'), [
+      'import asyncio',
+      'from pyudf import udf, DataTypes',
+      '',
+      '@udf(input_types=[DataTypes.BIGINT()], result_type=DataTypes.BIGINT())',
+      'async def lookup(x):',
+      '    await asyncio.sleep(0.01)',
+      '    return x',
+      '',
+    ].join('\n'));
+    tEnv.addPythonFile(path.join(dir, 'io_bench.py'));
+    tEnv.registerFunction('lookup', udf('io_bench.lookup'));
+    const x = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+    const t0 = performance.now();
+    const rows = await tEnv.fromColumns({ x }, { x: BIGINT }).select('lookup(x) AS y').execute().count();
+    return { rows, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await tEnv.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

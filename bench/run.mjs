@@ -12,11 +12,13 @@ import * as cases from './cases.mjs';
 import { markdownTable, svgChart } from './report.mjs';
 
 const smoke = process.argv.includes('--smoke');
+// `--only vectorized` runs just the vectorized and async cases, at full size, and writes no report.
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 const prefix = smoke ? 'smoke' : 'latest';
 const SIZES = smoke
-  ? { scalar: 20_000, strings: 10_000, doubles: 20_000, aggregate: 20_000, csv: [10_000], pythonia: 0.5, trickle: 20, runs: 1 }
-  : { scalar: 5_000_000, strings: 1_000_000, doubles: 5_000_000, aggregate: 1_000_000, csv: [1_000_000, 5_000_000], pythonia: 10, trickle: 200, runs: 3 };
+  ? { scalar: 20_000, strings: 10_000, doubles: 20_000, aggregate: 20_000, csv: [10_000], pythonia: 0.5, trickle: 20, vectorized: 20_000, asyncRows: 200, runs: 1 }
+  : { scalar: 5_000_000, strings: 1_000_000, doubles: 5_000_000, aggregate: 1_000_000, csv: [1_000_000, 5_000_000], pythonia: 10, trickle: 200, vectorized: 5_000_000, asyncRows: 1_000, runs: 3 };
 const GROUPS = 1000;
 
 function median(values) {
@@ -51,6 +53,32 @@ const machine = {
   python: execFileSync(runtime.python, ['-c', 'import platform; print(platform.python_version())'], { encoding: 'utf8' }).trim(),
 };
 
+/** The vectorized a + b, the same pandas expression in one process, and the async sleeper. */
+async function vectorizedCases() {
+  const doubles = cases.doubleColumns(SIZES.vectorized);
+  const vectorized = await measure('vectorized a + b (pandas), DOUBLE', () => cases.vectorizedAdd({ n: SIZES.vectorized, columns: doubles }), SIZES.runs,
+    (r) => `${r.inFunctionMs.toFixed(1)} ms inside the function; bundles of ${cases.VECTORIZED_BUNDLE_SIZE.toLocaleString('en')} rows`);
+  const pandas = await measure('pandas a + b, one process', () => cases.pandasBaseline({ n: SIZES.vectorized }));
+  const sleeper = await measure(`async UDF sleeping 10 ms per row, one worker`, () => cases.asyncSleep({ n: SIZES.asyncRows }), SIZES.runs,
+    (r) => `${(r.seconds * 1000).toFixed(0)} ms wall`);
+  return { vectorized, pandas, sleeper };
+}
+
+function vectorizedTargets({ vectorized, pandas, sleeper }) {
+  return [
+    { name: 'vectorized a + b, end to end', measured: `${Math.round(vectorized.rowsPerSecond).toLocaleString('en')} rows/s`, goal: '≥ 20,000,000 rows/s', met: vectorized.rowsPerSecond >= 20_000_000 },
+    { name: 'vectorized ÷ pandas in one process', measured: (vectorized.rowsPerSecond / pandas.rowsPerSecond).toFixed(3), goal: '—', met: true },
+    { name: `async sleeper, ${sleeper.rows.toLocaleString('en')} rows × 10 ms`, measured: `${(sleeper.seconds * 1000).toFixed(0)} ms`, goal: '< 1,000 ms', met: sleeper.seconds < 1 },
+  ];
+}
+
+if (only === 'vectorized') {
+  const picked = await vectorizedCases();
+  const partial = { smoke, machine, cases: Object.values(picked), targets: vectorizedTargets(picked) };
+  process.stdout.write(`${markdownTable(partial)}\n`);
+  process.exit(0);
+}
+
 const columns = cases.bigintColumns(SIZES.scalar);
 const results = [];
 const p1 = await measure('scalar add, parallelism 1', () => cases.scalarAdd({ n: SIZES.scalar, parallelism: 1, columns }));
@@ -74,6 +102,8 @@ const startUpWarm = await measure('start-up to first row (warm workers)', () => 
 results.push(startUp, startUpWarm);
 const trickle = await measure('trickle, 5 ms apart', () => cases.trickleLatency({ n: SIZES.trickle, gapMs: 5 }), 1, (r) => `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
 results.push(trickle);
+const vectorizedResults = await vectorizedCases();
+results.push(...Object.values(vectorizedResults));
 
 const bridge = p1.rowsPerSecond / baseline.rowsPerSecond;
 const vsPeer = p1.rowsPerSecond / peer.rowsPerSecond;
@@ -84,8 +114,12 @@ const targets = [
   { name: 'start-up to first row, warm workers', measured: `${(startUpWarm.seconds * 1000).toFixed(1)} ms`, goal: '≤ 20 ms', met: startUpWarm.seconds <= 0.02 },
   { name: 'trickle latency p99', measured: `${trickle.p99Ms.toFixed(2)} ms`, goal: '≤ 10 ms', met: trickle.p99Ms <= 10 },
   ...csv.map((c) => ({ name: `CSV peak RSS, ${c.rows.toLocaleString('en')} rows`, measured: `${c.peakRssMb} MB`, goal: '< 300 MB', met: c.peakRssMb < 300 })),
+  ...vectorizedTargets(vectorizedResults),
 ];
-const report = { smoke, date: new Date().toISOString(), machine, cases: results, ratios: { bridgeEfficiency: bridge, versusPythonia: vsPeer }, targets };
+const report = {
+  smoke, date: new Date().toISOString(), machine, cases: results, targets,
+  ratios: { bridgeEfficiency: bridge, versusPythonia: vsPeer, vectorizedVersusPandas: vectorizedResults.vectorized.rowsPerSecond / vectorizedResults.pandas.rowsPerSecond },
+};
 
 fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, `${prefix}.json`), `${JSON.stringify(report, null, 2)}\n`);
