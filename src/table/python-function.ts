@@ -34,6 +34,9 @@ export type FuncType = 'general' | 'pandas';
 
 export const FUNC_TYPES: readonly FuncType[] = ['general', 'pandas'];
 
+/** The protocol carries concurrency and ioThreads as uint32; beyond this a value is a mistake, not a tuning. */
+const MAX_CALLS_AT_ONCE = 1_000_000;
+
 export interface UdfOptions {
   /** What a row that raises does: "fail" the job, make the result "null", "skip" the row, or "deadLetter" it. */
   readonly onError?: ErrorPolicy;
@@ -99,9 +102,6 @@ export function udf(
     ioThreads: options.ioThreads ?? null,
   });
 }
-
-/** The protocol carries both as uint32; beyond this a value is a mistake, not a tuning. */
-const MAX_CALLS_AT_ONCE = 1_000_000;
 
 export function isPythonFunction(value: unknown): value is PythonFunction {
   return typeof value === 'object' && value !== null && (value as PythonFunction).kind === 'python-function';

@@ -4,7 +4,9 @@
 // at once), never by wall time.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DataTypes, TableEnvironment, UdfError, udf, type DeadLetter, type ErrorPolicy, type TableEnvironmentOptions } from '../../src/index.js';
+import {
+  DataTypes, PyUdfError, TableEnvironment, UdfError, udf, type DeadLetter, type ErrorPolicy, type FuncType, type TableEnvironmentOptions,
+} from '../../src/index.js';
 import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, tempDir } from '../support.js';
 
 const tempRoot = isolateTempRoot();
@@ -172,5 +174,31 @@ test('io_threads: a blocking function\'s rows run on threads, in order, with err
     expect(result.metrics?.blocking?.gauges).toEqual({ most_running: [16] });
     expect(result.metrics?.blocking).toMatchObject({ rowsIn: 200, rowsFailed: 1 });
     expect(result.udfErrors).toEqual({ blocking: { policy: 'null', rows: 1 } });
+  });
+});
+
+test('udf() options are checked where they are given, naming the option and the value', () => {
+  const invalid = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (error) {
+      expect(error).toBeInstanceOf(PyUdfError);
+      expect((error as PyUdfError).code).toBe('INVALID_ARGUMENT');
+      return (error as Error).message;
+    }
+    throw new Error('expected INVALID_ARGUMENT');
+  };
+  expect(invalid(() => udf('f', null, null, { concurrency: 0 }))).toBe('udf("f"): concurrency must be an integer from 1 to 1000000, got 0');
+  expect(invalid(() => udf('f', null, null, { ioThreads: 2.5 }))).toBe('udf("f"): ioThreads must be an integer from 1 to 1000000, got 2.5');
+  expect(invalid(() => udf('f', null, null, { funcType: 'arrow' as FuncType }))).toBe('udf("f"): funcType must be one of general, pandas, got arrow');
+});
+
+test('an option that does not fit the function fails the job before any data flows', async () => {
+  await withEnvironment({}, async (tEnv) => {
+    tEnv.registerFunction('wrong', udf('io_udfs.hangs', null, null, { ioThreads: 4 }));
+    const error = await tEnv.fromColumns(column(3), { x: BIGINT }).select('wrong(x)').execute().collect()
+      .then(() => null, (e: unknown) => e as UdfError);
+    expect(error?.code).toBe('UDF_SIGNATURE_MISMATCH');
+    expect(error?.pythonMessage).toBe("function 'wrong': io_threads applies to plain row functions, not to an async function");
   });
 });
