@@ -57,7 +57,7 @@ const machine = {
 async function vectorizedCases() {
   const doubles = cases.doubleColumns(SIZES.vectorized);
   const vectorized = await measure('vectorized a + b (pandas), DOUBLE', () => cases.vectorizedAdd({ n: SIZES.vectorized, columns: doubles }), SIZES.runs,
-    (r) => `${r.inFunctionMs.toFixed(1)} ms inside the function; bundles of ${cases.VECTORIZED_BUNDLE_SIZE.toLocaleString('en')} rows`);
+    (r) => `warm worker, bundles of ${cases.VECTORIZED_BUNDLE_SIZE.toLocaleString('en')} rows; ${r.inFunctionMs.toFixed(1)} ms inside the function; first job ${r.coldStartMs.toFixed(0)} ms`);
   const pandas = await measure('pandas a + b, one process', () => cases.pandasBaseline({ n: SIZES.vectorized }));
   const sleeper = await measure(`async UDF sleeping 10 ms per row, one worker`, () => cases.asyncSleep({ n: SIZES.asyncRows }), SIZES.runs,
     (r) => `${(r.seconds * 1000).toFixed(0)} ms wall`);
