@@ -73,6 +73,7 @@ export interface WorkersReport {
  */
 export class WorkerPool {
   #signatures: ReadonlyMap<string, FunctionSignature>;
+  #kinds: ReadonlyMap<string, string>;
   readonly #clients: WorkerClient[];
   readonly #replacing = new Map<number, Promise<WorkerClient>>();
   readonly #recipe: WorkerRecipe;
@@ -92,7 +93,7 @@ export class WorkerPool {
   #stopped: Promise<void> | null = null;
 
   private constructor(
-    clients: WorkerClient[], dir: tmp.DirResult, signatures: Map<string, FunctionSignature>,
+    clients: WorkerClient[], dir: tmp.DirResult, signatures: Map<string, FunctionSignature>, kinds: Map<string, string>,
     userPaths: (error: UdfErrorMessage) => UdfErrorMessage,
     recipe: WorkerRecipe,
     options: WorkerPoolOptions,
@@ -107,12 +108,18 @@ export class WorkerPool {
     this.#clients = clients;
     this.#dir = dir;
     this.#signatures = signatures;
+    this.#kinds = kinds;
     this.#userPaths = userPaths;
   }
 
   /** The running job's functions, as the workers resolved them. */
   get signatures(): ReadonlyMap<string, FunctionSignature> {
     return this.#signatures;
+  }
+
+  /** How the workers run each of the job's functions: "general", "pandas", "async" or "threads". */
+  get kinds(): ReadonlyMap<string, string> {
+    return this.#kinds;
   }
 
   /** Whether the pool can run another job: open, no worker dead or being replaced. */
@@ -138,6 +145,7 @@ export class WorkerPool {
     const failed = replies.find((r) => r.error);
     if (failed?.error) throw loadError(this.#userPaths(failed.error));
     this.#signatures = signaturesOf(replies[0]!);
+    this.#kinds = kindsOf(replies[0]!);
   }
 
   /**
@@ -200,9 +208,10 @@ export class WorkerPool {
       if (failed) throw failed.reason;
       const failedLoad = started.map((s) => (s as PromiseFulfilledResult<StartedWorker>).value.reply).find((r) => r.error);
       if (failedLoad?.error) throw loadError(userPaths(failedLoad.error));
-      const signatures = signaturesOf((started[0] as PromiseFulfilledResult<StartedWorker>).value.reply);
+      const firstReply = (started[0] as PromiseFulfilledResult<StartedWorker>).value.reply;
+      const signatures = signaturesOf(firstReply);
       if (options.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled while its workers started');
-      const pool = new WorkerPool(clients, dir, signatures, userPaths, recipe, options, stop!);
+      const pool = new WorkerPool(clients, dir, signatures, kindsOf(firstReply), userPaths, recipe, options, stop!);
       return pool;
     } catch (error) {
       stopWhileStarting?.();
@@ -473,6 +482,10 @@ async function startWorker(recipe: WorkerRecipe, index: number): Promise<Started
   } finally {
     recipe.starting.delete(client);
   }
+}
+
+function kindsOf(reply: LoadFunctionsReply): Map<string, string> {
+  return new Map(reply.functions.map((f) => [f.name, f.kind]));
 }
 
 function signaturesOf(reply: LoadFunctionsReply): Map<string, FunctionSignature> {

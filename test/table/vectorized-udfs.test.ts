@@ -142,6 +142,26 @@ describe('declaring and calling vectorized functions', () => {
   });
 });
 
+test('a job whose functions are all vectorized gets batches of 65,536 rows unless bundleSize is set', async () => {
+  const tEnv = TableEnvironment.create();
+  try {
+    tEnv.addPythonFile(modulePath);
+    tEnv.registerFunction('vadd', udf('vectorized_udfs.vadd', [DOUBLE, DOUBLE]));
+    tEnv.registerFunction('plus', udf('lambda a, b: a + b', [DOUBLE, DOUBLE], DOUBLE));
+    const n = 100_000;
+    const columns = { a: new Float64Array(n), b: new Float64Array(n) };
+    const vectorizedOnly = tEnv.fromColumns(columns, { a: DOUBLE, b: DOUBLE }).select('vadd(a, b) AS s').execute();
+    expect(await vectorizedOnly.count()).toBe(n);
+    expect(vectorizedOnly.metrics?.vadd?.batches).toBe(2);
+    const mixed = tEnv.fromColumns(columns, { a: DOUBLE, b: DOUBLE }).select('vadd(a, b) AS s, plus(a, b) AS p').execute();
+    expect(await mixed.count()).toBe(n);
+    expect(mixed.metrics?.vadd?.batches).toBe(Math.ceil(n / 4096));
+  } finally {
+    await tEnv.close();
+  }
+  expectNothingLeft();
+});
+
 describe('vectorized functions that fail', () => {
   const ROWS = Array.from({ length: 20 }, (_, i) => [BigInt(i)]);
   const SCHEMA = { x: BIGINT };
