@@ -1,4 +1,36 @@
-import type { CallStatsMessage, FunctionMetricsMessage, MetricReadingMessage } from '../protocol/contract.js';
+/*
+ * The shapes of the protocol's CallStats, FunctionMetrics and MetricReading
+ * messages, declared here rather than imported from the protocol module: the
+ * public types (FunctionMetrics) must not pull gRPC's type declarations into
+ * every program that imports pyudf.
+ */
+
+/** What a worker measured running one batch. */
+export interface BatchStats {
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  readonly rowsFailed: number;
+  readonly functionNanos: number;
+}
+
+/** One function's registered metrics in one worker, read at the job's end. */
+export interface WorkerFunctionMetrics {
+  readonly functionName: string;
+  readonly readings: readonly MetricReadingValue[];
+}
+
+export interface MetricReadingValue {
+  readonly identifier: string;
+  readonly kind: string;
+  readonly count: number;
+  readonly rate: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  readonly number: number;
+  readonly text: string;
+  readonly isText: boolean;
+}
 
 /** A meter's events, combined over the workers. */
 export interface MeterReading {
@@ -77,7 +109,7 @@ export class JobMetrics {
   }
 
   /** One answered batch. */
-  recordCall(functionName: string, stats: CallStatsMessage | null): void {
+  recordCall(functionName: string, stats: BatchStats | null): void {
     const totals = this.#functions.get(functionName);
     if (!totals || !stats) return;
     totals.batches++;
@@ -88,7 +120,7 @@ export class JobMetrics {
   }
 
   /** What one worker's functions registered, read at the job's end. */
-  addWorkerReport(report: readonly FunctionMetricsMessage[]): void {
+  addWorkerReport(report: readonly WorkerFunctionMetrics[]): void {
     for (const { functionName, readings } of report) {
       const totals = this.#functions.get(functionName);
       if (!totals) continue;
@@ -115,7 +147,7 @@ function emptyTotals(): Totals {
   };
 }
 
-function addReading(totals: Totals, reading: MetricReadingMessage): void {
+function addReading(totals: Totals, reading: MetricReadingValue): void {
   const id = reading.identifier;
   switch (reading.kind) {
     case 'counter':
