@@ -129,7 +129,8 @@ export class JobMetrics {
     }
   }
 
-  set workersLost(count: number) {
+  /** Workers that died during the job (their registered metrics with them). */
+  recordWorkersLost(count: number): void {
     this.#workersLost = count;
   }
 

@@ -612,7 +612,7 @@ export class TableEnvironment implements TableHost {
           this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `${what} of "${e.functionName}" raised ${e.exceptionType}: ${e.message}` });
         }
         report.metrics.forEach((worker) => metrics.addWorkerReport(worker));
-        metrics.workersLost = report.workersLost;
+        metrics.recordWorkersLost(report.workersLost);
         this.#activePools.delete(pool);
         await this.#idleWorkers.keep(pool, workerSetup);
       }

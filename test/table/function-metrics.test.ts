@@ -103,6 +103,18 @@ class DiesOnce(ScalarFunction):
 
 
 dies_once = udf(DiesOnce(), [DataTypes.BIGINT()], DataTypes.BIGINT())
+
+
+class BadGauge(ScalarFunction):
+    def open(self, function_context):
+        function_context.get_metric_group().gauge("ratio", lambda: 1 / 0)
+        function_context.get_metric_group().counter("fine").inc()
+
+    def eval(self, x):
+        return x
+
+
+bad_gauge = udf(BadGauge(), [DataTypes.BIGINT()], DataTypes.BIGINT())
 `);
 
 const column = (n: number) => ({ x: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)) });
@@ -225,4 +237,16 @@ test('a worker that dies mid-job: built-in figures stay exact, its own metrics a
     expect(metrics.counters.rows).toBeLessThanOrEqual(500);
     expect((metrics.counters.rows ?? 0) % 100).toBe(0);
   });
+});
+
+test('a gauge that raises is logged as a warning; the job and the other metrics are not affected', async () => {
+  const logger = recordingLogger();
+  await withEnvironment({ logger }, async (tEnv) => {
+    tEnv.registerFunction('bad_gauge', udf('measured_udfs.bad_gauge'));
+    const result = tEnv.fromColumns(column(5), { x: BIGINT }).select('bad_gauge(x) AS y').execute();
+    expect(await result.count()).toBe(5);
+    expect(result.metrics?.bad_gauge).toMatchObject({ counters: { fine: 1 }, gauges: {} });
+  });
+  const warnings = logger.entries.filter((e) => e.level === 'warn').map((e) => e.message);
+  expect(warnings).toContain('reading the metrics of "bad_gauge" raised ZeroDivisionError: gauge \'ratio\' raised: division by zero');
 });
