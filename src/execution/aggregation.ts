@@ -229,6 +229,7 @@ class Grouping implements Sink {
         where: `row: ${name}(${args.map((a) => describe(valueAt(a, row))).join(', ')})${this.#describeGroup(groups[row]!, ' in ')}`,
       }));
     }
+    this.#options.metrics?.recordCall(name, outcome.stats);
     // The worker left the rows that raised out of their groups; the policy counts (or dead-letters) them.
     await absorbRowErrors(name, outcome.rowErrors, args, this.#options.udfErrors, () => undefined);
   }

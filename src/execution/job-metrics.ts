@@ -60,15 +60,18 @@ export type GaugeReading = number | string;
  * job's end, by identifier ("group.name"), and combined.
  */
 export interface FunctionMetrics {
-  /** Rows the function was called on. */
+  /** Rows the function was called on (an aggregate: rows accumulated or attempted). */
   readonly rowsIn: number;
-  /** Rows it returned a result for (rowsIn less rowsFailed). */
+  /** Rows it returned a result for, rowsIn less rowsFailed; a table function: the rows it produced. */
   readonly rowsOut: number;
   /** Rows on which it raised (the error policy decided what became of them). */
   readonly rowsFailed: number;
-  /** Batches the function was called on (a row function once per row of each). */
+  /** Batches the function was called on (a row function once per row of each; an aggregate: its accumulating calls). */
   readonly batches: number;
-  /** Time spent inside the function, summed over batches and workers. */
+  /**
+   * Time spent inside the function, summed over batches and workers (for a
+   * table or aggregate function, with the worker's handling of its values).
+   */
   readonly timeInFunctionMs: number;
   /** Summed over the workers. */
   readonly counters: Readonly<Record<string, number>>;

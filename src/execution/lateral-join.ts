@@ -43,6 +43,7 @@ export function compileLateralJoin(plan: LateralJoinNode, input: CompiledPlan, f
     if (context.pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${name}" is not loaded in any worker`);
     const outcome = await context.pool.call(context.sequence % context.pool.size, name, argVectors, batch.numRows);
     if (!outcome.ok) throw udfFailure(name, outcome.error, argVectors);
+    context.metrics?.recordCall(name, outcome.stats);
     const [rowColumn, ...results] = outcome.columns;
     if (rowColumn === undefined || results.length !== width) {
       throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: its reply for table function "${name}" holds ${outcome.columns.length} column(s), not ${width + 1}`, {});

@@ -634,8 +634,7 @@ export class TableEnvironment implements TableHost {
 }
 
 function defaultBundleSize(pool: WorkerPool | null): number {
-  const kinds = [...(pool?.kinds.values() ?? [])];
-  return kinds.length > 0 && kinds.every((kind) => kind === 'pandas') ? DEFAULTS.vectorizedBundleSize : DEFAULTS.bundleSize;
+  return pool?.onlyVectorized ? DEFAULTS.vectorizedBundleSize : DEFAULTS.bundleSize;
 }
 
 function checkSinkSchema(produced: TableSchema, sink: TableSchema, sinkName: string): void {

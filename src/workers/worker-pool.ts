@@ -73,7 +73,7 @@ export interface WorkersReport {
  */
 export class WorkerPool {
   #signatures: ReadonlyMap<string, FunctionSignature>;
-  #kinds: ReadonlyMap<string, string>;
+  #onlyVectorized: boolean;
   readonly #clients: WorkerClient[];
   readonly #replacing = new Map<number, Promise<WorkerClient>>();
   readonly #recipe: WorkerRecipe;
@@ -93,7 +93,7 @@ export class WorkerPool {
   #stopped: Promise<void> | null = null;
 
   private constructor(
-    clients: WorkerClient[], dir: tmp.DirResult, signatures: Map<string, FunctionSignature>, kinds: Map<string, string>,
+    clients: WorkerClient[], dir: tmp.DirResult, signatures: Map<string, FunctionSignature>, onlyVectorized: boolean,
     userPaths: (error: UdfErrorMessage) => UdfErrorMessage,
     recipe: WorkerRecipe,
     options: WorkerPoolOptions,
@@ -108,7 +108,7 @@ export class WorkerPool {
     this.#clients = clients;
     this.#dir = dir;
     this.#signatures = signatures;
-    this.#kinds = kinds;
+    this.#onlyVectorized = onlyVectorized;
     this.#userPaths = userPaths;
   }
 
@@ -117,9 +117,9 @@ export class WorkerPool {
     return this.#signatures;
   }
 
-  /** How the workers run each of the job's functions: "general", "pandas", "async" or "threads". */
-  get kinds(): ReadonlyMap<string, string> {
-    return this.#kinds;
+  /** Whether the running job's functions are all vectorized scalar functions (func_type "pandas"). */
+  get onlyVectorized(): boolean {
+    return this.#onlyVectorized;
   }
 
   /** Whether the pool can run another job: open, no worker dead or being replaced. */
@@ -145,7 +145,7 @@ export class WorkerPool {
     const failed = replies.find((r) => r.error);
     if (failed?.error) throw loadError(this.#userPaths(failed.error));
     this.#signatures = signaturesOf(replies[0]!);
-    this.#kinds = kindsOf(replies[0]!);
+    this.#onlyVectorized = onlyVectorized(replies[0]!);
   }
 
   /**
@@ -211,7 +211,7 @@ export class WorkerPool {
       const firstReply = (started[0] as PromiseFulfilledResult<StartedWorker>).value.reply;
       const signatures = signaturesOf(firstReply);
       if (options.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled while its workers started');
-      const pool = new WorkerPool(clients, dir, signatures, kindsOf(firstReply), userPaths, recipe, options, stop!);
+      const pool = new WorkerPool(clients, dir, signatures, onlyVectorized(firstReply), userPaths, recipe, options, stop!);
       return pool;
     } catch (error) {
       stopWhileStarting?.();
@@ -484,8 +484,8 @@ async function startWorker(recipe: WorkerRecipe, index: number): Promise<Started
   }
 }
 
-function kindsOf(reply: LoadFunctionsReply): Map<string, string> {
-  return new Map(reply.functions.map((f) => [f.name, f.kind]));
+function onlyVectorized(reply: LoadFunctionsReply): boolean {
+  return reply.functions.length > 0 && reply.functions.every((f) => f.category === 'scalar' && f.kind === 'pandas');
 }
 
 function signaturesOf(reply: LoadFunctionsReply): Map<string, FunctionSignature> {

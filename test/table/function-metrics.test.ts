@@ -17,7 +17,7 @@ fs.writeFileSync(modulePath, `import asyncio
 import os
 import time
 
-from pyudf import udf, ScalarFunction, DataTypes
+from pyudf import udf, udtf, udaf, AggregateFunction, ScalarFunction, DataTypes
 
 
 class Lifecycle(ScalarFunction):
@@ -115,6 +115,30 @@ class BadGauge(ScalarFunction):
 
 
 bad_gauge = udf(BadGauge(), [DataTypes.BIGINT()], DataTypes.BIGINT())
+
+
+@udtf(result_types=[DataTypes.BIGINT()])
+def copies(x):
+    for _ in range(x % 3):
+        yield x
+
+
+class Total(AggregateFunction):
+    def open(self, function_context):
+        self.seen = function_context.get_metric_group().counter("seen")
+
+    def create_accumulator(self):
+        return [0]
+
+    def accumulate(self, acc, x):
+        self.seen.inc()
+        acc[0] += x
+
+    def get_value(self, acc):
+        return acc[0]
+
+
+total = udaf(Total(), result_type=DataTypes.BIGINT())
 `);
 
 const column = (n: number) => ({ x: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)) });
@@ -249,4 +273,17 @@ test('a gauge that raises is logged as a warning; the job and the other metrics 
   });
   const warnings = logger.entries.filter((e) => e.level === 'warn').map((e) => e.message);
   expect(warnings).toContain('reading the metrics of "bad_gauge" raised ZeroDivisionError: gauge \'ratio\' raised: division by zero');
+});
+
+test('table and aggregate functions: rows in, rows produced or accumulated, batches, and their registered metrics', async () => {
+  await withEnvironment({ bundleSize: 100 }, async (tEnv) => {
+    tEnv.registerFunction('copies', udf('measured_udfs.copies'));
+    tEnv.registerFunction('total', udf('measured_udfs.total'));
+    const joined = tEnv.fromColumns(column(300), { x: BIGINT }).joinLateral('copies(x) AS c').execute();
+    expect(await joined.count()).toBe(300); // 100 rows give none, 100 one copy, 100 two
+    expect(joined.metrics?.copies).toMatchObject({ rowsIn: 300, rowsOut: 300, rowsFailed: 0, batches: 3 });
+    const summed = tEnv.fromColumns(column(300), { x: BIGINT }).select('total(x) AS t').execute();
+    expect(await summed.collect()).toEqual([{ t: BigInt((299 * 300) / 2) }]);
+    expect(summed.metrics?.total).toMatchObject({ rowsIn: 300, rowsOut: 300, batches: 3, counters: { seen: 300 } });
+  });
 });

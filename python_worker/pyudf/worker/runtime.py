@@ -120,7 +120,9 @@ class FunctionRuntime:
                 f"no function {request.function_name!r} is loaded in this worker; loaded: {known}",
             ))
         if request.HasField("aggregate") or function.aggregator is not None:
-            return self._as(function, lambda: run_step(function, request))
+            # Only accumulating takes rows; the other steps are the aggregate's bookkeeping.
+            accumulates = request.aggregate.step == "accumulate"
+            return self._as(function, lambda: run_step(function, request), request.num_rows if accumulates else None)
         if _is_vectorized(function):
             return self._call_vectorized(function, request)
         columns = decode_arguments(request.arguments)
@@ -128,7 +130,7 @@ class FunctionRuntime:
             columns = [columns[index] for index in request.argument_columns]
         num_rows = len(columns[0]) if columns else request.num_rows
         if function.category == "table":
-            return self._as(function, lambda: call_table_function(function, request.call_id, columns, num_rows))
+            return self._as(function, lambda: call_table_function(function, request.call_id, columns, num_rows), num_rows)
         results: list = []
         row_errors: list = []
         self._hub.current_function = function.name
@@ -222,14 +224,24 @@ class FunctionRuntime:
             function.name, "result", "ResultTypeError", str(exc), exc.row_index, function.source_location,
         ))
 
-    def _as(self, function: LoadedFunction, run: Callable[[], worker_pb2.CallReply]) -> worker_pb2.CallReply:
-        """Runs a call of `function`, its output tagged with its name."""
+    def _as(self, function: LoadedFunction, run: Callable[[], worker_pb2.CallReply],
+            rows_in: Optional[int] = None) -> worker_pb2.CallReply:
+        """Runs a call of `function`, its output tagged with its name; measured when it takes rows."""
         self._hub.current_function = function.name
+        started = time.perf_counter_ns()
         try:
-            return run()
+            reply = run()
         finally:
+            nanos = time.perf_counter_ns() - started
             flush_output()
             self._hub.current_function = ""
+        if rows_in is not None and not reply.HasField("error"):
+            failed = len(reply.row_errors)
+            # A table function's rows out are the rows it produced, whatever their number.
+            produced = _batch_rows(reply.result) if function.category == "table" else rows_in - failed
+            reply.stats.CopyFrom(worker_pb2.CallStats(rows_in=rows_in, rows_out=produced, rows_failed=failed,
+                                                      function_nanos=nanos))
+        return reply
 
     @staticmethod
     def _finish_rows(function: LoadedFunction, columns: list, num_rows: int, results: list, row_errors: list) -> None:
@@ -281,6 +293,10 @@ def _vectorized() -> ModuleType:
     """pandas takes longer to import than the rest of the worker: only jobs with vectorized functions pay."""
     from pyudf.worker import vectorized
     return vectorized
+
+
+def _batch_rows(data: bytes) -> int:
+    return pa.ipc.open_stream(data).read_all().num_rows if data else 0
 
 
 def _stats(rows_in: int, rows_failed: int, nanos: int) -> worker_pb2.CallStats:
