@@ -1,6 +1,7 @@
 """Vectorized functions: Arrow columns as pandas.Series, and strict checks of the Series returned."""
 from __future__ import annotations
 
+import datetime
 import unittest
 
 import numpy as np
@@ -161,6 +162,14 @@ class SeriesOutTest(unittest.TestCase):
         error = self.refused(pd.Series([1.0, np.nan]), DataTypes.DOUBLE(nullable=False))
         self.assertEqual(error.row_index, 1)
         self.assertIn("missing value (NaN, None or NA) for row 1, but the result type is DOUBLE NOT NULL", str(error))
+
+    def test_other_types_are_checked_value_by_value(self):
+        dates = self.convert(pd.Series([datetime.date(2020, 1, 2), None]), DataTypes.DATE())
+        self.assertEqual(dates.to_pylist(), [datetime.date(2020, 1, 2), None])
+        stamps = self.convert(pd.Series(pd.to_datetime(["2020-01-01 10:00:00", None])), DataTypes.TIMESTAMP(3))
+        self.assertEqual(stamps.to_pylist(), [datetime.datetime(2020, 1, 1, 10), None])
+        error = self.refused(pd.Series([1.5]), DataTypes.DECIMAL(10, 2))
+        self.assertEqual(error.row_index, 0)
 
     def test_object_series_are_checked_value_by_value(self):
         self.assertEqual(self.convert(pd.Series([1, None], dtype=object), DataTypes.BIGINT()).to_pylist(), [1, None])

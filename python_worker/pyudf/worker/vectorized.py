@@ -8,7 +8,9 @@ None among bytes.
 
 The result must be a pandas.Series of one value per row (PyFlink's rule),
 whose dtype is the declared type's: no float is rounded into an integer, no
-number turned into text. A missing value (NaN, None, ``pd.NA``) is NULL: in
+number turned into text. Values of the other types (DECIMAL, DATE, TIMESTAMP,
+ARRAY...) arrive as pandas makes them from Arrow, mostly Python objects, and
+results of those types are checked value by value as a row function's are. A missing value (NaN, None, ``pd.NA``) is NULL: in
 pandas NaN marks missing data, so a vectorized function cannot return a
 DOUBLE NaN as a value.
 """
@@ -39,6 +41,9 @@ _INTEGER_RANGES = {
     "BIGINT": (-(2 ** 63), 2 ** 63 - 1),
 }
 _FLOAT32_MAX = 3.4028234663852886e38
+# Types whose Series dtypes are checked as a whole; the others (DECIMAL, DATE, TIME,
+# TIMESTAMP, ARRAY, MAP, ROW) are checked value by value, whatever the dtype.
+_SERIES_TYPES = {*_INTEGER_RANGES, "FLOAT", "DOUBLE", "BOOLEAN", "STRING", "BYTES"}
 
 READ_ONLY_HINT = (
     " (the Series a vectorized function receives are read-only views of the batch: "
@@ -70,7 +75,7 @@ def series_to_arrow(result: Any, num_rows: int, result_type: DataType) -> pa.Arr
         ))
     type_name = result_type.type_name
     dtype = result.dtype
-    if pd.api.types.is_object_dtype(dtype):
+    if pd.api.types.is_object_dtype(dtype) or type_name not in _SERIES_TYPES:
         # Python objects: each is checked as a row function's result would be.
         values = [None if _is_missing(v) else v for v in result.tolist()]
         return to_arrow_result(values, result_type)
