@@ -82,9 +82,9 @@ export interface FunctionMetrics {
   /** Workers whose registered metrics are combined here. */
   readonly workersReported: number;
   /**
-   * Workers that died during the job: what their functions had registered
-   * died with them (the built-in figures did not), and their replacements'
-   * metrics start again from their own open().
+   * Workers whose registered metrics are missing: those that died during the
+   * job (their replacements' metrics start again from their own open()), or
+   * could not end it. The built-in figures are not lost with them.
    */
   readonly workersLost: number;
 }
