@@ -41,14 +41,18 @@ export async function* readStream(table: StreamTableDefinition, batching: Batchi
     for (;;) {
       pending ??= Promise.resolve(iterator.next());
       let timer: NodeJS.Timeout | undefined;
+      let immediate: NodeJS.Immediate | undefined;
       const waits: Promise<IteratorResult<readonly unknown[]> | 'timeout' | 'aborted'>[] = [pending, aborted];
       if (count > 0) {
-        // Rows at hand arrive before any timer fires: only a row that has to be waited for lets an idle pipeline's batch go early.
-        const wait = pipelineIdle() ? 0 : Math.max(0, deadline - Date.now());
-        waits.push(new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), wait); }));
+        // A row at hand arrives (in microtasks) before setImmediate fires: only a row that
+        // has to be waited for lets an idle pipeline's batch go early. (A zero setTimeout
+        // would wait a whole millisecond.)
+        if (pipelineIdle()) waits.push(new Promise((resolve) => { immediate = setImmediate(() => resolve('timeout')); }));
+        else waits.push(new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now())); }));
       }
       const next = await Promise.race(waits);
       clearTimeout(timer);
+      clearImmediate(immediate);
       if (next === 'aborted') throw new PyUdfError('CLOSED', 'the job was cancelled', { cause: signal?.reason });
       if (next === 'timeout') {
         yield flush();
