@@ -81,13 +81,14 @@ if (only === 'vectorized') {
 
 const columns = cases.bigintColumns(SIZES.scalar);
 const results = [];
-const p1 = await measure('scalar add, parallelism 1', () => cases.scalarAdd({ n: SIZES.scalar, parallelism: 1, columns }));
-const p2 = await measure('scalar add, parallelism 2', () => cases.scalarAdd({ n: SIZES.scalar, parallelism: 2, columns }));
+const warmNote = (r) => `warm workers (first job ${Math.round(r.firstJobMs)} ms)`;
+const p1 = await measure('scalar add, parallelism 1', () => cases.scalarAdd({ n: SIZES.scalar, parallelism: 1, columns }), SIZES.runs, warmNote);
+const p2 = await measure('scalar add, parallelism 2', () => cases.scalarAdd({ n: SIZES.scalar, parallelism: 2, columns }), SIZES.runs, warmNote);
 const baseline = await measure('Python loop, one process', () => cases.pythonBaseline({ n: SIZES.scalar }));
 const peer = await measure('pythonia, a call per row', () => cases.pythoniaPeer({ seconds: SIZES.pythonia }), 1);
 results.push(p1, p2, baseline, peer);
-results.push(await measure('upper(s), strings', () => cases.stringUpper({ n: SIZES.strings })));
-results.push(await measure('DOUBLE x * 1.5', () => cases.doubleScale({ n: SIZES.doubles })));
+results.push(await measure('upper(s), strings', () => cases.stringUpper({ n: SIZES.strings }), SIZES.runs, warmNote));
+results.push(await measure('DOUBLE x * 1.5', () => cases.doubleScale({ n: SIZES.doubles }), SIZES.runs, warmNote));
 for (const [variant, pandas] of [['AggregateFunction', false], ['pandas udaf', true]]) {
   results.push(await measure(`groupBy mean, ${variant}`, () => cases.groupedMean({ n: SIZES.aggregate, groups: GROUPS, pandas }), SIZES.runs,
     `${GROUPS.toLocaleString('en')} groups; input rows/s`));
