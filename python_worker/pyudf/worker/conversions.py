@@ -102,10 +102,13 @@ class Misfit(Exception):
 Check = Callable[[Any], Any]
 
 
-def results_to_arrow(values: list[Any], result_type: t.DataType) -> pa.Array:
+def results_to_arrow(values: list[Any], result_type: t.DataType, prepare: Optional[Check] = None) -> pa.Array:
     """A function's results as an Arrow array of its result type, or ResultTypeError naming
-    the first row that does not fit."""
+    the first row that does not fit. ``prepare`` turns each non-None value into what the checks
+    take first (a vectorized function's numpy and pandas values), and may raise Misfit too."""
     check = result_checker(result_type)
+    if prepare is not None:
+        check = _prepared(prepare, check)
     nullable = result_type.nullable
     checked: list[Any] = []
     for row, value in enumerate(values):
@@ -131,6 +134,10 @@ def results_to_arrow(values: list[Any], result_type: t.DataType) -> pa.Array:
                     row, f"returned {describe(values[row])} for row {row}, which does not fit {result_type}: {refusal}"
                 ) from None
         raise ResultTypeError(-1, f"results do not convert to {result_type}: {exc}") from None
+
+
+def _prepared(prepare: Check, check: Check) -> Check:
+    return lambda value: check(prepare(value))
 
 
 _ARROW_REFUSALS = (pa.ArrowException, OverflowError, ValueError, TypeError, UnicodeError)
