@@ -4,9 +4,7 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence, Union
 
 from pyudf.types import DataType, as_data_type
-from pyudf.udf import UserDefinedFunction, _input_type_list
-
-TypeSpec = Union[DataType, str]
+from pyudf.udf import DeclaredFunction, TypeSpec, UserDefinedFunction, _input_type_list, check_func_type
 
 AGGREGATE_FUNC_TYPES = ("general", "pandas")
 
@@ -55,8 +53,10 @@ def _declared(method: Any) -> Any:
         return None
 
 
-class UserDefinedAggregateFunctionWrapper:
+class UserDefinedAggregateFunctionWrapper(DeclaredFunction):
     """What ``udaf(...)`` returns: the function plus its declared signature."""
+
+    _declarer = "udaf"
 
     def __init__(
         self,
@@ -68,10 +68,7 @@ class UserDefinedAggregateFunctionWrapper:
         deterministic: Optional[bool] = None,
         name: Optional[str] = None,
     ) -> None:
-        if func_type not in AGGREGATE_FUNC_TYPES:
-            raise ValueError(
-                f"udaf(func_type={func_type!r}) is not supported; supported: {', '.join(AGGREGATE_FUNC_TYPES)}"
-            )
+        check_func_type(func_type, AGGREGATE_FUNC_TYPES, "udaf")
         if func_type == "general" and not isinstance(func, AggregateFunction):
             raise TypeError(
                 f"udaf() needs an AggregateFunction instance (or func_type='pandas' for a function "
@@ -84,26 +81,12 @@ class UserDefinedAggregateFunctionWrapper:
             accumulator_type = (
                 accumulator_type if accumulator_type is not None else _declared(func.get_accumulator_type)
             )
-        self._func = func
-        self._input_types = input_types
+        super().__init__(func, input_types, deterministic, name)
         self._result_type = as_data_type(result_type, "result_type") if result_type is not None else None
         # Accumulators never leave the worker's Python (they travel between
         # workers pickled), so the type is kept for PyFlink compatibility only.
         self._accumulator_type = accumulator_type
         self._func_type = func_type
-        self._deterministic = (
-            deterministic if deterministic is not None
-            else (func.is_deterministic() if isinstance(func, UserDefinedFunction) else True)
-        )
-        self._name = name or getattr(func, "__name__", None) or type(func).__name__
-
-    @property
-    def func(self) -> Any:
-        return self._func
-
-    @property
-    def input_types(self) -> Optional[list[DataType]]:
-        return self._input_types
 
     @property
     def result_type(self) -> Optional[DataType]:
@@ -117,16 +100,8 @@ class UserDefinedAggregateFunctionWrapper:
     def func_type(self) -> str:
         return self._func_type
 
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def is_deterministic(self) -> bool:
-        return self._deterministic
-
     def __repr__(self) -> str:
-        types = ", ".join(map(str, self._input_types)) if self._input_types is not None else "?"
-        return f"<udaf {self._name}({types}) -> {self._result_type} ({self._func_type})>"
+        return f"<{self._signature()} -> {self._result_type} ({self._func_type})>"
 
 
 def udaf(
@@ -148,10 +123,7 @@ def udaf(
         def mean(v):
             return v.mean()
     """
-    if func_type not in AGGREGATE_FUNC_TYPES:  # refused up front, as PyFlink does
-        raise ValueError(
-            f"udaf(func_type={func_type!r}) is not supported; supported: {', '.join(AGGREGATE_FUNC_TYPES)}"
-        )
+    check_func_type(func_type, AGGREGATE_FUNC_TYPES, "udaf")  # refused up front, as PyFlink does
 
     def create(func: Any) -> UserDefinedAggregateFunctionWrapper:
         return UserDefinedAggregateFunctionWrapper(

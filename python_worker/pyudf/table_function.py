@@ -4,9 +4,7 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence, Union
 
 from pyudf.types import DataType, as_data_type
-from pyudf.udf import UserDefinedFunction, _input_type_list
-
-TypeSpec = Union[DataType, str]
+from pyudf.udf import DeclaredFunction, TypeSpec, UserDefinedFunction, _input_type_list
 
 
 class TableFunction(UserDefinedFunction):
@@ -20,12 +18,14 @@ class TableFunction(UserDefinedFunction):
         raise NotImplementedError("TableFunction subclasses must implement eval()")
 
 
-class UserDefinedTableFunctionWrapper:
+class UserDefinedTableFunctionWrapper(DeclaredFunction):
     """What ``udtf(...)`` returns: the function plus its declared signature.
 
     Calling it calls the function (a generator function returns its
     generator), so a UDTF module can be unit-tested in plain Python.
     """
+
+    _declarer = "udtf"
 
     def __init__(
         self,
@@ -37,42 +37,20 @@ class UserDefinedTableFunctionWrapper:
     ) -> None:
         if isinstance(func, type) or not (callable(func) or isinstance(func, TableFunction)):
             raise TypeError(f"udtf() needs a callable or a TableFunction instance, got {func!r}")
-        self._func = func
-        self._input_types = input_types
+        super().__init__(func, input_types, deterministic, name)
         self._result_types = result_types
-        self._deterministic = (
-            deterministic if deterministic is not None
-            else (func.is_deterministic() if isinstance(func, UserDefinedFunction) else True)
-        )
-        self._name = name or getattr(func, "__name__", None) or type(func).__name__
-
-    @property
-    def func(self) -> Any:
-        return self._func
-
-    @property
-    def input_types(self) -> Optional[list[DataType]]:
-        return self._input_types
 
     @property
     def result_types(self) -> Optional[list[DataType]]:
         return self._result_types
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def is_deterministic(self) -> bool:
-        return self._deterministic
 
     def __call__(self, *args: Any) -> Any:
         target = self._func.eval if isinstance(self._func, TableFunction) else self._func
         return target(*args)
 
     def __repr__(self) -> str:
-        types = ", ".join(map(str, self._input_types)) if self._input_types is not None else "?"
         results = ", ".join(map(str, self._result_types)) if self._result_types is not None else "?"
-        return f"<udtf {self._name}({types}) -> ({results})>"
+        return f"<{self._signature()} -> ({results})>"
 
 
 def _result_type_list(result_types: Union[None, TypeSpec, Sequence[TypeSpec]]) -> Optional[list[DataType]]:

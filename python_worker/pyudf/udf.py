@@ -47,37 +47,22 @@ class ScalarFunction(UserDefinedFunction):
         raise NotImplementedError("ScalarFunction subclasses must implement eval()")
 
 
-class UserDefinedFunctionWrapper:
-    """What ``udf(...)`` returns: the function plus its declared signature.
+class DeclaredFunction:
+    """What ``udf``, ``udtf`` and ``udaf`` return have in common: the function, its input
+    types, its name and whether it is deterministic (the function's own answer unless
+    declared)."""
 
-    Calling it calls the function, so a UDF module can be unit-tested in plain
-    Python.
-    """
+    _declarer = ""  # "udf", "udtf" or "udaf", for repr
 
     def __init__(
         self,
         func: Any,
         input_types: Optional[list[DataType]],
-        result_type: Optional[DataType],
-        func_type: str = "general",
-        deterministic: Optional[bool] = None,
-        name: Optional[str] = None,
-        concurrency: Optional[int] = None,
-        io_threads: Optional[int] = None,
+        deterministic: Optional[bool],
+        name: Optional[str],
     ) -> None:
-        if not callable(func) and not isinstance(func, ScalarFunction):
-            raise TypeError(f"udf() needs a callable or a ScalarFunction, got {func!r}")
-        if func_type not in FUNC_TYPES:
-            raise ValueError(
-                f"udf(func_type={func_type!r}) is not supported; supported: {', '.join(FUNC_TYPES)}"
-            )
-        check_call_options(func, func_type, concurrency, io_threads, "udf()")
-        self._concurrency = concurrency
-        self._io_threads = io_threads
         self._func = func
         self._input_types = input_types
-        self._result_type = result_type
-        self._func_type = func_type
         self._deterministic = (
             deterministic if deterministic is not None
             else (func.is_deterministic() if isinstance(func, UserDefinedFunction) else True)
@@ -93,16 +78,54 @@ class UserDefinedFunctionWrapper:
         return self._input_types
 
     @property
+    def name(self) -> str:
+        return self._name
+
+    def is_deterministic(self) -> bool:
+        return self._deterministic
+
+    def _signature(self) -> str:
+        types = ", ".join(map(str, self._input_types)) if self._input_types is not None else "?"
+        return f"{self._declarer} {self._name}({types})"
+
+
+class UserDefinedFunctionWrapper(DeclaredFunction):
+    """What ``udf(...)`` returns: the function plus its declared signature.
+
+    Calling it calls the function, so a UDF module can be unit-tested in plain
+    Python.
+    """
+
+    _declarer = "udf"
+
+    def __init__(
+        self,
+        func: Any,
+        input_types: Optional[list[DataType]],
+        result_type: Optional[DataType],
+        func_type: str = "general",
+        deterministic: Optional[bool] = None,
+        name: Optional[str] = None,
+        concurrency: Optional[int] = None,
+        io_threads: Optional[int] = None,
+    ) -> None:
+        if not callable(func) and not isinstance(func, ScalarFunction):
+            raise TypeError(f"udf() needs a callable or a ScalarFunction, got {func!r}")
+        check_func_type(func_type, FUNC_TYPES, "udf")
+        check_call_options(func, func_type, concurrency, io_threads, "udf()")
+        super().__init__(func, input_types, deterministic, name)
+        self._concurrency = concurrency
+        self._io_threads = io_threads
+        self._result_type = result_type
+        self._func_type = func_type
+
+    @property
     def result_type(self) -> Optional[DataType]:
         return self._result_type
 
     @property
     def func_type(self) -> str:
         return self._func_type
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     @property
     def concurrency(self) -> Optional[int]:
@@ -112,16 +135,12 @@ class UserDefinedFunctionWrapper:
     def io_threads(self) -> Optional[int]:
         return self._io_threads
 
-    def is_deterministic(self) -> bool:
-        return self._deterministic
-
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         target = self._func.eval if isinstance(self._func, ScalarFunction) else self._func
         return target(*args, **kwargs)
 
     def __repr__(self) -> str:
-        types = ", ".join(map(str, self._input_types)) if self._input_types is not None else "?"
-        return f"<udf {self._name}({types}) -> {self._result_type}>"
+        return f"<{self._signature()} -> {self._result_type}>"
 
 
 TypeSpec = Union[DataType, str]
@@ -134,6 +153,11 @@ def is_async(func: Any) -> bool:
         return True
     call = getattr(type(target), "__call__", None)
     return not inspect.isroutine(target) and inspect.iscoroutinefunction(call)
+
+
+def check_func_type(func_type: str, supported: Sequence[str], declarer: str) -> None:
+    if func_type not in supported:
+        raise ValueError(f"{declarer}(func_type={func_type!r}) is not supported; supported: {', '.join(supported)}")
 
 
 def check_call_options(func: Any, func_type: str, concurrency: Any, io_threads: Any, where: str) -> None:
@@ -183,10 +207,7 @@ def udf(
     at most ``concurrency`` at once (default 64); a plain function may run
     them on ``io_threads`` threads.
     """
-    if func_type not in FUNC_TYPES:  # refused up front, as PyFlink does, not at decoration
-        raise ValueError(
-            f"udf(func_type={func_type!r}) is not supported; supported: {', '.join(FUNC_TYPES)}"
-        )
+    check_func_type(func_type, FUNC_TYPES, "udf")  # refused up front, as PyFlink does, not at decoration
 
     def create(func: Any) -> UserDefinedFunctionWrapper:
         return UserDefinedFunctionWrapper(

@@ -90,6 +90,28 @@ class UdfFormsTest(unittest.TestCase):
         self.assertEqual(named.name, "one")
         self.assertFalse(named.is_deterministic())
 
+    def test_udtf_and_udaf_take_name_and_determinism_as_udf_does(self):
+        class Coin(pyudf.AggregateFunction):
+            def create_accumulator(self):
+                return []
+
+            def is_deterministic(self):
+                return False
+
+        def pairs(x):
+            yield x, x
+
+        table = pyudf.udtf(pairs, [DataTypes.INT()], [DataTypes.INT(), DataTypes.INT()])
+        self.assertEqual((table.name, table.is_deterministic()), ("pairs", True))
+        self.assertEqual(repr(table), "<udtf pairs(INT) -> (INT, INT)>")
+        coin = pyudf.udaf(Coin(), result_type=DataTypes.INT())
+        self.assertEqual((coin.name, coin.is_deterministic(), coin.input_types), ("Coin", False, None))
+        self.assertEqual(repr(coin), "<udaf Coin(?) -> INT (general)>")
+        named = pyudf.udaf(lambda s: s.sum(), [DataTypes.INT()], DataTypes.INT(), func_type="pandas",
+                           deterministic=False, name="total")
+        self.assertEqual((named.name, named.is_deterministic(), named.func_type), ("total", False, "pandas"))
+        self.assertEqual(repr(udf(Add(), self.BIGINT2, DataTypes.BIGINT())), "<udf Add(BIGINT, BIGINT) -> BIGINT>")
+
     def test_types_given_as_sql_text(self):
         f = udf(lambda x: x, "BIGINT NOT NULL", "STRING")
         self.assertEqual(f.input_types, [DataTypes.BIGINT(nullable=False)])
