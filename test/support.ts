@@ -141,3 +141,18 @@ export function wheelhouseCopy(names?: readonly string[], prefix = 'udf-cached-'
   }
   return dir;
 }
+
+/** That no Python worker of this test file runs, and no private directory of pyudf is left under `tempRoot`. */
+export function expectNothingLeft(tempRoot: string): void {
+  expect(pythonWorkers()).toEqual([]);
+  expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
+}
+
+/** `tEnv`, closed after the enclosing block's tests; then nothing of it may be left (expectNothingLeft). */
+export function closedAfterAll<T extends { close(): Promise<void> }>(tEnv: T, tempRoot: string): T {
+  afterAll(async () => {
+    await tEnv.close();
+    expectNothingLeft(tempRoot);
+  });
+  return tEnv;
+}

@@ -1,7 +1,7 @@
 // Every SQL type across the TypeScript/Python boundary, NULL included, through
 // an identity UDF in a real worker; and results that do not fit their type.
 import { DataType, DataTypes, TableEnvironment, UdfError, udf, type SqlValue } from '../../src/index.js';
-import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers } from '../support.js';
+import { closedAfterAll, expectNothingLeft, isolateTempRoot } from '../support.js';
 
 const tempRoot = isolateTempRoot();
 
@@ -32,17 +32,7 @@ const CASES: ReadonlyArray<{ type: DataType; values: SqlValue[] }> = [
 ];
 
 describe('identity UDF round trip', () => {
-  let tEnv: TableEnvironment;
-
-  beforeAll(() => {
-    tEnv = TableEnvironment.create();
-  });
-
-  afterAll(async () => {
-    await tEnv.close();
-    expect(pythonWorkers()).toEqual([]);
-    expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
-  });
+  const tEnv = closedAfterAll(TableEnvironment.create(), tempRoot);
 
   test.each(CASES.map((c) => [c.type.name, c] as const))('%s values and NULL come back unchanged', async (_name, { type, values }) => {
     tEnv.registerFunction('ident', udf('lambda x: x', [type], type));
@@ -84,25 +74,14 @@ describe('identity UDF round trip', () => {
 });
 
 describe('results that do not fit their declared type', () => {
-  let tEnv: TableEnvironment;
-
-  beforeAll(() => {
-    tEnv = TableEnvironment.create();
-  });
-
-  afterAll(async () => {
-    await tEnv.close();
-    expect(pythonWorkers()).toEqual([]);
-    expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
-  });
+  const tEnv = closedAfterAll(TableEnvironment.create(), tempRoot);
 
   async function failure(name: string, fn: ReturnType<typeof udf>, type: DataType, values: SqlValue[]): Promise<UdfError> {
     tEnv.registerFunction(name, fn);
     const error = await tEnv.fromElements(values.map((v) => [v]), { v: type }).select(`${name}(v) AS res`).execute().collect()
       .then(() => { throw new Error('expected the job to fail'); }, (e: unknown) => e);
     expect(error).toBeInstanceOf(UdfError);
-    expect(pythonWorkers()).toEqual([]);
-    expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
+    expectNothingLeft(tempRoot);
     return error as UdfError;
   }
 

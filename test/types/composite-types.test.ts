@@ -4,8 +4,9 @@
 // deep inside a result refused with their row, and TypeScript-side validation.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DataTypes, PyUdfError, TableEnvironment, UdfError, udf, type SqlValue } from '../../src/index.js';
-import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, tempDir } from '../support.js';
+import { DataTypes, TableEnvironment, udf, type SqlValue } from '../../src/index.js';
+import { closedAfterAll, isolateTempRoot, pythonWorkers, tempDir } from '../support.js';
+import { fromElementsRefusal, resultTypeError } from './support.js';
 
 const tempRoot = isolateTempRoot();
 const dir = tempDir();
@@ -21,17 +22,7 @@ const ORDER = D.ROW([
 ]);
 
 describe('composite types through a Python UDF and back', () => {
-  let tEnv: TableEnvironment;
-
-  beforeAll(() => {
-    tEnv = TableEnvironment.create();
-  });
-
-  afterAll(async () => {
-    await tEnv.close();
-    expect(pythonWorkers()).toEqual([]);
-    expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
-  });
+  const tEnv = closedAfterAll(TableEnvironment.create(), tempRoot);
 
   test('ARRAY<ROW<a INT, b STRING>>: rows by object or in field order, NULLs inside, empty arrays', async () => {
     tEnv.registerFunction('ident', udf('lambda x: x', [ITEMS], ITEMS));
@@ -142,26 +133,9 @@ describe('composite types through a Python UDF and back', () => {
 });
 
 describe('results that do not fit a composite type', () => {
-  let tEnv: TableEnvironment;
+  const tEnv = closedAfterAll(TableEnvironment.create(), tempRoot);
 
-  beforeAll(() => {
-    tEnv = TableEnvironment.create();
-  });
-
-  afterAll(async () => {
-    await tEnv.close();
-    expect(pythonWorkers()).toEqual([]);
-    expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
-  });
-
-  async function refused(callable: string, values: unknown[]): Promise<UdfError> {
-    tEnv.registerFunction('f', udf(callable, [D.INT()], ITEMS));
-    const error = await tEnv.fromElements(values.map((v) => [v]), { v: D.INT() }).select('f(v) AS res').execute().collect()
-      .then(() => { throw new Error('expected the job to fail'); }, (e: unknown) => e);
-    expect(error).toBeInstanceOf(UdfError);
-    expect((error as UdfError).code).toBe('UDF_RESULT_TYPE');
-    return error as UdfError;
-  }
+  const refused = (callable: string, values: unknown[]) => resultTypeError(tEnv, udf(callable, [D.INT()], ITEMS), D.INT(), values);
 
   test('a wrong type deep inside ARRAY<ROW<...>> names the row, the element and the field', async () => {
     const error = await refused("lambda v: [Row(a=v, b='ok'), Row(a=v, b=v)] if v == 7 else []", [1, 7]);
@@ -217,15 +191,8 @@ describe('composite values given from TypeScript are checked before anything run
       'column "v", field "lines", element [0], field "price": "1.234" has more than 2 digit(s) after the point, as DECIMAL(10, 2) holds'],
     [ORDER, { lines: [] }, 'column "v", field "id": NULL in a BIGINT NOT NULL column'],
   ])('%s refuses %p', (type, value, message) => {
-    let error: unknown;
-    try {
-      tEnv.fromElements([[value]], { v: type });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(PyUdfError);
-    expect((error as PyUdfError).code).toBe('INVALID_ARGUMENT');
-    expect((error as Error).message).toContain('fromElements: row 0, ');
-    expect((error as Error).message).toContain(message);
+    const error = fromElementsRefusal(tEnv, type, value);
+    expect(error.message).toContain('fromElements: row 0, ');
+    expect(error.message).toContain(message);
   });
 });

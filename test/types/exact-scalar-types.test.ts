@@ -2,8 +2,9 @@
 // exact values both ways (no float or millisecond detour), NULLs, edge values,
 // real computations, results that do not fit refused with their row, and the
 // values TypeScript refuses before anything runs.
-import { DataTypes, PyUdfError, TableEnvironment, UdfError, udf, type DataType, type SqlValue } from '../../src/index.js';
-import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers } from '../support.js';
+import { DataTypes, TableEnvironment, udf, type DataType, type SqlValue } from '../../src/index.js';
+import { closedAfterAll, isolateTempRoot } from '../support.js';
+import { fromElementsRefusal, resultTypeError } from './support.js';
 
 const tempRoot = isolateTempRoot();
 const D = DataTypes;
@@ -84,17 +85,7 @@ const CASES: ReadonlyArray<{ type: DataType; values: [given: unknown, back: SqlV
 ];
 
 describe('exact scalar types through a Python UDF and back', () => {
-  let tEnv: TableEnvironment;
-
-  beforeAll(() => {
-    tEnv = TableEnvironment.create();
-  });
-
-  afterAll(async () => {
-    await tEnv.close();
-    expect(pythonWorkers()).toEqual([]);
-    expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
-  });
+  const tEnv = closedAfterAll(TableEnvironment.create(), tempRoot);
 
   test.each(CASES.map((c) => [String(c.type), c] as const))('%s: identity, and what Python is given', async (_text, { type, values }) => {
     tEnv.registerFunction('ident', udf('lambda x: x', [type], type));
@@ -147,27 +138,10 @@ describe('exact scalar types through a Python UDF and back', () => {
 });
 
 describe('results that do not fit the new types', () => {
-  let tEnv: TableEnvironment;
+  const tEnv = closedAfterAll(TableEnvironment.create(), tempRoot);
 
-  beforeAll(() => {
-    tEnv = TableEnvironment.create();
-  });
-
-  afterAll(async () => {
-    await tEnv.close();
-    expect(pythonWorkers()).toEqual([]);
-    expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
-  });
-
-  async function refused(callable: string, input: DataType, result: DataType, values: unknown[]): Promise<UdfError> {
-    tEnv.registerFunction('f', udf(callable, [input], result));
-    const error = await tEnv.fromElements(values.map((v) => [v]), { v: input }).select('f(v) AS res').execute().collect()
-      .then(() => { throw new Error('expected the job to fail'); }, (e: unknown) => e);
-    expect(error).toBeInstanceOf(UdfError);
-    expect((error as UdfError).code).toBe('UDF_RESULT_TYPE');
-    expect((error as UdfError).functionName).toBe('f');
-    return error as UdfError;
-  }
+  const refused = (callable: string, input: DataType, result: DataType, values: unknown[]) =>
+    resultTypeError(tEnv, udf(callable, [input], result), input, values);
 
   test('a Decimal with more digits after the point than the scale (no rounding)', async () => {
     const error = await refused('lambda x: x / 3', D.DECIMAL(10, 2), D.DECIMAL(10, 2), ['3.00', '1.00']);
@@ -225,16 +199,9 @@ describe('new types given from TypeScript are checked before anything runs', () 
     [D.TIMESTAMP_LTZ(6), '0001-01-01T00:30:00+01:00', '"0001-01-01T00:30:00+01:00" is outside years 0001 to 9999'],
     [D.DECIMAL(5, 2, false), null, 'NULL in a DECIMAL(5, 2) NOT NULL column'],
   ])('%s refuses %p', (type, value, message) => {
-    let error: unknown;
-    try {
-      tEnv.fromElements([[value]], { v: type });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(PyUdfError);
-    expect((error as PyUdfError).code).toBe('INVALID_ARGUMENT');
-    expect((error as Error).message).toContain('fromElements: row 0, column "v": ');
-    expect((error as Error).message).toContain(message);
+    const error = fromElementsRefusal(tEnv, type, value);
+    expect(error.message).toContain('fromElements: row 0, column "v": ');
+    expect(error.message).toContain(message);
   });
 
   test('fromColumns and fromStream check them the same way', async () => {

@@ -5,7 +5,7 @@ import { chooseInterpreter } from '../../src/environments/interpreter.js';
 import { ensureWorkerRuntime } from '../../src/environments/worker-runtime.js';
 import { parseDataType } from '../../src/types/type-text.js';
 import { WorkerPool } from '../../src/workers/worker-pool.js';
-import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger } from '../support.js';
+import { closedAfterAll, isolateTempRoot, recordingLogger } from '../support.js';
 
 const tempRoot = isolateTempRoot();
 const D = DataTypes;
@@ -99,17 +99,7 @@ describe('type text in TypeScript', () => {
 });
 
 describe('type text between TypeScript and Python workers', () => {
-  let tEnv: TableEnvironment;
-
-  beforeAll(() => {
-    tEnv = TableEnvironment.create();
-  });
-
-  afterAll(async () => {
-    await tEnv.close();
-    expect(pythonWorkers()).toEqual([]);
-    expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
-  });
+  const tEnv = closedAfterAll(TableEnvironment.create(), tempRoot);
 
   // The same type declared on both sides: the worker reads TypeScript's text and
   // refuses the function (UDF_SIGNATURE_MISMATCH) unless it equals Python's.

@@ -4,8 +4,9 @@
 // UDF_RESULT_TYPE naming the row.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DataTypes, TableEnvironment, UdfError, udf, type DataType, type SqlValue } from '../../src/index.js';
-import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, tempDir } from '../support.js';
+import { DataTypes, TableEnvironment, udf, type DataType, type SqlValue } from '../../src/index.js';
+import { closedAfterAll, isolateTempRoot, tempDir } from '../support.js';
+import { resultTypeError } from './support.js';
 
 const tempRoot = isolateTempRoot();
 const dir = tempDir();
@@ -158,11 +159,6 @@ function vectorized(name: string, inputTypes: DataType[], resultType: DataType) 
   return udf(`vectorized_types.${name}`, inputTypes, resultType, { funcType: 'pandas' });
 }
 
-function expectNothingLeft(): void {
-  expect(pythonWorkers()).toEqual([]);
-  expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
-}
-
 /** Each value as given from TypeScript, as it comes back through an identity, and what the function saw. */
 const CASES: ReadonlyArray<{ type: DataType; values: [given: unknown, back: SqlValue, seen: string][] }> = [
   {
@@ -274,11 +270,7 @@ const CASES: ReadonlyArray<{ type: DataType; values: [given: unknown, back: SqlV
 ];
 
 describe('every type through a vectorized identity', () => {
-  const tEnv = environment();
-  afterAll(async () => {
-    await tEnv.close();
-    expectNothingLeft();
-  });
+  const tEnv = closedAfterAll(environment(), tempRoot);
 
   test.each(CASES.map((c) => [String(c.type), c] as const))('%s: values and NULLs come back unchanged', async (_text, { type, values }) => {
     tEnv.registerFunction('ident', vectorized('ident', [type], type));
@@ -336,11 +328,7 @@ describe('every type through a vectorized identity', () => {
 });
 
 describe('computations over every type', () => {
-  const tEnv = environment();
-  afterAll(async () => {
-    await tEnv.close();
-    expectNothingLeft();
-  });
+  const tEnv = closedAfterAll(environment(), tempRoot);
 
   test('DECIMAL: exact products, and 38-digit sums in a 38-digit context', async () => {
     tEnv.registerFunction('total', vectorized('total', [D.DECIMAL(10, 2), D.DECIMAL(10, 3)], D.DECIMAL(20, 5)));
@@ -451,21 +439,10 @@ describe('computations over every type', () => {
 });
 
 describe('vectorized results that do not fit their type', () => {
-  const tEnv = environment();
-  afterAll(async () => {
-    await tEnv.close();
-    expectNothingLeft();
-  });
+  const tEnv = closedAfterAll(environment(), tempRoot);
 
-  async function refused(name: string, input: DataType, result: DataType, values: unknown[]): Promise<UdfError> {
-    tEnv.registerFunction('f', vectorized(name, [input], result));
-    const error = await tEnv.fromElements(values.map((v) => [v]), { v: input }).select('f(v) AS res').execute().collect()
-      .then(() => { throw new Error('expected the job to fail'); }, (e: unknown) => e);
-    expect(error).toBeInstanceOf(UdfError);
-    expect((error as UdfError).code).toBe('UDF_RESULT_TYPE');
-    expect((error as UdfError).functionName).toBe('f');
-    return error as UdfError;
-  }
+  const refused = (name: string, input: DataType, result: DataType, values: unknown[]) =>
+    resultTypeError(tEnv, vectorized(name, [input], result), input, values);
 
   test('DECIMAL: floats are never taken for decimals, and no Decimal is rounded', async () => {
     const float = await refused('as_float', D.DECIMAL(5, 2), D.DECIMAL(5, 2), [null, '1.50']);
