@@ -239,7 +239,10 @@ test('a dead worker names the call it was running: that call fails as the crash,
     const second = client.call('dies_on_2', batch(2n), 1);
     const third = client.call('dies_on_2', batch(3n), 1);
     const [a, b, c] = await Promise.allSettled([first, second, third]);
-    expect(a.status).toBe('fulfilled');
+    // The first call's reply may have died unsent with the worker: then it is
+    // not blamed, only queued behind the crash (the pool sends it again).
+    if (a.status === 'rejected') expect(a.reason).toBeInstanceOf(QueuedBehindCrash);
+    else expect(a.value.ok).toBe(true);
     expect(b.status === 'rejected' && b.reason).toBeInstanceOf(WorkerError);
     expect(b.status === 'rejected' && b.reason).not.toBeInstanceOf(QueuedBehindCrash);
     expect(b.status === 'rejected' && (b.reason as WorkerError).exitCode).toBe(5);
