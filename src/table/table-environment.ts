@@ -55,7 +55,8 @@ export interface TableEnvironmentOptions {
   /**
    * A call of a Python function on one batch that takes longer fails the job
    * (UDF_TIMEOUT) and its worker is killed. Default 10 minutes: long enough for
-   * any sane batch, short enough that a hung UDF cannot hang CI. 0 turns it off.
+   * any sane batch, short enough that a hung UDF cannot hang CI. 0 turns it off;
+   * at most 2147483647 (about 24.8 days, the longest a timer waits).
    */
   readonly udfTimeoutMs?: number;
   /**
@@ -194,7 +195,7 @@ export class TableEnvironment implements TableHost {
       bundleSize: options.bundleSize === undefined ? null : positiveInteger(options.bundleSize, 'bundleSize', DEFAULTS.bundleSize),
       bundleTimeMs: positiveInteger(options.bundleTimeMs, 'bundleTimeMs', DEFAULTS.bundleTimeMs),
       maxWorkerRestarts: nonNegativeInteger(options.maxWorkerRestarts, 'maxWorkerRestarts', DEFAULTS.maxWorkerRestarts),
-      udfTimeoutMs: nonNegativeInteger(options.udfTimeoutMs, 'udfTimeoutMs', DEFAULTS.udfTimeoutMs),
+      udfTimeoutMs: timerDuration(options.udfTimeoutMs, 'udfTimeoutMs', DEFAULTS.udfTimeoutMs),
       onUdfError: errorPolicy(options.onUdfError),
       deadLetterPath: options.deadLetterPath === undefined ? null : path.resolve(options.deadLetterPath),
       batchesInFlightPerWorker: positiveInteger(options.batchesInFlightPerWorker, 'batchesInFlightPerWorker', DEFAULTS.batchesInFlightPerWorker),

@@ -236,6 +236,8 @@ describe('invalid fault-handling options', () => {
     [{ udfTimeoutMs: -1 }, 'TableEnvironment option "udfTimeoutMs" must be an integer >= 0, got -1'],
     [{ udfTimeoutMs: 2.5 }, 'TableEnvironment option "udfTimeoutMs" must be an integer >= 0, got 2.5'],
     [{ udfTimeoutMs: Infinity }, 'TableEnvironment option "udfTimeoutMs" must be an integer >= 0, got Infinity'],
+    // Node's timer would fire after 1 ms and time out every call.
+    [{ udfTimeoutMs: 2 ** 31 }, 'TableEnvironment option "udfTimeoutMs" must be at most 2147483647 (about 24.8 days), got 2147483648'],
     [{ maxWorkerRestarts: 1.5 }, 'TableEnvironment option "maxWorkerRestarts" must be an integer >= 0, got 1.5'],
     [{ maxWorkerRestarts: -1 }, 'TableEnvironment option "maxWorkerRestarts" must be an integer >= 0, got -1'],
     [{ maxWorkerRestarts: '3' as unknown as number }, 'TableEnvironment option "maxWorkerRestarts" must be an integer >= 0, got 3'],
