@@ -180,11 +180,17 @@ def pandas_mean(v):
 @udaf(result_type=DataTypes.BIGINT(), func_type='pandas')
 def pandas_size(v):
     return len(v)
+
+
+@udaf(result_type=DataTypes.BIGINT(), func_type='pandas')
+def pandas_exact_sum(v):
+    # Int64 (nullable) keeps every digit; a float64 Series would have rounded 2**53 + 1.
+    return int(v.sum()) if str(v.dtype) == 'Int64' else -1
 `;
 fs.writeFileSync(MODULE, SOURCE);
 const lineOf = (text: string) => SOURCE.split('\n').findIndex((l) => l.includes(text)) + 1;
 
-const FUNCTIONS = ['my_avg', 'my_sum', 'my_count', 'pids', 'bad_merge', 'pids_no_merge', 'worker_pid', 'picky', 'stringly', 'dies', 'slow', 'pandas_mean', 'pandas_size'];
+const FUNCTIONS = ['my_avg', 'my_sum', 'my_count', 'pids', 'bad_merge', 'pids_no_merge', 'worker_pid', 'picky', 'stringly', 'dies', 'slow', 'pandas_mean', 'pandas_size', 'pandas_exact_sum'];
 
 function environment(options: TableEnvironmentOptions = {}): TableEnvironment {
   const tEnv = TableEnvironment.create({ bundleSize: 3, logger: recordingLogger(), ...options });
@@ -285,6 +291,13 @@ test('keys of every type group by value: bytes by content, 0 and -0 together, NU
 test('groupBy with no aggregate gives the distinct keys, in order', async () => {
   const rows = await withEnvironment((tEnv) => tEnv.fromElements(SALES, SALES_SCHEMA).groupBy('k').select('k').execute().collect());
   expect(rows).toEqual(expectedGroups().map((g) => ({ k: g.k })));
+});
+
+test('a pandas aggregate gets BIGINTs with NULLs exactly, as nullable Int64', async () => {
+  const big = 2n ** 53n + 1n;
+  const rows = await withEnvironment((tEnv) => tEnv.fromElements([['a', big, 1], ['a', null, 2], ['a', 2n, 3], ['b', big, 4]], SALES_SCHEMA)
+    .groupBy('k').select('k, pandas_exact_sum(n) AS s').execute().collect());
+  expect(rows).toEqual([{ k: 'a', s: big + 2n }, { k: 'b', s: big }]);
 });
 
 test('a pandas aggregate gets each group whole and agrees with the row-by-row one', async () => {

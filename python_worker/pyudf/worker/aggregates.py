@@ -302,18 +302,19 @@ class _GroupedRows:
         ends = np.r_[starts[1:], len(ordered)]
         self._ranges: dict[int, tuple[int, int]] = dict(zip(ordered[starts].tolist(), zip(starts.tolist(), ends.tolist())))
         taken = pa.array(order)
-        # pandas arrays (numpy-backed or extension), sliced per group without copying.
+        # Converted as vectorized scalar functions get their columns (integers with NULLs
+        # as nullable Int64, not float64; a ROW as a DataFrame), then sliced per group.
+        from pyudf.worker.pandas_values import as_pandas
+
         self._columns = [
-            (pa.concat_arrays([arrays[c] for _, arrays in chunks]).take(taken) if chunks else pa.array([], type=pa.null()))
-            .to_pandas().array
+            as_pandas(pa.concat_arrays([arrays[c] for _, arrays in chunks]).take(taken)) if chunks
+            else pa.array([], type=pa.null()).to_pandas()
             for c in range(width)
         ]
 
     def series_of(self, group: int) -> list[Any]:
-        import pandas as pd
-
         start, end = self._ranges.pop(group, (0, 0))
-        return [pd.Series(column[start:end], copy=False) for column in self._columns]
+        return [column.iloc[start:end].reset_index(drop=True) for column in self._columns]
 
     @property
     def empty(self) -> bool:
