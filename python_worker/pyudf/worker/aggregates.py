@@ -17,7 +17,7 @@ import pyarrow as pa
 from pyudf._proto import worker_pb2
 from pyudf.aggregate_function import AggregateFunction, UserDefinedAggregateFunctionWrapper, defines_merge
 from pyudf.types import DataType, as_data_type, parse_type
-from pyudf.worker.batches import ResultTypeError, _describe, column_values, encode_result, to_arrow_result
+from pyudf.worker.batches import ResultTypeError, _describe, by_argument, column_values, decode_arrays, encode_result, to_arrow_result
 from pyudf.worker.failures import plain_error, udf_error
 from pyudf.worker.functions import FunctionLoadError, LoadedFunction, _location_of, agreed_types
 
@@ -119,13 +119,7 @@ def run_step(function: LoadedFunction, request: worker_pb2.CallRequest) -> worke
 
 
 def _argument_arrays(request: worker_pb2.CallRequest) -> list[pa.Array]:
-    if not request.arguments:
-        return []
-    table = pa.ipc.open_stream(request.arguments).read_all()
-    arrays = [column.combine_chunks() for column in table.columns]
-    if request.argument_columns:
-        arrays = [arrays[index] for index in request.argument_columns]
-    return arrays
+    return by_argument(request, decode_arrays(request.arguments))
 
 
 class _Aggregator:

@@ -39,6 +39,13 @@ def decode_arrays(data: bytes) -> list[pa.Array]:
     return [_one_chunk(column) for column in table.columns]
 
 
+def by_argument(request: Any, columns: list) -> list:
+    """A call's decoded columns in argument order: a column passed twice (f(a, a)) is sent once."""
+    if not request.argument_columns:
+        return columns
+    return [columns[index] for index in request.argument_columns]
+
+
 def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
     if column.num_chunks == 1:
         return column.chunk(0)
@@ -63,7 +70,11 @@ def column_values(column: pa.Array) -> Sequence[Any]:
 
 
 def encode_result(values: pa.Array) -> bytes:
-    batch = pa.RecordBatch.from_arrays([values], names=["result"])
+    return encode_batch(pa.RecordBatch.from_arrays([values], names=["result"]))
+
+
+def encode_batch(batch: pa.RecordBatch) -> bytes:
+    """One record batch as an Arrow IPC stream."""
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, batch.schema) as writer:
         writer.write_batch(batch)

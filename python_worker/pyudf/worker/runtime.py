@@ -12,7 +12,7 @@ from pyudf._proto import worker_pb2
 from pyudf.metrics import MetricGroup, MetricRegistry
 from pyudf.udf import FunctionContext
 from pyudf.worker.aggregates import has_merge, run_step
-from pyudf.worker.batches import ResultTypeError, decode_arguments, decode_arrays, encode_result, to_arrow_result
+from pyudf.worker.batches import ResultTypeError, by_argument, decode_arguments, decode_arrays, encode_result, to_arrow_result
 from pyudf.worker.concurrent_calls import ConcurrentCalls
 from pyudf.worker.failures import add_library_dir, plain_error, udf_error
 from pyudf.worker.functions import FunctionLoadError, LoadedFunction, load_function
@@ -125,9 +125,7 @@ class FunctionRuntime:
             return self._as(function, lambda: run_step(function, request), request.num_rows if accumulates else None)
         if _is_vectorized(function):
             return self._call_vectorized(function, request)
-        columns = decode_arguments(request.arguments)
-        if request.argument_columns:
-            columns = [columns[index] for index in request.argument_columns]
+        columns = by_argument(request, decode_arguments(request.arguments))
         num_rows = len(columns[0]) if columns else request.num_rows
         if function.category == "table":
             return self._as(function, lambda: call_table_function(function, request.call_id, columns, num_rows), num_rows)
@@ -181,9 +179,7 @@ class FunctionRuntime:
     def _call_vectorized(self, function: LoadedFunction, request: worker_pb2.CallRequest) -> worker_pb2.CallReply:
         """One call for the whole batch: it succeeds or fails as a whole."""
         vectorized = _vectorized()
-        arrays = decode_arrays(request.arguments)
-        if request.argument_columns:
-            arrays = [arrays[index] for index in request.argument_columns]
+        arrays = by_argument(request, decode_arrays(request.arguments))
         num_rows = len(arrays[0]) if arrays else request.num_rows
         series = vectorized.arguments_as_series(arrays)
         failure: Optional[BaseException] = None

@@ -12,7 +12,7 @@ from pyudf._proto import worker_pb2
 from pyudf.table_function import TableFunction, UserDefinedTableFunctionWrapper
 from pyudf.types import DataType, parse_type
 from pyudf.udf import UserDefinedFunction
-from pyudf.worker.batches import ResultTypeError, _describe, to_arrow_result
+from pyudf.worker.batches import ResultTypeError, _describe, encode_batch, to_arrow_result
 from pyudf.worker.failures import plain_error, udf_error
 from pyudf.worker.functions import (
     FunctionLoadError, LoadedFunction, _check_arity, _location_of, _nothing, agreed_types,
@@ -131,7 +131,7 @@ def call_table_function(
         [pa.array(sources, type=pa.int32()), *arrays],
         names=["row", *(f"f{c}" for c in range(len(result_types)))],
     )
-    return worker_pb2.CallReply(call_id=call_id, result=_encode(batch), row_errors=row_errors)
+    return worker_pb2.CallReply(call_id=call_id, result=encode_batch(batch), row_errors=row_errors)
 
 
 class _BadResult(Exception):
@@ -152,10 +152,3 @@ def _result_arrays(produced: list[tuple], result_types: Sequence[DataType]) -> l
                 exc.row_index, f"result column {c + 1} ({result_type}) cannot hold {_describe(value)}",
             ) from None
     return arrays
-
-
-def _encode(batch: pa.RecordBatch) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema) as writer:
-        writer.write_batch(batch)
-    return sink.getvalue().to_pybytes()
