@@ -75,7 +75,8 @@ export function recordingLogger(): Logger & { entries: LogEntry[] } {
   return { entries, log: (entry) => { entries.push(entry); } };
 }
 
-export const WHEELHOUSE = fileURLToPath(new URL('../../shared/wheelhouse', import.meta.url));
+/** The wheels the test set-up downloaded (test/fixtures/wheelhouse/requirements.txt): the offline tests' cached dir. */
+export const WHEELHOUSE = process.env.PYUDF_TEST_WHEELHOUSE ?? '';
 
 /**
  * pyudf's modules (the public API and the environment internals tests use),
@@ -133,6 +134,7 @@ export async function freshCacheDir(prefix = 'udf-cache-'): Promise<string> {
 
 /** A writable copy of the wheelhouse's wheels (or of the named files), removed after the test file. */
 export function wheelhouseCopy(names?: readonly string[], prefix = 'udf-cached-'): string {
+  if (!WHEELHOUSE) throw new Error('PYUDF_TEST_WHEELHOUSE is not set: run the tests through jest, whose global set-up downloads the wheelhouse');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   madeDirs.push(dir);
   for (const name of names ?? fs.readdirSync(WHEELHOUSE).filter((n) => n.endsWith('.whl'))) {

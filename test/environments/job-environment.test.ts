@@ -136,14 +136,14 @@ test('python-dateutil pulls its dependency six from the cached dir into the envi
 
 test('a requirement is installed into the environment even when the interpreter already has the package', async () => {
   const base = await execa('python3', ['-c', 'import setuptools; print(setuptools.__version__)']);
-  expect(base.stdout.trim()).not.toBe('66.1.1'); // the interpreter's own setuptools is another version
+  expect(base.stdout.trim()).not.toBe('80.9.0'); // the interpreter's own setuptools is another version
   const { result, lines } = await runJob((tEnv) => {
-    tEnv.setPythonRequirements(requirements('setuptools.txt', 'setuptools==66.1.1\n'), cachedDir);
+    tEnv.setPythonRequirements(requirements('setuptools.txt', 'setuptools==80.9.0\n'), cachedDir);
     tEnv.addPythonFile(MY_UDFS);
     tEnv.registerFunction('setuptools_version', udf('my_udfs.setuptools_version'));
   }, [[1n]], { x: BIGINT }, 'setuptools_version(x)', DataTypes.STRING());
   const [version, file] = lines[0]!.split(' ');
-  expect(version).toBe('66.1.1');
+  expect(version).toBe('80.9.0');
   expect(file).toBe(path.join(result.pythonEnvironment!.dir, 'site', 'setuptools', '__init__.py'));
 });
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
-import { freshCacheDir, tempDir, wheelhouseCopy } from '../support.js';
+import { freshCacheDir, tempDir } from '../support.js';
 
 const dir = tempDir('sdist-');
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -25,16 +25,16 @@ async function makeSdist(into: string): Promise<string> {
 }
 
 test('an sdist in the cached dir builds offline, with the backend `pyudf download` added', async () => {
-  const cachedDir = wheelhouseCopy(['setuptools-66.1.1-py3-none-any.whl']);
+  const cachedDir = fs.mkdtempSync(path.join(dir, 'cached-'));
   await makeSdist(cachedDir);
   const requirements = path.join(dir, 'requirements.txt');
   fs.writeFileSync(requirements, 'tiny_pkg==0.1\n');
 
-  // Before: setuptools 66 alone cannot build it offline; its build also needs `wheel`, which the dir lacks.
+  // Before: the sdist alone cannot build offline; its build backend (setuptools) is not in the dir.
   const scratchCache = await freshCacheDir();
   const before = await execa('unshare', ['-n', process.execPath, CLI, 'env', 'build', '-r', requirements, '-d', cachedDir, '--cache-dir', scratchCache], { reject: false });
   expect(before.exitCode).not.toBe(0);
-  expect(before.stderr).toContain('No matching distribution found for wheel');
+  expect(before.stderr).toContain('No matching distribution found for setuptools');
   expect(before.stderr).toContain('[ENVIRONMENT_BUILD_FAILED]');
 
   // Where there is network: the requirements name only something harmless; the sdist already in the dir
