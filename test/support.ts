@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { LogEntry, Logger } from '../src/index.js';
 
 /** Live child processes of this (jest worker) process: workers must not outlive their job. */
