@@ -78,4 +78,4 @@ def add(i, j):
   const result = JSON.parse(line!.slice('result '.length)) as { built: boolean; key: string; output: string };
   expect(result).toEqual({ built: true, key: expect.any(String), output: '9\n126\n' });
   expect(fs.readdirSync(path.join(cacheDir, 'envs', result.key, 'site'))).toEqual(expect.arrayContaining(['tiny_pkg', 'tiny_pkg-0.1.dist-info']));
-});
+}, 180_000); // two pip runs and a job with a new environment: slow on a busy machine
