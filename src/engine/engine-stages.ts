@@ -61,10 +61,11 @@ async function stageSql(plan: EngineNode, context: StageContext, connection: Duc
   for (const input of plan.inputs) relations.push(await relationOf(input, context, connection));
   const typeOf = async (expr: string): Promise<string> => {
     try {
-      const r = await connection.runAndReadAll(`SELECT typeof(${expr}) FROM ${relations[0]} LIMIT 1`);
+      const from = relations[0] === undefined ? '' : ` FROM ${relations[0]}`;
+      const r = await connection.runAndReadAll(`SELECT typeof(${expr})${from} LIMIT 1`);
       const row = r.getRows()[0];
       if (row) return String(row[0]);
-      const d = await connection.runAndReadAll(`DESCRIBE SELECT ${expr} FROM ${relations[0]}`);
+      const d = await connection.runAndReadAll(`DESCRIBE SELECT ${expr}${from}`);
       return String(d.getRows()[0]?.[1] ?? '');
     } catch (error) {
       throw engineError(error, plan.text);
@@ -96,10 +97,7 @@ async function engineSink(connection: DuckDBConnection, table: string, schema: T
   const types = schema.map((f) => f.type);
   return {
     async write(batch: Batch) {
-      for (let i = 0; i < batch.numRows; i++) {
-        for (let c = 0; c < types.length; c++) append(appender, valueAt(batch.columns[c]!, i), types[c]!);
-        appender.endRow();
-      }
+      appendBatch(appender, batch, types);
       rows += batch.numRows;
     },
     async finish() {
@@ -112,6 +110,14 @@ async function engineSink(connection: DuckDBConnection, table: string, schema: T
       try { appender.closeSync(); } catch { /* already closed */ }
     },
   };
+}
+
+/** Appends a batch's rows, value by value in each column's type. */
+export function appendBatch(appender: DuckDBAppender, batch: Batch, types: readonly DataType[]): void {
+  for (let i = 0; i < batch.numRows; i++) {
+    for (let c = 0; c < types.length; c++) append(appender, valueAt(batch.columns[c]!, i), types[c]!);
+    appender.endRow();
+  }
 }
 
 function append(appender: DuckDBAppender, value: SqlValue, type: DataType): void {

@@ -1,3 +1,4 @@
+import type * as arrow from 'apache-arrow';
 import { ExpressionError, PyUdfError } from '../errors.js';
 import type { SelectItem } from '../expressions/nodes.js';
 import { parsePredicate, parseSelectList } from '../expressions/parse.js';
@@ -58,6 +59,7 @@ export interface TableHost {
   runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows>;
   runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows>;
   runStream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row>;
+  runArrow(plan: PlanNode, options?: ExecuteOptions): Promise<arrow.Table>;
 }
 
 export interface CollectedRows {
@@ -86,7 +88,10 @@ export class TableResult {
   #skippedInputLines: Readonly<Record<string, number>> | undefined;
   #metrics: Readonly<Record<string, FunctionMetrics>> | undefined;
 
-  constructor(run: () => Promise<CollectedRows>, count: () => Promise<CountedRows>, stream: () => AsyncGenerator<Row>) {
+  readonly #arrow: () => Promise<arrow.Table>;
+
+  constructor(run: () => Promise<CollectedRows>, count: () => Promise<CountedRows>, stream: () => AsyncGenerator<Row>, toArrow: () => Promise<arrow.Table>) {
+    this.#arrow = toArrow;
     this.#run = run;
     this.#count = count;
     this.#stream = stream;
@@ -97,6 +102,11 @@ export class TableResult {
     const counted = await this.#count();
     this.#metrics = counted.metrics;
     return counted.rows;
+  }
+
+  /** Runs the job and returns its rows as an apache-arrow Table, column by column, with no JavaScript object per row. */
+  toArrow(): Promise<arrow.Table> {
+    return this.#arrow();
   }
 
   /** Runs the job and returns its rows, BIGINT as bigint. */
@@ -414,6 +424,7 @@ export class Table {
       () => this.#host.runCollect(this.#plan, options),
       () => this.#host.runCount(this.#plan, options),
       () => this.#host.runStream(this.#plan, options),
+      () => this.#host.runArrow(this.#plan, options),
     );
   }
 }
