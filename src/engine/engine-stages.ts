@@ -1,3 +1,4 @@
+import * as arrow from 'apache-arrow';
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { ExpressionError, PyUdfError } from '../errors.js';
 import type { CompiledPlan } from '../execution/run-plan.js';
@@ -146,7 +147,7 @@ export async function* readEngine(table: EngineTableDefinition, batchSize: numbe
   let pending: SqlValue[][] = types.map(() => []);
   let count = 0;
   const flush = (): Batch => {
-    const batch = { numRows: count, columns: pending.map((values, c) => vectorOf(values, types[c]!)) };
+    const batch = { numRows: count, columns: pending.map((values, c) => columnOf(values, types[c]!)) };
     pending = types.map(() => []);
     count = 0;
     return batch;
@@ -166,6 +167,17 @@ export async function* readEngine(table: EngineTableDefinition, batchSize: numbe
   if (count > 0) yield flush();
 }
 
+// Numeric columns without NULLs become typed arrays: Arrow takes them without a value-by-value build.
+const TYPED_ARRAYS: Partial<Record<string, { from(values: ArrayLike<never>): ArrayLike<unknown> }>> = {
+  TINYINT: Int8Array, SMALLINT: Int16Array, INT: Int32Array, BIGINT: BigInt64Array, FLOAT: Float32Array, DOUBLE: Float64Array,
+};
+
+function columnOf(values: SqlValue[], type: DataType): arrow.Vector {
+  const typed = TYPED_ARRAYS[type.name];
+  if (typed && !values.includes(null)) return arrow.makeVector(typed.from(values as never) as BigInt64Array) as arrow.Vector;
+  return vectorOf(values, type);
+}
+
 /** A DuckDB error, as pyudf's typed error naming the expression. */
 export function engineError(error: unknown, text: string): PyUdfError {
   const message = (error as Error).message ?? String(error);
@@ -177,4 +189,9 @@ export function engineError(error: unknown, text: string): PyUdfError {
   if (/Parser Error/i.test(message)) return new ExpressionError('EXPRESSION_SYNTAX', `cannot parse "${text}": ${message}`, { expression: text, cause: error });
   if (/Binder Error|Conversion Error|No function matches/i.test(message)) return new ExpressionError('EXPRESSION_TYPE', `${message} in "${text}"`, { expression: text, cause: error });
   return new PyUdfError('IO', `the engine failed on "${text}": ${message}`, { cause: error });
+}
+
+/** A relational plan's row count, as a one-row engine stage. */
+export function countNode(plan: EngineNode): EngineNode {
+  return Object.freeze({ kind: 'engine', inputs: Object.freeze([plan]), text: 'count', columns: Object.freeze(['n']), build: async (relations: readonly string[]) => `SELECT count(*) AS n FROM ${relations[0]}` });
 }

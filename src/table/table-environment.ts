@@ -16,7 +16,7 @@ import type { Sink } from '../io/sink.js';
 import { defaultLogger, type Logger } from '../logging.js';
 import { compilePlan, rowObject, runPlan, type CompiledPlan } from '../execution/run-plan.js';
 import { DuckdbEngine } from '../engine/duckdb-engine.js';
-import { hasEngineStage, resolveStages } from '../engine/engine-stages.js';
+import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stages.js';
 import { functionsUsed, type PlanNode, type TableDefinition } from '../planning/plan.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
@@ -439,6 +439,11 @@ export class TableEnvironment implements TableHost {
 
   async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
     this.#checkOpen('execute');
+    if (plan.kind === 'engine') {
+      // Counted where the rows are: none of them crosses into JavaScript.
+      const counted = await this.runCollect(countNode(plan), options);
+      return { rows: Number(counted.rows[0]!.n), metrics: counted.metrics };
+    }
     let rows = 0;
     const { metrics } = await this.#withWorkers([plan], options, async (compile, run) => {
       rows = await run(await compile(plan), countingSink());

@@ -183,6 +183,10 @@ export class Table {
    */
   #hostOrEngine(text: string, method: 'select' | 'where', onHost: () => PlanNode, inEngine: () => PlanNode): Table {
     let plan: PlanNode;
+    // Over a relation already in the engine, an expression calling no Python function stays there.
+    if (this.#plan.kind === 'engine' && typeof text === 'string' && !callsPython(text, this.#host.functionNames())) {
+      return new Table(this.#host, inEngine());
+    }
     try {
       plan = onHost();
     } catch (error) {
@@ -512,4 +516,13 @@ function splitPythonCalls(table: Table, text: string, method: 'select' | 'where'
   ].join(', '));
   if (method === 'select') return withCalls.select(rest);
   return withCalls.where(rest).select(columns.join(', '));
+}
+
+function callsPython(text: string, functions: readonly string[]): boolean {
+  const python = functions.map((f) => f.toLowerCase());
+  try {
+    return calledNames(text).some((n) => python.includes(n.toLowerCase()));
+  } catch {
+    return true;
+  }
 }
