@@ -15,6 +15,8 @@ import { csvSink } from '../io/csv-sink.js';
 import type { Sink } from '../io/sink.js';
 import { defaultLogger, type Logger } from '../logging.js';
 import { compilePlan, rowObject, runPlan, type CompiledPlan } from '../execution/run-plan.js';
+import { DuckdbEngine } from '../engine/duckdb-engine.js';
+import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stages.js';
 import { functionsUsed, type PlanNode, type TableDefinition } from '../planning/plan.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
@@ -22,7 +24,10 @@ import { widensTo } from '../types/data-types.js';
 import { coerceValue, type Row, type SqlValue } from '../types/values.js';
 import { WorkerPool, type WorkersReport } from '../workers/worker-pool.js';
 import { IdleWorkers, setupKey } from '../workers/idle-workers.js';
-import { ConnectTableDescriptor, FileSystem, type CsvTableDefinition } from './descriptors.js';
+import { ConnectTableDescriptor, FileSystem, fileTableDefinition, type CsvOptions, type CsvTableDefinition } from './descriptors.js';
+import { fileScanNode, fileSink, type FileTableDefinition } from '../engine/file-tables.js';
+import { arrowSink, arrowTable } from '../io/arrow-tables.js';
+import type * as arrow from 'apache-arrow';
 import { isPythonFunction, type PythonFunction } from './python-function.js';
 import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.js';
 import { Table, type CollectedRows, type CountedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult, type TableHost } from './table.js';
@@ -180,6 +185,8 @@ export class TableEnvironment implements TableHost {
   readonly #idleWorkers: IdleWorkers;
   readonly #activeJobs = new Set<AbortController>();
   #closed = false;
+  /** Runs the relational stages of this environment's jobs; opened by the first job that has one. */
+  readonly #engine = new DuckdbEngine();
 
   private constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -289,7 +296,21 @@ export class TableEnvironment implements TableHost {
     if (!(fileSystem instanceof FileSystem)) {
       throw new PyUdfError('INVALID_ARGUMENT', 'connect: expected a FileSystem descriptor');
     }
-    return new ConnectTableDescriptor((name, definition: CsvTableDefinition) => this.#registerTable(name, definition), fileSystem);
+    return new ConnectTableDescriptor((name, definition) => this.#registerTable(name, definition), fileSystem);
+  }
+
+  /**
+   * Registers a file table from its path, format ("csv", "parquet", "json"),
+   * CSV options and columns: what `CREATE TABLE ... WITH ('connector' = 'filesystem', ...)` declares.
+   */
+  registerFileTable(name: string, filePath: string, format: 'csv' | 'parquet' | 'json', options: Partial<CsvOptions>, schema: Schema | Readonly<Record<string, DataType>>): void {
+    this.#checkOpen('registerFileTable');
+    this.#registerTable(name, fileTableDefinition(filePath, format, options, toTableSchema(schema, 'registerFileTable'), `registerFileTable("${name}")`));
+  }
+
+  /** A table of an apache-arrow Table's columns, used without copying (BOOLEAN, integer, floating point, STRING and BYTES columns). */
+  fromArrow(table: arrow.Table): Table {
+    return this.#scan('(arrow)', arrowTable(table));
   }
 
   #registerTable(name: string, definition: TableDefinition): void {
@@ -344,6 +365,7 @@ export class TableEnvironment implements TableHost {
   }
 
   #scan(name: string, table: TableDefinition): Table {
+    if (table.kind === 'file') return new Table(this, fileScanNode(table));
     return new Table(this, Object.freeze({ kind: 'scan', tableName: name, table, columns: Object.freeze(columnNames(table.schema)) }));
   }
 
@@ -363,6 +385,7 @@ export class TableEnvironment implements TableHost {
     this.#closed = true;
     for (const job of this.#activeJobs) job.abort(new PyUdfError('CLOSED', 'the TableEnvironment was closed'));
     await Promise.all([...[...this.#activePools].map((p) => p.destroy()), this.#idleWorkers.close()]);
+    await this.#engine.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -396,17 +419,34 @@ export class TableEnvironment implements TableHost {
     this.#checkOpen('execute');
     const rows: Row[] = [];
     const { udfErrors, skippedInputLines, metrics } = await this.#withWorkers([plan], options, async (compile, run) => {
-      const compiled = compile(plan);
+      const compiled = await compile(plan);
       await run(compiled, collectSink(compiled.schema, rows));
     });
     return { rows, udfErrors, skippedInputLines, metrics };
   }
 
+  async runArrow(plan: PlanNode, options?: ExecuteOptions): Promise<arrow.Table> {
+    this.#checkOpen('execute');
+    let result: arrow.Table | null = null;
+    await this.#withWorkers([plan], options, async (compile, run) => {
+      const compiled = await compile(plan);
+      const sink = arrowSink(compiled.schema);
+      await run(compiled, sink);
+      result = sink.table();
+    });
+    return result!;
+  }
+
   async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
     this.#checkOpen('execute');
+    if (plan.kind === 'engine') {
+      // Counted where the rows are: none of them crosses into JavaScript.
+      const counted = await this.runCollect(countNode(plan), options);
+      return { rows: Number(counted.rows[0]!.n), metrics: counted.metrics };
+    }
     let rows = 0;
     const { metrics } = await this.#withWorkers([plan], options, async (compile, run) => {
-      rows = await run(compile(plan), countingSink());
+      rows = await run(await compile(plan), countingSink());
     });
     return { rows, metrics };
   }
@@ -419,7 +459,7 @@ export class TableEnvironment implements TableHost {
     const channel = new ChannelSink(STREAM_BATCHES_BUFFERED);
     let schema: TableSchema = [];
     const job = this.#withWorkers([plan], { signal }, async (compile, run) => {
-      const compiled = compile(plan);
+      const compiled = await compile(plan);
       schema = compiled.schema;
       await run(compiled, channel);
     });
@@ -438,10 +478,10 @@ export class TableEnvironment implements TableHost {
     }
   }
 
-  #sinkTable(name: string): CsvTableDefinition {
+  #sinkTable(name: string): CsvTableDefinition | FileTableDefinition {
     const table = this.#tables.get(name);
     if (!table) throw new PyUdfError('UNKNOWN_TABLE', `unknown sink table "${name}"; registered tables: ${[...this.#tables.keys()].join(', ') || '(none)'}`);
-    if (table.kind !== 'csv') throw new PyUdfError('INVALID_ARGUMENT', `table "${name}" cannot be written to`);
+    if (table.kind !== 'csv' && table.kind !== 'file') throw new PyUdfError('INVALID_ARGUMENT', `table "${name}" cannot be written to`);
     return table;
   }
 
@@ -449,16 +489,18 @@ export class TableEnvironment implements TableHost {
     const started = Date.now();
     const sinks: SinkResult[] = [];
     const { pythonEnvironment, udfErrors, skippedInputLines, metrics } = await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
-      const compiled = inserts.map((insert) => {
-        const plan = compile(insert.plan);
+      const compiled: CompiledPlan[] = [];
+      for (const insert of inserts) {
+        const plan = await compile(insert.plan);
         checkSinkSchema(plan.schema, this.#sinkTable(insert.tableName).schema, insert.tableName);
-        return plan;
-      });
+        compiled.push(plan);
+      }
       // All sinks are published together, and only when every insert succeeded.
       const finished: Sink[] = [];
       try {
         for (const [i, insert] of inserts.entries()) {
-          const sink = csvSink(this.#sinkTable(insert.tableName));
+          const table = this.#sinkTable(insert.tableName);
+          const sink = table.kind === 'csv' ? csvSink(table) : fileSink(this.#engine, table);
           const rows = await run(compiled[i]!, sink);
           finished.push(sink);
           sinks.push(Object.freeze({ table: insert.tableName, rows }));
@@ -487,7 +529,7 @@ export class TableEnvironment implements TableHost {
   async #withWorkers(
     plans: readonly PlanNode[],
     options: ExecuteOptions | undefined,
-    body: (compile: (plan: PlanNode) => CompiledPlan, run: (compiled: CompiledPlan, sink: Sink) => Promise<number>) => Promise<void>,
+    body: (compile: (plan: PlanNode) => Promise<CompiledPlan>, run: (compiled: CompiledPlan, sink: Sink) => Promise<number>) => Promise<void>,
   ): Promise<JobOutcome> {
     if (options?.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled before it started', { cause: options.signal.reason });
     const names = new Set<string>();
@@ -520,6 +562,7 @@ export class TableEnvironment implements TableHost {
     );
 
     let pool: WorkerPool | null = null;
+    const engineRelations: string[] = [];
     let workerSetup = '';
     let jobEnvironment: PythonEnvironmentInfo | null = null;
     let signatures: ReadonlyMap<string, FunctionSignature> = new Map();
@@ -587,18 +630,25 @@ export class TableEnvironment implements TableHost {
         signatures = pool.signatures;
       }
       const activePool = pool;
-      await body(
-        (plan) => compilePlan(plan, signatures),
-        (compiled, sink) => runPlan(compiled, activePool, sink, {
-          batchSize: this.#options.bundleSize ?? defaultBundleSize(activePool),
-          batchTimeMs: this.#options.bundleTimeMs,
-          maxInFlight: this.#options.parallelism * this.#options.batchesInFlightPerWorker,
-          signal,
-          udfErrors,
-          inputErrors,
-          metrics,
-        }),
-      );
+      const run = (compiled: CompiledPlan, sink: Sink) => runPlan(compiled, activePool, sink, {
+        batchSize: this.#options.bundleSize ?? defaultBundleSize(activePool),
+        batchTimeMs: this.#options.bundleTimeMs,
+        maxInFlight: this.#options.parallelism * this.#options.batchesInFlightPerWorker,
+        signal,
+        udfErrors,
+        inputErrors,
+        metrics,
+      });
+      const compile = async (plan: PlanNode) => {
+        if (!hasEngineStage(plan)) return compilePlan(plan, signatures);
+        const staged = await resolveStages(plan, { engine: this.#engine, compile: (p) => compilePlan(p, signatures), run, created: engineRelations });
+        return compilePlan(staged, signatures);
+      };
+      try {
+        await body(compile, run);
+      } finally {
+        await this.#engine.drop(engineRelations);
+      }
       if (pool) {
         const ending = pool;
         // Every row is out by now: a worker that dies or hangs in close() costs the workers, not the job.
