@@ -223,6 +223,45 @@ class MapType(DataType):
         return [repr(self.key_type), repr(self.value_type)]
 
 
+class ListViewType(DataType):
+    """LIST_VIEW<element>: an accumulator's ``ListView``, as PyFlink's; for accumulator types only."""
+
+    type_name = "LIST_VIEW"
+
+    def __init__(self, element_type: DataType) -> None:
+        super().__init__(True)
+        self.element_type = _as_type(element_type, "the LIST_VIEW element type")
+
+    def to_arrow(self) -> pa.DataType:
+        raise TypeError("LIST_VIEW is an accumulator type: no column or function result has it")
+
+    def sql_text(self) -> str:
+        return f"LIST_VIEW<{self.element_type}>"
+
+    def _arguments(self) -> list[str]:
+        return [repr(self.element_type)]
+
+
+class MapViewType(DataType):
+    """MAP_VIEW<key, value>: an accumulator's ``MapView``, as PyFlink's; for accumulator types only."""
+
+    type_name = "MAP_VIEW"
+
+    def __init__(self, key_type: DataType, value_type: DataType) -> None:
+        super().__init__(True)
+        self.key_type = _as_type(key_type, "the MAP_VIEW key type")
+        self.value_type = _as_type(value_type, "the MAP_VIEW value type")
+
+    def to_arrow(self) -> pa.DataType:
+        raise TypeError("MAP_VIEW is an accumulator type: no column or function result has it")
+
+    def sql_text(self) -> str:
+        return f"MAP_VIEW<{self.key_type}, {self.value_type}>"
+
+    def _arguments(self) -> list[str]:
+        return [repr(self.key_type), repr(self.value_type)]
+
+
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -394,6 +433,16 @@ class DataTypes:
     @staticmethod
     def ROW(row_fields: Sequence[RowField] = (), nullable: bool = True) -> RowType:
         return RowType(row_fields, nullable)
+
+    @staticmethod
+    def LIST_VIEW(element_type: DataType) -> ListViewType:
+        """An accumulator's ListView (accumulator types only), as PyFlink's."""
+        return ListViewType(element_type)
+
+    @staticmethod
+    def MAP_VIEW(key_type: DataType, value_type: DataType) -> MapViewType:
+        """An accumulator's MapView (accumulator types only), as PyFlink's."""
+        return MapViewType(key_type, value_type)
 
     @staticmethod
     def FIELD(name: str, data_type: DataType, description: Optional[str] = None) -> RowField:
