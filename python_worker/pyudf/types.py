@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
-import pyarrow as pa
+if TYPE_CHECKING:  # pyarrow is a worker-runtime dependency: declaring functions needs none
+    import pyarrow as pa
 
 # Python's datetime holds microseconds: finer precisions could not reach a UDF exactly.
 MAX_TIME_PRECISION = 6
@@ -41,7 +42,9 @@ class DataType:
         return twin
 
     def to_arrow(self) -> pa.DataType:
-        return _ARROW[self.type_name]
+        import pyarrow as pa
+
+        return getattr(pa, _ARROW[self.type_name])()
 
     def sql_text(self) -> str:
         """The SQL text without the NOT NULL suffix."""
@@ -79,17 +82,17 @@ StringType = _atomic("STRING")
 BytesType = _atomic("BYTES")
 DateType = _atomic("DATE")
 
-_ARROW = {
-    "BOOLEAN": pa.bool_(),
-    "TINYINT": pa.int8(),
-    "SMALLINT": pa.int16(),
-    "INT": pa.int32(),
-    "BIGINT": pa.int64(),
-    "FLOAT": pa.float32(),
-    "DOUBLE": pa.float64(),
-    "STRING": pa.string(),
-    "BYTES": pa.binary(),
-    "DATE": pa.date32(),
+_ARROW = {  # the pyarrow factory of each atomic type
+    "BOOLEAN": "bool_",
+    "TINYINT": "int8",
+    "SMALLINT": "int16",
+    "INT": "int32",
+    "BIGINT": "int64",
+    "FLOAT": "float32",
+    "DOUBLE": "float64",
+    "STRING": "string",
+    "BYTES": "binary",
+    "DATE": "date32",
 }
 
 
@@ -110,6 +113,8 @@ class DecimalType(DataType):
         self.scale = _check_int("DECIMAL scale", scale, 0, precision)
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         return pa.decimal128(self.precision, self.scale)
 
     def sql_text(self) -> str:
@@ -149,6 +154,8 @@ class TimeType(_TemporalType):
     default_precision = 0
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         unit = arrow_time_unit(self.precision)
         return pa.time64(unit) if unit == "us" else pa.time32(unit)
 
@@ -159,6 +166,8 @@ class TimestampType(_TemporalType):
     type_name = "TIMESTAMP"
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         return pa.timestamp(arrow_time_unit(self.precision))
 
 
@@ -168,6 +177,8 @@ class LocalZonedTimestampType(_TemporalType):
     type_name = "TIMESTAMP_LTZ"
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         # The zone marks the column as instants: TIMESTAMP and TIMESTAMP_LTZ differ on the wire.
         return pa.timestamp(arrow_time_unit(self.precision), tz="UTC")
 
@@ -188,6 +199,8 @@ class ArrayType(DataType):
         self.element_type = _as_type(element_type, "the ARRAY element type")
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         return pa.list_(pa.field("element", self.element_type.to_arrow(), self.element_type.nullable))
 
     def sql_text(self) -> str:
@@ -211,6 +224,8 @@ class MapType(DataType):
             raise ValueError(f"MAP keys must be of a scalar type, not {self.key_type}")
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         return pa.map_(
             pa.field("key", self.key_type.to_arrow(), False),
             pa.field("value", self.value_type.to_arrow(), self.value_type.nullable),
@@ -336,6 +351,8 @@ class RowType(DataType):
         raise TypeError("a ROW type is indexed by a field name or position")
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         return pa.struct([
             pa.field(field.name, field.data_type.to_arrow(), field.data_type.nullable) for field in self.fields
         ])
