@@ -78,8 +78,64 @@ IntType = _atomic("INT")
 BigIntType = _atomic("BIGINT")
 FloatType = _atomic("FLOAT")
 DoubleType = _atomic("DOUBLE")
-StringType = _atomic("STRING")
-BytesType = _atomic("BYTES")
+# Flink's STRING is VARCHAR(2147483647) and BYTES VARBINARY(2147483647).
+MAX_LENGTH = 2147483647
+
+
+class _LengthType(DataType):
+    """STRING and BYTES, and their spellings with a length: CHAR/VARCHAR, BINARY/VARBINARY.
+
+    ``length`` is None for STRING and BYTES themselves; a value longer than it is
+    refused naming its row, and a fixed-length value (CHAR, BINARY) shorter than
+    it is padded (spaces, zero bytes), as Flink keeps them.
+    """
+
+    _spellings = ("", "", "")  # (any length, variable, fixed)
+
+    def __init__(self, nullable: bool = True, length: Optional[int] = None, fixed: bool = False) -> None:
+        super().__init__(nullable)
+        spelling = self._spellings[2 if fixed else 1]
+        if length is not None or fixed:
+            length = _check_int(f"{spelling} length", 1 if length is None else length, 1, MAX_LENGTH)
+        # VARCHAR(2147483647) is STRING itself, as in Flink.
+        self.length: Optional[int] = None if (length == MAX_LENGTH and not fixed) else length
+        self.fixed = fixed
+
+    def sql_text(self) -> str:
+        if self.length is None:
+            return self._spellings[0]
+        return f"{self._spellings[2 if self.fixed else 1]}({self.length})"
+
+    def __repr__(self) -> str:
+        if self.length is None:
+            return super().__repr__()
+        extra = "" if self._nullable else ", nullable=False"
+        return f"DataTypes.{self._spellings[2 if self.fixed else 1]}({self.length}{extra})"
+
+
+class StringType(_LengthType):
+    """STRING, CHAR(n) or VARCHAR(n): a ``str`` in Python."""
+
+    type_name = "STRING"
+    _spellings = ("STRING", "VARCHAR", "CHAR")
+
+
+class BytesType(_LengthType):
+    """BYTES, BINARY(n) or VARBINARY(n): ``bytes`` in Python."""
+
+    type_name = "BYTES"
+    _spellings = ("BYTES", "VARBINARY", "BINARY")
+
+
+class NullType(DataType):
+    """NULL: the type whose only value is NULL (``None``), as Flink's."""
+
+    type_name = "NULL"
+
+    def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
+        return pa.null()
 DateType = _atomic("DATE")
 
 _ARROW = {  # the pyarrow factory of each atomic type
@@ -400,16 +456,33 @@ class DataTypes:
         return StringType(nullable)
 
     @staticmethod
-    def VARCHAR(length: int = 2147483647, nullable: bool = True) -> DataType:
-        return StringType(nullable)
+    def CHAR(length: int, nullable: bool = True) -> DataType:
+        """Text of exactly ``length`` characters: shorter values are padded with spaces."""
+        return StringType(nullable, length, fixed=True)
+
+    @staticmethod
+    def VARCHAR(length: int = MAX_LENGTH, nullable: bool = True) -> DataType:
+        """Text of at most ``length`` characters; VARCHAR(2147483647) is STRING."""
+        return StringType(nullable, length)
 
     @staticmethod
     def BYTES(nullable: bool = True) -> DataType:
         return BytesType(nullable)
 
     @staticmethod
-    def VARBINARY(length: int = 2147483647, nullable: bool = True) -> DataType:
-        return BytesType(nullable)
+    def BINARY(length: int, nullable: bool = True) -> DataType:
+        """Exactly ``length`` bytes: shorter values are padded with zero bytes."""
+        return BytesType(nullable, length, fixed=True)
+
+    @staticmethod
+    def VARBINARY(length: int = MAX_LENGTH, nullable: bool = True) -> DataType:
+        """At most ``length`` bytes; VARBINARY(2147483647) is BYTES."""
+        return BytesType(nullable, length)
+
+    @staticmethod
+    def NULL() -> DataType:
+        """The type of NULL alone, as Flink's ``DataTypes.NULL()``."""
+        return NullType()
 
     @staticmethod
     def DECIMAL(precision: int, scale: int, nullable: bool = True) -> DecimalType:
