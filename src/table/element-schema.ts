@@ -61,7 +61,14 @@ function inferColumnType(column: string, values: readonly unknown[]): DataType {
       `fromElements: column "${column}" has no non-NULL value to infer its type from; give the schema with types`);
   }
   try {
-    return mergeAll(present);
+    const type = mergeAll(present);
+    // An integral number beside a fractional one makes DOUBLE, but a bigint asks for exactness DOUBLE lacks.
+    const exact = present.find((v) => typeof v === 'bigint');
+    const fractional = present.find((v) => typeof v === 'number' && !Number.isInteger(v));
+    if (type.name === 'DOUBLE' && exact !== undefined && fractional !== undefined) {
+      throw new Conflict(exact, 'BIGINT', fractional, 'DOUBLE');
+    }
+    return type;
   } catch (error) {
     if (!(error instanceof Conflict)) throw error;
     throw new PyUdfError('INVALID_ARGUMENT',

@@ -76,6 +76,8 @@ describe('fromElements with inferred types', () => {
     const mixed = refused(() => tEnv.fromElements([[1, 'x'], [2, 3]], ['a', 'b']));
     expect(mixed.code).toBe('INVALID_ARGUMENT');
     expect(mixed.message).toMatch(/column "b" has values of conflicting types: "x" \(STRING\) and 3 \(BIGINT\)/);
+    const exact = refused(() => tEnv.fromElements([[1n], [2.5]], ['x']));
+    expect(exact.message).toMatch(/column "x" has values of conflicting types: 1n \(BIGINT\) and 2.5 \(DOUBLE\)/);
     const nested = refused(() => tEnv.fromElements([[[1, 'x']]]));
     expect(nested.message).toMatch(/column "_1" has values of conflicting types: 1 \(BIGINT\) and "x" \(STRING\)/);
     const rowShapes = refused(() => tEnv.fromElements([[{ x: 1 }], [{ y: 1 }]]));
