@@ -2,6 +2,7 @@ export { TableEnvironment, type TableEnvironmentOptions } from './table/table-en
 export { Table, GroupedTable, TableResult, type ExecuteOptions, type JobResult, type SinkResult, type PythonEnvironmentInfo } from './table/table.js';
 export { FileSystem, OldCsv, Parquet, Json, ConnectTableDescriptor, fileTableDefinition, type CsvOptions, type FileFormat } from './table/descriptors.js';
 export { Schema, type Field, type TableSchema } from './table/schema.js';
+export { type ElementsSchema } from './table/element-schema.js';
 export { udf, type PythonFunction, type UdfOptions, type FuncType } from './table/python-function.js';
 export { udtf, udaf } from './table/table-and-aggregate-functions.js';
 export type { FunctionMetrics, MeterReading, DistributionReading, GaugeReading } from './execution/job-metrics.js';

@@ -3,10 +3,11 @@
 UDF modules written for PyFlink port by changing the import line::
 
     from pyudf import udf, ScalarFunction, DataTypes, Row
-    from pyudf import udtf, TableFunction, udaf, AggregateFunction
+    from pyudf import udtf, TableFunction, udaf, AggregateFunction, ListView, MapView
 """
 from __future__ import annotations
 
+from pyudf.data_view import DataView, ListView, MapView
 from pyudf.aggregate_function import AggregateFunction, UserDefinedAggregateFunctionWrapper, udaf
 from pyudf.row import Row, RowKind
 from pyudf.table_function import TableFunction, UserDefinedTableFunctionWrapper, udtf
@@ -25,6 +26,9 @@ __all__ = [
     "AggregateFunction",
     "DataType",
     "DataTypes",
+    "DataView",
+    "ListView",
+    "MapView",
     "FunctionContext",
     "Row",
     "RowKind",

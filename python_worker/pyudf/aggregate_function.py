@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence, Union
 
-from pyudf.types import DataType, as_data_type
-from pyudf.udf import DeclaredFunction, TypeSpec, UserDefinedFunction, _input_type_list, check_func_type
+from pyudf.types import DataType, MapType, as_data_type
+from pyudf.udf import (
+    DeclaredFunction, TypeSpec, UserDefinedFunction, _input_type_list, check_func_type, resolve_func_type,
+)
 
 AGGREGATE_FUNC_TYPES = ("general", "pandas")
 
@@ -41,6 +43,12 @@ class AggregateFunction(UserDefinedFunction):
         raise RuntimeError("Method get_accumulator_type is not implemented")
 
 
+def check_pandas_aggregate_result(result_type: DataType) -> None:
+    """PyFlink's pandas aggregates cannot return a MAP: refused when declared, as there."""
+    if isinstance(result_type, MapType):
+        raise TypeError(f"Invalid returnType: Pandas UDAF doesn't support DataType type MAP currently, got {result_type}")
+
+
 def defines_merge(func: AggregateFunction) -> bool:
     return type(func).merge is not AggregateFunction.merge
 
@@ -74,8 +82,10 @@ class UserDefinedAggregateFunctionWrapper(DeclaredFunction):
                 f"udaf() needs an AggregateFunction instance (or func_type='pandas' for a function "
                 f"of pandas.Series), got {func!r}"
             )
-        if func_type == "pandas" and (isinstance(func, type) or not callable(func)):
-            raise TypeError(f"udaf(func_type='pandas') needs a callable taking pandas.Series, got {func!r}")
+        if func_type == "pandas" and not isinstance(func, AggregateFunction) and (isinstance(func, type) or not callable(func)):
+            raise TypeError(
+                f"udaf(func_type='pandas') needs a callable taking pandas.Series or an AggregateFunction, got {func!r}"
+            )
         if isinstance(func, AggregateFunction):
             result_type = result_type if result_type is not None else _declared(func.get_result_type)
             accumulator_type = (
@@ -83,6 +93,8 @@ class UserDefinedAggregateFunctionWrapper(DeclaredFunction):
             )
         super().__init__(func, input_types, deterministic, name)
         self._result_type = as_data_type(result_type, "result_type") if result_type is not None else None
+        if func_type == "pandas" and self._result_type is not None:
+            check_pandas_aggregate_result(self._result_type)
         # Accumulators never leave the worker's Python (they travel between
         # workers pickled), so the type is kept for PyFlink compatibility only.
         self._accumulator_type = accumulator_type
@@ -112,17 +124,20 @@ def udaf(
     deterministic: Optional[bool] = None,
     name: Optional[str] = None,
     func_type: str = "general",
+    udf_type: Optional[str] = None,
 ) -> Any:
     """Declares a Python aggregate function, as ``pyflink.table.udf.udaf``.
 
     ``udaf(MyAvg(), result_type=DataTypes.DOUBLE(), accumulator_type=...)`` for an
     ``AggregateFunction``, or a function of one ``pandas.Series`` per argument
-    (all the rows of a group) returning one value::
+    (all the rows of a group) returning one value, or an ``AggregateFunction`` whose
+    ``accumulate(acc, *series)`` gets the group's Series (PyFlink's pandas form)::
 
         @udaf(result_type=DataTypes.DOUBLE(), func_type="pandas")
         def mean(v):
             return v.mean()
     """
+    func_type = resolve_func_type(func_type, udf_type, "udaf")
     check_func_type(func_type, AGGREGATE_FUNC_TYPES, "udaf")  # refused up front, as PyFlink does
 
     def create(func: Any) -> UserDefinedAggregateFunctionWrapper:

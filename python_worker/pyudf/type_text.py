@@ -25,12 +25,15 @@ _SIMPLE: dict[str, Callable[[], t.DataType]] = {
     "BYTES": t.BytesType,
     "DATE": t.DateType,
 }
-# Spellings whose length we accept and do not enforce.
-_WITH_LENGTH: dict[str, Callable[[], t.DataType]] = {"VARCHAR": t.StringType, "VARBINARY": t.BytesType}
+# Spellings with a length, kept: (the type, whether its values have exactly that length).
+_WITH_LENGTH: dict[str, tuple[Callable[..., t.DataType], bool]] = {
+    "CHAR": (t.StringType, True), "VARCHAR": (t.StringType, False),
+    "BINARY": (t.BytesType, True), "VARBINARY": (t.BytesType, False),
+}
 
 KNOWN_TYPES = sorted({
     "BOOLEAN", "TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT", "DOUBLE", "STRING", "BYTES", "DATE",
-    "DECIMAL", "TIME", "TIMESTAMP", "TIMESTAMP_LTZ", "ARRAY", "MAP", "ROW",
+    "DECIMAL", "TIME", "TIMESTAMP", "TIMESTAMP_LTZ", "ARRAY", "MAP", "ROW", "NULL",
 })
 
 
@@ -132,9 +135,13 @@ class _Parser:
         if name in _SIMPLE:
             return _SIMPLE[name]()
         if name in _WITH_LENGTH:
-            if len(self.arguments()) > 1:
+            arguments = self.arguments()
+            if len(arguments) > 1:
                 raise ValueError(f"{name} takes one length")
-            return _WITH_LENGTH[name]()
+            make, fixed = _WITH_LENGTH[name]
+            return make(True, arguments[0] if arguments else 1, fixed=fixed)
+        if name == "NULL":
+            return t.NullType()
         if name in ("DECIMAL", "DEC", "NUMERIC"):
             arguments = self.arguments()
             if len(arguments) > 2:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
-import pyarrow as pa
+if TYPE_CHECKING:  # pyarrow is a worker-runtime dependency: declaring functions needs none
+    import pyarrow as pa
 
 # Python's datetime holds microseconds: finer precisions could not reach a UDF exactly.
 MAX_TIME_PRECISION = 6
@@ -41,7 +42,9 @@ class DataType:
         return twin
 
     def to_arrow(self) -> pa.DataType:
-        return _ARROW[self.type_name]
+        import pyarrow as pa
+
+        return getattr(pa, _ARROW[self.type_name])()
 
     def sql_text(self) -> str:
         """The SQL text without the NOT NULL suffix."""
@@ -75,21 +78,77 @@ IntType = _atomic("INT")
 BigIntType = _atomic("BIGINT")
 FloatType = _atomic("FLOAT")
 DoubleType = _atomic("DOUBLE")
-StringType = _atomic("STRING")
-BytesType = _atomic("BYTES")
+# Flink's STRING is VARCHAR(2147483647) and BYTES VARBINARY(2147483647).
+MAX_LENGTH = 2147483647
+
+
+class _LengthType(DataType):
+    """STRING and BYTES, and their spellings with a length: CHAR/VARCHAR, BINARY/VARBINARY.
+
+    ``length`` is None for STRING and BYTES themselves; a value longer than it is
+    refused naming its row, and a fixed-length value (CHAR, BINARY) shorter than
+    it is padded (spaces, zero bytes), as Flink keeps them.
+    """
+
+    _spellings = ("", "", "")  # (any length, variable, fixed)
+
+    def __init__(self, nullable: bool = True, length: Optional[int] = None, fixed: bool = False) -> None:
+        super().__init__(nullable)
+        spelling = self._spellings[2 if fixed else 1]
+        if length is not None or fixed:
+            length = _check_int(f"{spelling} length", 1 if length is None else length, 1, MAX_LENGTH)
+        # VARCHAR(2147483647) is STRING itself, as in Flink.
+        self.length: Optional[int] = None if (length == MAX_LENGTH and not fixed) else length
+        self.fixed = fixed
+
+    def sql_text(self) -> str:
+        if self.length is None:
+            return self._spellings[0]
+        return f"{self._spellings[2 if self.fixed else 1]}({self.length})"
+
+    def __repr__(self) -> str:
+        if self.length is None:
+            return super().__repr__()
+        extra = "" if self._nullable else ", nullable=False"
+        return f"DataTypes.{self._spellings[2 if self.fixed else 1]}({self.length}{extra})"
+
+
+class StringType(_LengthType):
+    """STRING, CHAR(n) or VARCHAR(n): a ``str`` in Python."""
+
+    type_name = "STRING"
+    _spellings = ("STRING", "VARCHAR", "CHAR")
+
+
+class BytesType(_LengthType):
+    """BYTES, BINARY(n) or VARBINARY(n): ``bytes`` in Python."""
+
+    type_name = "BYTES"
+    _spellings = ("BYTES", "VARBINARY", "BINARY")
+
+
+class NullType(DataType):
+    """NULL: the type whose only value is NULL (``None``), as Flink's."""
+
+    type_name = "NULL"
+
+    def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
+        return pa.null()
 DateType = _atomic("DATE")
 
-_ARROW = {
-    "BOOLEAN": pa.bool_(),
-    "TINYINT": pa.int8(),
-    "SMALLINT": pa.int16(),
-    "INT": pa.int32(),
-    "BIGINT": pa.int64(),
-    "FLOAT": pa.float32(),
-    "DOUBLE": pa.float64(),
-    "STRING": pa.string(),
-    "BYTES": pa.binary(),
-    "DATE": pa.date32(),
+_ARROW = {  # the pyarrow factory of each atomic type
+    "BOOLEAN": "bool_",
+    "TINYINT": "int8",
+    "SMALLINT": "int16",
+    "INT": "int32",
+    "BIGINT": "int64",
+    "FLOAT": "float32",
+    "DOUBLE": "float64",
+    "STRING": "string",
+    "BYTES": "binary",
+    "DATE": "date32",
 }
 
 
@@ -110,6 +169,8 @@ class DecimalType(DataType):
         self.scale = _check_int("DECIMAL scale", scale, 0, precision)
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         return pa.decimal128(self.precision, self.scale)
 
     def sql_text(self) -> str:
@@ -149,6 +210,8 @@ class TimeType(_TemporalType):
     default_precision = 0
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         unit = arrow_time_unit(self.precision)
         return pa.time64(unit) if unit == "us" else pa.time32(unit)
 
@@ -159,6 +222,8 @@ class TimestampType(_TemporalType):
     type_name = "TIMESTAMP"
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         return pa.timestamp(arrow_time_unit(self.precision))
 
 
@@ -168,6 +233,8 @@ class LocalZonedTimestampType(_TemporalType):
     type_name = "TIMESTAMP_LTZ"
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         # The zone marks the column as instants: TIMESTAMP and TIMESTAMP_LTZ differ on the wire.
         return pa.timestamp(arrow_time_unit(self.precision), tz="UTC")
 
@@ -188,6 +255,8 @@ class ArrayType(DataType):
         self.element_type = _as_type(element_type, "the ARRAY element type")
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         return pa.list_(pa.field("element", self.element_type.to_arrow(), self.element_type.nullable))
 
     def sql_text(self) -> str:
@@ -211,6 +280,8 @@ class MapType(DataType):
             raise ValueError(f"MAP keys must be of a scalar type, not {self.key_type}")
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         return pa.map_(
             pa.field("key", self.key_type.to_arrow(), False),
             pa.field("value", self.value_type.to_arrow(), self.value_type.nullable),
@@ -218,6 +289,45 @@ class MapType(DataType):
 
     def sql_text(self) -> str:
         return f"MAP<{self.key_type}, {self.value_type}>"
+
+    def _arguments(self) -> list[str]:
+        return [repr(self.key_type), repr(self.value_type)]
+
+
+class ListViewType(DataType):
+    """LIST_VIEW<element>: an accumulator's ``ListView``, as PyFlink's; for accumulator types only."""
+
+    type_name = "LIST_VIEW"
+
+    def __init__(self, element_type: DataType) -> None:
+        super().__init__(True)
+        self.element_type = _as_type(element_type, "the LIST_VIEW element type")
+
+    def to_arrow(self) -> pa.DataType:
+        raise TypeError("LIST_VIEW is an accumulator type: no column or function result has it")
+
+    def sql_text(self) -> str:
+        return f"LIST_VIEW<{self.element_type}>"
+
+    def _arguments(self) -> list[str]:
+        return [repr(self.element_type)]
+
+
+class MapViewType(DataType):
+    """MAP_VIEW<key, value>: an accumulator's ``MapView``, as PyFlink's; for accumulator types only."""
+
+    type_name = "MAP_VIEW"
+
+    def __init__(self, key_type: DataType, value_type: DataType) -> None:
+        super().__init__(True)
+        self.key_type = _as_type(key_type, "the MAP_VIEW key type")
+        self.value_type = _as_type(value_type, "the MAP_VIEW value type")
+
+    def to_arrow(self) -> pa.DataType:
+        raise TypeError("MAP_VIEW is an accumulator type: no column or function result has it")
+
+    def sql_text(self) -> str:
+        return f"MAP_VIEW<{self.key_type}, {self.value_type}>"
 
     def _arguments(self) -> list[str]:
         return [repr(self.key_type), repr(self.value_type)]
@@ -297,6 +407,8 @@ class RowType(DataType):
         raise TypeError("a ROW type is indexed by a field name or position")
 
     def to_arrow(self) -> pa.DataType:
+        import pyarrow as pa
+
         return pa.struct([
             pa.field(field.name, field.data_type.to_arrow(), field.data_type.nullable) for field in self.fields
         ])
@@ -344,16 +456,33 @@ class DataTypes:
         return StringType(nullable)
 
     @staticmethod
-    def VARCHAR(length: int = 2147483647, nullable: bool = True) -> DataType:
-        return StringType(nullable)
+    def CHAR(length: int, nullable: bool = True) -> DataType:
+        """Text of exactly ``length`` characters: shorter values are padded with spaces."""
+        return StringType(nullable, length, fixed=True)
+
+    @staticmethod
+    def VARCHAR(length: int = MAX_LENGTH, nullable: bool = True) -> DataType:
+        """Text of at most ``length`` characters; VARCHAR(2147483647) is STRING."""
+        return StringType(nullable, length)
 
     @staticmethod
     def BYTES(nullable: bool = True) -> DataType:
         return BytesType(nullable)
 
     @staticmethod
-    def VARBINARY(length: int = 2147483647, nullable: bool = True) -> DataType:
-        return BytesType(nullable)
+    def BINARY(length: int, nullable: bool = True) -> DataType:
+        """Exactly ``length`` bytes: shorter values are padded with zero bytes."""
+        return BytesType(nullable, length, fixed=True)
+
+    @staticmethod
+    def VARBINARY(length: int = MAX_LENGTH, nullable: bool = True) -> DataType:
+        """At most ``length`` bytes; VARBINARY(2147483647) is BYTES."""
+        return BytesType(nullable, length)
+
+    @staticmethod
+    def NULL() -> DataType:
+        """The type of NULL alone, as Flink's ``DataTypes.NULL()``."""
+        return NullType()
 
     @staticmethod
     def DECIMAL(precision: int, scale: int, nullable: bool = True) -> DecimalType:
@@ -394,6 +523,16 @@ class DataTypes:
     @staticmethod
     def ROW(row_fields: Sequence[RowField] = (), nullable: bool = True) -> RowType:
         return RowType(row_fields, nullable)
+
+    @staticmethod
+    def LIST_VIEW(element_type: DataType) -> ListViewType:
+        """An accumulator's ListView (accumulator types only), as PyFlink's."""
+        return ListViewType(element_type)
+
+    @staticmethod
+    def MAP_VIEW(key_type: DataType, value_type: DataType) -> MapViewType:
+        """An accumulator's MapView (accumulator types only), as PyFlink's."""
+        return MapViewType(key_type, value_type)
 
     @staticmethod
     def FIELD(name: str, data_type: DataType, description: Optional[str] = None) -> RowField:

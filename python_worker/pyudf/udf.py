@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any, Optional, Sequence, Union
 
 from pyudf.metrics import MetricGroup
@@ -155,6 +156,16 @@ def is_async(func: Any) -> bool:
     return not inspect.isroutine(target) and inspect.iscoroutinefunction(call)
 
 
+def resolve_func_type(func_type: str, udf_type: Optional[str], declarer: str) -> str:
+    """``udf_type=``, PyFlink 1.11/1.12's spelling, as the deprecated alias of ``func_type=``."""
+    if udf_type is None:
+        return func_type
+    if func_type not in ("general", udf_type):
+        raise ValueError(f"{declarer}(): udf_type={udf_type!r} and func_type={func_type!r} disagree; use func_type alone")
+    warnings.warn(f"{declarer}(udf_type=...) is deprecated, as in PyFlink: use func_type=", DeprecationWarning, stacklevel=3)
+    return udf_type
+
+
 def check_func_type(func_type: str, supported: Sequence[str], declarer: str) -> None:
     if func_type not in supported:
         raise ValueError(f"{declarer}(func_type={func_type!r}) is not supported; supported: {', '.join(supported)}")
@@ -195,6 +206,7 @@ def udf(
     func_type: str = "general",
     concurrency: Optional[int] = None,
     io_threads: Optional[int] = None,
+    udf_type: Optional[str] = None,
 ) -> Any:
     """Declares a Python scalar function, as ``pyflink.table.udf.udf``.
 
@@ -207,6 +219,7 @@ def udf(
     at most ``concurrency`` at once (default 64); a plain function may run
     them on ``io_threads`` threads.
     """
+    func_type = resolve_func_type(func_type, udf_type, "udf")
     check_func_type(func_type, FUNC_TYPES, "udf")  # refused up front, as PyFlink does, not at decoration
 
     def create(func: Any) -> UserDefinedFunctionWrapper:

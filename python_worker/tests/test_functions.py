@@ -262,8 +262,11 @@ class LoadFunctionTest(unittest.TestCase):
         loaded = load_function("add", f"{self.mod}.add_lambda", ["BIGINT", "BIGINT"], "BIGINT")
         self.assertEqual(loaded.call(1, 1), 2)
         s = load_function("s", "udf(lambda s: s, [DataTypes.STRING()], DataTypes.STRING())",
-                          ["VARCHAR"], "VARCHAR(10)")
+                          ["varchar(2147483647)"], "VARCHAR(2147483647)")
         self.assertEqual(str(s.result_type), "STRING")
+        # A length is part of the type: VARCHAR(10) is not STRING.
+        with self.assertRaisesRegex(FunctionLoadError, r"TypeScript declares VARCHAR\(10\), Python declares STRING"):
+            load_function("s", "udf(lambda s: s, [DataTypes.STRING()], DataTypes.STRING())", ["STRING"], "VARCHAR(10)")
 
     def test_types_from_one_side_only(self):
         ts_only = load_function("m", f"{self.mod}.untyped", ["DOUBLE", "DOUBLE"], "DOUBLE")

@@ -38,7 +38,7 @@ class TypeTextTest(unittest.TestCase):
             ("TIMESTAMP(3) WITHOUT TIME ZONE", "TIMESTAMP(3)"),
             ("TIMESTAMP(3) WITH LOCAL TIME ZONE NOT NULL", "TIMESTAMP_LTZ(3) NOT NULL"),
             ("TIMESTAMP_LTZ", "TIMESTAMP_LTZ(6)"),
-            ("ROW(a INT, b VARCHAR(10))", "ROW<a INT, b STRING>"),
+            ("ROW(a INT, b VARCHAR(10))", "ROW<a INT, b VARCHAR(10)>"),
             ("ROW<a INT 'the a field', b STRING>", "ROW<a INT, b STRING>"),
             ("array<int null>", "ARRAY<INT>"),
             ("ROW<`plain` INT>", "ROW<plain INT>"),

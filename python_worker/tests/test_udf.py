@@ -179,8 +179,10 @@ class DataTypesTest(unittest.TestCase):
         self.assertNotEqual(DataTypes.BIGINT(), DataTypes.BIGINT(nullable=False))
         self.assertNotEqual(DataTypes.BIGINT(), DataTypes.INT())
         self.assertNotEqual(DataTypes.BIGINT(), "BIGINT")
-        self.assertEqual(hash(DataTypes.STRING()), hash(DataTypes.VARCHAR(10)))
-        self.assertEqual(DataTypes.VARBINARY(3), DataTypes.BYTES())
+        self.assertEqual(hash(DataTypes.STRING()), hash(DataTypes.VARCHAR(2147483647)))
+        self.assertEqual(DataTypes.VARBINARY(2147483647), DataTypes.BYTES())
+        self.assertNotEqual(DataTypes.VARCHAR(10), DataTypes.STRING())
+        self.assertNotEqual(DataTypes.CHAR(10), DataTypes.VARCHAR(10))
 
     def test_parse_round_trip(self):
         parsed = parse_type("BIGINT NOT NULL")
@@ -201,9 +203,13 @@ class DataTypesTest(unittest.TestCase):
 
     def test_aliases(self):
         self.assertEqual(str(parse_type("INTEGER")), "INT")
-        self.assertEqual(str(parse_type("VARCHAR")), "STRING")
-        self.assertEqual(str(parse_type("VARCHAR(10) NOT NULL")), "STRING NOT NULL")
-        self.assertEqual(str(parse_type("VARBINARY")), "BYTES")
+        # As in Flink: VARCHAR alone is VARCHAR(1), and VARCHAR(2147483647) is STRING.
+        self.assertEqual(str(parse_type("VARCHAR")), "VARCHAR(1)")
+        self.assertEqual(str(parse_type("VARCHAR(10) NOT NULL")), "VARCHAR(10) NOT NULL")
+        self.assertEqual(str(parse_type("varchar(2147483647)")), "STRING")
+        self.assertEqual(str(parse_type("VARBINARY(2147483647)")), "BYTES")
+        self.assertEqual(str(parse_type("char(7)")), "CHAR(7)")
+        self.assertEqual(str(parse_type("BINARY(5) NOT NULL")), "BINARY(5) NOT NULL")
         self.assertEqual(str(parse_type("BOOL")), "BOOLEAN")
         self.assertEqual(str(parse_type("REAL")), "FLOAT")
 
@@ -213,7 +219,7 @@ class DataTypesTest(unittest.TestCase):
         self.assertEqual(
             str(caught.exception),
             "unknown SQL type 'UUID'; known types: ARRAY, BIGINT, BOOLEAN, BYTES, DATE, DECIMAL, DOUBLE, "
-            "FLOAT, INT, MAP, ROW, SMALLINT, STRING, TIME, TIMESTAMP, TIMESTAMP_LTZ, TINYINT",
+            "FLOAT, INT, MAP, NULL, ROW, SMALLINT, STRING, TIME, TIMESTAMP, TIMESTAMP_LTZ, TINYINT",
         )
 
     def test_as_data_type(self):

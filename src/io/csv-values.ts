@@ -3,7 +3,7 @@ import type { TableSchema } from '../table/schema.js';
 import { isCompositeType, isTemporalType, type DataType } from '../types/data-types.js';
 import { toDecimalText } from '../types/decimal.js';
 import { formatDate, formatTime, formatTimestamp, fractionDigits, parseDate, parseTime, parseTimestamp } from '../types/temporal.js';
-import { coerceValue, explain, type SqlValue } from '../types/values.js';
+import { coerceValue, describe, explain, fitLength, type SqlValue } from '../types/values.js';
 
 const INTEGER = /^[+-]?\d+$/;
 const INT_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INT: 32, BIGINT: 64 };
@@ -37,10 +37,10 @@ export function parseField(text: string, type: DataType, nullLiteral: string): {
       return { value: type.name === 'FLOAT' ? Math.fround(n) : n };
     }
     case 'STRING':
-      return { value: text };
+      return fitted(text, type);
     case 'BYTES':
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed)) return { error: `"${text}" is not base64` };
-      return { value: Uint8Array.from(Buffer.from(trimmed, 'base64')) };
+      return fitted(Uint8Array.from(Buffer.from(trimmed, 'base64')), type);
     case 'DECIMAL': {
       const decimal = toDecimalText(trimmed, type.precision!, type.scale!);
       return 'text' in decimal ? { value: decimal.text } : { error: `"${text}" ${explain(decimal.error, type)}` };
@@ -66,6 +66,8 @@ export function parseField(text: string, type: DataType, nullLiteral: string): {
     case 'ROW':
       // CSV tables refuse these columns when they are declared (checkCsvColumns).
       return { error: `${type.sqlText} columns cannot be read from CSV` };
+    case 'NULL':
+      return { error: `"${text}" is not NULL ("${nullLiteral}"), the only value of type NULL` };
   }
 }
 
@@ -85,4 +87,14 @@ export function formatField(value: SqlValue, nullLiteral: string, type?: DataTyp
   // A narrower column written to a DECIMAL or TIMESTAMP sink takes the sink's digits: 7 as "7.00".
   if (type && (type.name === 'DECIMAL' || isTemporalType(type))) return String(coerceValue(value, type.withNullability(true), 'CSV sink'));
   return String(value);
+}
+
+/** A CHAR/VARCHAR/BINARY/VARBINARY field as Flink keeps it (padded, or refused when too long). */
+function fitted(value: string | Uint8Array, type: DataType): { value: SqlValue } | { error: string } {
+  try {
+    return { value: fitLength(value, type, (reason) => { throw new RangeError(`${describe(value)} ${reason}`); }) };
+  } catch (error) {
+    if (error instanceof RangeError) return { error: error.message };
+    throw error;
+  }
 }

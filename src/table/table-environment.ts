@@ -30,6 +30,7 @@ import { arrowSink, arrowTable } from '../io/arrow-tables.js';
 import type * as arrow from 'apache-arrow';
 import { isPythonFunction, type PythonFunction } from './python-function.js';
 import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.js';
+import { elementsSchema, type ElementsSchema } from './element-schema.js';
 import { Table, type CollectedRows, type CountedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult, type TableHost } from './table.js';
 import type { DataType } from '../types/data-types.js';
 
@@ -329,11 +330,14 @@ export class TableEnvironment implements TableHost {
 
   /**
    * A table of in-memory rows: each row an array in schema order or an object
-   * keyed by column name. Values are checked against the schema now.
+   * keyed by column name. Values are checked against the schema now. The
+   * schema, as PyFlink's `from_elements` takes it: a Schema, `{ column:
+   * DataType }`, a `DataTypes.ROW([...])`, a list of column names (types
+   * inferred from the values), or nothing (columns `_1`, `_2`, ..., inferred).
    */
-  fromElements(rows: ReadonlyArray<readonly unknown[] | Readonly<Record<string, unknown>>>, schema: Schema | Readonly<Record<string, DataType>>): Table {
-    const fields = toTableSchema(schema, 'fromElements');
+  fromElements(rows: ReadonlyArray<readonly unknown[] | Readonly<Record<string, unknown>>>, schema?: ElementsSchema): Table {
     if (!Array.isArray(rows)) throw new PyUdfError('INVALID_ARGUMENT', 'fromElements: rows must be an array');
+    const fields = elementsSchema(rows, schema);
     const checked = rows.map((row, r) => {
       const values = Array.isArray(row) ? row : fields.map((f) => (row as Record<string, unknown>)[f.name]);
       if (Array.isArray(row) && row.length !== fields.length) {

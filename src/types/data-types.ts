@@ -18,7 +18,8 @@ export type TypeName =
   | 'TIMESTAMP_LTZ'
   | 'ARRAY'
   | 'MAP'
-  | 'ROW';
+  | 'ROW'
+  | 'NULL';
 
 /** One field of a ROW type, made with `DataTypes.FIELD(name, type)`. */
 export interface RowField {
@@ -35,11 +36,18 @@ export interface DataTypeParams {
   readonly keyType?: DataType;
   readonly valueType?: DataType;
   readonly fields?: readonly RowField[];
+  /** STRING, BYTES: the most characters or bytes a value has (CHAR, VARCHAR, BINARY, VARBINARY). */
+  readonly length?: number;
+  /** STRING, BYTES: every value has exactly `length` (CHAR, BINARY), shorter ones padded. */
+  readonly fixedLength?: boolean;
 }
+
+/** Flink's STRING is VARCHAR(2147483647) and BYTES VARBINARY(2147483647). */
+export const MAX_LENGTH = 2147483647;
 
 export const TYPE_NAMES: readonly TypeName[] = [
   'BOOLEAN', 'TINYINT', 'SMALLINT', 'INT', 'BIGINT', 'FLOAT', 'DOUBLE', 'STRING', 'BYTES',
-  'DECIMAL', 'DATE', 'TIME', 'TIMESTAMP', 'TIMESTAMP_LTZ', 'ARRAY', 'MAP', 'ROW',
+  'DECIMAL', 'DATE', 'TIME', 'TIMESTAMP', 'TIMESTAMP_LTZ', 'ARRAY', 'MAP', 'ROW', 'NULL',
 ];
 
 /** Python's datetime holds microseconds: finer precisions could not reach a UDF exactly. */
@@ -69,6 +77,13 @@ export class DataType {
   readonly valueType?: DataType;
   /** ROW: its fields, in order. */
   readonly fields?: readonly RowField[];
+  /**
+   * STRING (CHAR/VARCHAR) and BYTES (BINARY/VARBINARY): the most characters or
+   * bytes a value may have; absent for STRING and BYTES themselves.
+   */
+  readonly length?: number;
+  /** CHAR and BINARY: values are exactly `length` long, shorter ones padded (spaces, zero bytes). */
+  readonly fixedLength?: boolean;
 
   constructor(name: TypeName, nullable = true, params: DataTypeParams = {}) {
     if (!TYPE_NAMES.includes(name)) {
@@ -93,6 +108,15 @@ export class DataType {
       }
     } else if (name === 'ROW') {
       this.fields = checkFields(params.fields);
+    } else if ((name === 'STRING' || name === 'BYTES') && (params.length !== undefined || params.fixedLength)) {
+      const fixed = params.fixedLength === true;
+      const spelling = name === 'STRING' ? (fixed ? 'CHAR' : 'VARCHAR') : (fixed ? 'BINARY' : 'VARBINARY');
+      const length = checkInteger(`${spelling} length`, params.length ?? 1, 1, MAX_LENGTH);
+      // VARCHAR(2147483647) is STRING itself, as in Flink.
+      if (fixed || length !== MAX_LENGTH) {
+        this.length = length;
+        if (fixed) this.fixedLength = true;
+      }
     }
     Object.freeze(this);
   }
@@ -121,6 +145,12 @@ export class DataType {
       case 'ARRAY': return `ARRAY<${this.elementType}>`;
       case 'MAP': return `MAP<${this.keyType}, ${this.valueType}>`;
       case 'ROW': return `ROW<${this.fields!.map((f) => `${quoteFieldName(f.name)} ${f.type}`).join(', ')}>`;
+      case 'STRING':
+      case 'BYTES': {
+        if (this.length === undefined) return this.name;
+        const spelling = this.name === 'STRING' ? (this.fixedLength ? 'CHAR' : 'VARCHAR') : (this.fixedLength ? 'BINARY' : 'VARBINARY');
+        return `${spelling}(${this.length})`;
+      }
       default: return this.name;
     }
   }
@@ -180,8 +210,18 @@ export const DataTypes = Object.freeze({
   BIGINT: (nullable = true) => new DataType('BIGINT', nullable),
   FLOAT: (nullable = true) => new DataType('FLOAT', nullable),
   DOUBLE: (nullable = true) => new DataType('DOUBLE', nullable),
+  /** Text of any length: VARCHAR(2147483647). */
   STRING: (nullable = true) => new DataType('STRING', nullable),
+  /** Text of exactly `length` characters (1 to 2147483647): shorter values are padded with spaces. */
+  CHAR: (length: number, nullable = true) => new DataType('STRING', nullable, { length, fixedLength: true }),
+  /** Text of at most `length` characters (1 to 2147483647); a longer value is refused naming its row. */
+  VARCHAR: (length: number, nullable = true) => new DataType('STRING', nullable, { length }),
+  /** Bytes of any length: VARBINARY(2147483647). */
   BYTES: (nullable = true) => new DataType('BYTES', nullable),
+  /** Exactly `length` bytes (1 to 2147483647): shorter values are padded with zero bytes. */
+  BINARY: (length: number, nullable = true) => new DataType('BYTES', nullable, { length, fixedLength: true }),
+  /** At most `length` bytes (1 to 2147483647); a longer value is refused naming its row. */
+  VARBINARY: (length: number, nullable = true) => new DataType('BYTES', nullable, { length }),
   /** Exact decimals: `precision` digits in all (1 to 38), `scale` of them after the point. */
   DECIMAL: (precision: number, scale: number, nullable = true) => new DataType('DECIMAL', nullable, { precision, scale }),
   /** A date, 0001-01-01 to 9999-12-31. */
@@ -198,6 +238,8 @@ export const DataTypes = Object.freeze({
   /** Keys of a scalar type, never NULL. */
   MAP: (keyType: DataType, valueType: DataType, nullable = true) => new DataType('MAP', nullable, { keyType, valueType }),
   ROW: (fields: readonly RowField[], nullable = true) => new DataType('ROW', nullable, { fields }),
+  /** The type whose only value is NULL, as Flink's `DataTypes.NULL()`. */
+  NULL: () => new DataType('NULL'),
   FIELD: (name: string, type: DataType, description?: string): RowField =>
     Object.freeze({ name, type, ...(description === undefined ? {} : { description }) }),
 });
@@ -300,6 +342,7 @@ export function toArrowType(type: DataType): arrow.DataType {
       return new arrow.Map_(new arrow.Field('entries', entries, false));
     }
     case 'ROW': return new arrow.Struct(type.fields!.map((f) => arrowField(f.name, f.type)));
+    case 'NULL': return new arrow.Null();
   }
 }
 

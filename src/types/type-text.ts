@@ -22,9 +22,10 @@ const SIMPLE: Readonly<Record<string, TypeName>> = {
   STRING: 'STRING',
   BYTES: 'BYTES',
   DATE: 'DATE',
+  NULL: 'NULL',
 };
-/** Spellings whose length we accept and do not enforce. */
-const WITH_LENGTH: Readonly<Record<string, TypeName>> = { VARCHAR: 'STRING', VARBINARY: 'BYTES' };
+/** Spellings with a length: CHAR and VARCHAR are STRINGs, BINARY and VARBINARY BYTES, with their length kept. */
+const WITH_LENGTH: Readonly<Record<string, TypeName>> = { CHAR: 'STRING', VARCHAR: 'STRING', BINARY: 'BYTES', VARBINARY: 'BYTES' };
 
 interface Token {
   readonly kind: 'word' | 'number' | 'quoted' | 'string' | 'punct';
@@ -133,8 +134,10 @@ class TypeParser {
   #baseType(name: string): DataType | null {
     if (SIMPLE[name]) return new DataType(SIMPLE[name]);
     if (WITH_LENGTH[name]) {
-      if (this.#arguments().length > 1) throw new SyntaxError(`${name} takes one length`);
-      return new DataType(WITH_LENGTH[name]);
+      const [length, ...rest] = this.#arguments();
+      if (rest.length > 0) throw new SyntaxError(`${name} takes one length`);
+      const fixedLength = name === 'CHAR' || name === 'BINARY';
+      return new DataType(WITH_LENGTH[name], true, { length: length ?? 1, fixedLength });
     }
     if (name === 'DECIMAL' || name === 'DEC' || name === 'NUMERIC') {
       const [precision, scale, ...rest] = this.#arguments();

@@ -55,6 +55,8 @@ export function coerceValue(value: unknown, type: DataType, where: string): SqlV
     throw new PyUdfError('INVALID_ARGUMENT', `${where}: ${describe(value)} ${reason}`);
   };
   switch (type.name) {
+    case 'NULL':
+      return bad('is not NULL, the only value of type NULL');
     case 'BOOLEAN':
       return typeof value === 'boolean' ? value : bad();
     case 'TINYINT':
@@ -75,9 +77,9 @@ export function coerceValue(value: unknown, type: DataType, where: string): SqlV
     case 'DOUBLE':
       return typeof value === 'number' ? value : bad();
     case 'STRING':
-      return typeof value === 'string' ? value : bad();
+      return typeof value === 'string' ? fitLength(value, type, bad) : bad();
     case 'BYTES':
-      return value instanceof Uint8Array ? value : bad();
+      return value instanceof Uint8Array ? fitLength(value, type, bad) : bad();
     case 'DECIMAL': {
       const decimal = toDecimalText(value, type.precision!, type.scale!);
       return 'text' in decimal ? decimal.text : bad(explain(decimal.error, type));
@@ -135,6 +137,22 @@ export function coerceValue(value: unknown, type: DataType, where: string): SqlV
       return row;
     }
   }
+}
+
+/**
+ * A CHAR/VARCHAR/BINARY/VARBINARY value as Flink keeps it: longer than the
+ * length is refused; CHAR pads with spaces, BINARY with zero bytes. Characters
+ * are counted as Flink and Python count them, by code point.
+ */
+export function fitLength<T extends string | Uint8Array>(value: T, type: DataType, bad: (reason: string) => never): T {
+  if (type.length === undefined) return value;
+  const size = typeof value === 'string' ? [...value].length : value.length;
+  if (size > type.length) bad(`is ${size} ${typeof value === 'string' ? 'characters' : 'bytes'} long, longer than ${type.sqlText} holds`);
+  if (!type.fixedLength || size === type.length) return value;
+  if (typeof value === 'string') return (value + ' '.repeat(type.length - size)) as T;
+  const padded = new Uint8Array(type.length);
+  padded.set(value);
+  return padded as T;
 }
 
 /** A reason a value does not fit, with the type's digits named when too many digits are the reason. */

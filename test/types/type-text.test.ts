@@ -55,7 +55,7 @@ describe('type text in TypeScript', () => {
     ['TIME(3) WITHOUT TIME ZONE', 'TIME(3)'],
     ['TIMESTAMP', 'TIMESTAMP(6)'],
     ['TIMESTAMP(3) WITH LOCAL TIME ZONE NOT NULL', 'TIMESTAMP_LTZ(3) NOT NULL'],
-    ['ROW(a INT, b VARCHAR(10))', 'ROW<a INT, b STRING>'],
+    ['ROW(a INT, b VARCHAR(10))', 'ROW<a INT, b VARCHAR(10)>'],
     ["ROW<a INT 'the a field', b STRING>", 'ROW<a INT, b STRING>'],
     ['row<camelCase int null>', 'ROW<camelCase INT>'],
   ])('%s reads as %s', (text, canonical) => {

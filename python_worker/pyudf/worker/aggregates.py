@@ -15,7 +15,9 @@ from typing import Any, Callable, Optional, Sequence
 import pyarrow as pa
 
 from pyudf._proto import worker_pb2
-from pyudf.aggregate_function import AggregateFunction, UserDefinedAggregateFunctionWrapper, defines_merge
+from pyudf.aggregate_function import (
+    AggregateFunction, UserDefinedAggregateFunctionWrapper, check_pandas_aggregate_result, defines_merge,
+)
 from pyudf.types import DataType, as_data_type, parse_type
 from pyudf.worker.batches import ResultTypeError, _describe, by_argument, column_values, decode_arrays, encode_result, to_arrow_result
 from pyudf.worker.failures import plain_error, udf_error
@@ -52,8 +54,9 @@ def load_aggregate_function(
         location = _location_of(value.accumulate)
     else:
         aggregator = _PandasAggregator(value)
-        call = value
-        location = _location_of(value)
+        # An AggregateFunction in pandas form gets each group's Series in accumulate().
+        call = value.accumulate if isinstance(value, AggregateFunction) else value
+        location = _location_of(call)
     ts_inputs = [parse_type(t) for t in host_input_types] if host_input_types is not None else None
     ts_result = parse_type(host_result_type) if host_result_type else None
     input_types = agreed_types(name, "input types", ts_inputs, py_inputs, location)
@@ -65,6 +68,11 @@ def load_aggregate_function(
             "(udaf(..., result_type=DataTypes.DOUBLE()) or get_result_type()) or pass it to udaf() in TypeScript",
             location,
         )
+    if func_type == "pandas":
+        try:
+            check_pandas_aggregate_result(result_type)
+        except TypeError as exc:
+            raise FunctionLoadError("SignatureMismatch", f"aggregate function {name!r}: {exc}", location) from None
     if input_types is not None:
         _check_arguments(name, call, len(input_types), location)
     is_class = isinstance(value, AggregateFunction)
@@ -250,8 +258,17 @@ class _PandasAggregator(_Aggregator):
         import pandas  # noqa: F401
 
         self._func = func
+        self._call: Callable[[list[Any]], Any] = (
+            self._aggregate_function if isinstance(func, AggregateFunction) else lambda series: func(*series)
+        )
         self._chunks: dict[int, list[tuple[Any, list[pa.Array]]]] = {}
         self._grouped: dict[int, _GroupedRows] = {}
+
+    def _aggregate_function(self, series: list[Any]) -> Any:
+        # PyFlink's pandas form of an AggregateFunction: one accumulate() of the group's Series.
+        accumulator = self._func.create_accumulator()
+        self._func.accumulate(accumulator, *series)
+        return self._func.get_value(accumulator)
 
     def accumulate(self, function: LoadedFunction, request: worker_pb2.CallRequest) -> worker_pb2.CallReply:
         import numpy as np
@@ -269,7 +286,7 @@ class _PandasAggregator(_Aggregator):
         values: list[Any] = []
         try:
             for group in groups:
-                value = self._func(*grouped.series_of(group))
+                value = self._call(grouped.series_of(group))
                 # pandas' missing values (NaN, NA, NaT) are SQL's NULL, as in PyFlink.
                 if value is not None and pd.api.types.is_scalar(value) and not isinstance(value, (str, bytes)) \
                         and pd.isna(value):

@@ -124,7 +124,8 @@ _ARRAY_PACKS = {"TINYINT": {int}, "SMALLINT": {int}, "INT": {int}, "BIGINT": {in
 def to_arrow_result(values: list[Any], result_type: DataType) -> pa.Array:
     """Converts a function's results to its declared type, refusing any silent coercion."""
     type_name = result_type.type_name
-    if type_name not in _FAST_TYPES:
+    # A length (CHAR, VARCHAR, BINARY, VARBINARY) is checked value by value.
+    if type_name not in _FAST_TYPES or getattr(result_type, "length", None) is not None:
         return results_to_arrow(values, result_type)
     seen = set(map(type, values))
     has_nulls = type(None) in seen

@@ -175,6 +175,14 @@ def result_checker(data_type: t.DataType) -> Check:
     return _scalar_checker(data_type)
 
 
+def _fit_length(value: Any, length: int, fixed: bool, pad: Any, data_type: t.DataType) -> Any:
+    """CHAR/VARCHAR/BINARY/VARBINARY as Flink keeps them: longer is refused, fixed lengths padded."""
+    if len(value) > length:
+        unit = "characters" if isinstance(value, str) else "bytes"
+        raise Misfit(value, f"is {len(value)} {unit} long, longer than {data_type.sql_text()} holds")
+    return value + pad * (length - len(value)) if fixed else value
+
+
 def _not_a(data_type: t.DataType, value: Any) -> Misfit:
     return Misfit(value, f"is not a {data_type.sql_text()}")
 
@@ -206,18 +214,25 @@ def _scalar_checker(data_type: t.DataType) -> Check:
                 raise Misfit(value, "is out of range for FLOAT")
             return number
         return check_float
+    length: Optional[int] = getattr(data_type, "length", None)
+    fixed = bool(getattr(data_type, "fixed", False))
     if name == "STRING":
         def check_string(value: Any) -> Any:
-            if isinstance(value, str):
-                return value
-            raise _not_a(data_type, value)
+            if not isinstance(value, str):
+                raise _not_a(data_type, value)
+            return value if length is None else _fit_length(value, length, fixed, " ", data_type)
         return check_string
     if name == "BYTES":
         def check_bytes(value: Any) -> Any:
-            if isinstance(value, (bytes, bytearray, memoryview)):
-                return bytes(value)
-            raise _not_a(data_type, value)
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise _not_a(data_type, value)
+            value = bytes(value)
+            return value if length is None else _fit_length(value, length, fixed, b"\0", data_type)
         return check_bytes
+    if name == "NULL":
+        def check_null(value: Any) -> Any:
+            raise Misfit(value, "is not NULL, the only value of type NULL")
+        return check_null
     raise ValueError(f"no conversion for {data_type}")
 
 

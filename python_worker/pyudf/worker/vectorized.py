@@ -78,7 +78,8 @@ def series_to_arrow(result: Any, num_rows: int, result_type: DataType) -> pa.Arr
             return whole
         # Each value is checked as a row function's result would be, once numpy and pandas made it plain.
         return results_to_arrow(values, result_type, plain_value(result_type))
-    if pd.api.types.is_object_dtype(dtype):
+    if pd.api.types.is_object_dtype(dtype) or getattr(result_type, "length", None) is not None:
+        # Object values, and strings or bytes whose length is checked, value by value.
         return to_arrow_result(series_values(result), result_type)
     if not _dtype_fits(dtype, type_name):
         raise ResultTypeError(-1, (
