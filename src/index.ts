@@ -1,5 +1,6 @@
 export { TableEnvironment, type TableEnvironmentOptions } from './table/table-environment.js';
 export { Table, GroupedTable, TableResult, type ExecuteOptions, type JobResult, type SinkResult, type PythonEnvironmentInfo } from './table/table.js';
+export { SqlTableResult, type ResultKind } from './sql/sql-result.js';
 export { FileSystem, OldCsv, ConnectTableDescriptor, type CsvOptions } from './table/descriptors.js';
 export { Schema, type Field, type TableSchema } from './table/schema.js';
 export { udf, type PythonFunction, type UdfOptions, type FuncType } from './table/python-function.js';
@@ -10,6 +11,6 @@ export { DataType, DataTypes, type TypeName, type RowField, type DataTypeParams 
 export type { Row, SqlRow, SqlValue } from './types/values.js';
 export type { Logger, LogEntry } from './logging.js';
 export {
-  PyUdfError, ExpressionError, UdfError, CsvFormatError, WorkerError, EnvironmentError,
+  PyUdfError, ExpressionError, SqlError, UdfError, CsvFormatError, WorkerError, EnvironmentError,
   type PyUdfErrorCode, type UdfPhase,
 } from './errors.js';

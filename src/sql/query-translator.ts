@@ -264,13 +264,10 @@ class QueryTranslator {
     }
   }
 
-  /** Where the first of these keywords is written in the query; the query's start when none is. */
+  /** Where the earliest of these keywords is written in the query; the query's start when none is. */
   at(...keywords: string[]): number {
-    for (const keyword of keywords) {
-      const found = findName(this.statement, keyword, this.offset);
-      if (found >= 0) return found;
-    }
-    return this.offset;
+    const found = keywords.map((keyword) => findName(this.statement, keyword, this.offset)).filter((offset) => offset >= 0);
+    return found.length === 0 ? this.offset : Math.min(...found);
   }
 
   position(offset: number): { line: number; column: number } {
