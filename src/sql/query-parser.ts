@@ -83,7 +83,7 @@ export function parseQuery(statement: string, offset: number): ParsedQuery {
     const location = (error as { location?: { start?: { offset?: number } } }).location?.start?.offset;
     const at = location ?? offset;
     const found = (error as { found?: string | null }).found;
-    const near = found ? `unexpected "${found}"` : at >= statement.trimEnd().length ? 'unexpected end of statement' : 'cannot parse';
+    const near = found ? `unexpected "${found}"` : at >= statement.trimEnd().length ? 'unexpected end of statement' : (error as Error).message;
     throw syntaxError(statement, at, near, error);
   }
   if (Array.isArray(ast)) {

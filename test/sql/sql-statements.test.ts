@@ -159,6 +159,7 @@ describe('errors name the statement, the line and column, and what exists', () =
     expect(await sqlError('CREATE TABLE t (a BIGINT')).toMatchObject({ code: 'SQL_SYNTAX', line: 1, column: 25 });
     expect(await sqlError("SELECT 'unterminated FROM orders")).toMatchObject({ code: 'SQL_SYNTAX', line: 1, column: 8 });
     expect(await sqlError('SELECT id FROM orders; SELECT id FROM orders')).toMatchObject({ code: 'SQL_SYNTAX', column: 22 });
+    expect((await sqlError('SELECT id AS next FROM orders')).message).toContain('"next" is a reserved word');
   });
 
   test('an unknown table, in FROM, in a qualifier, in DESCRIBE and as a sink', async () => {
