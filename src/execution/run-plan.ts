@@ -4,6 +4,7 @@ import { readCsv } from '../io/csv-source.js';
 import { readElements } from '../io/elements-source.js';
 import { readColumns } from '../io/columns-source.js';
 import { readStream } from '../io/stream-source.js';
+import { readEngine } from '../engine/engine-stages.js';
 import type { Sink } from '../io/sink.js';
 import { compileExpr, type CompiledExpr, type EvalContext, type FunctionSignature } from '../planning/compile.js';
 import { callsAggregate } from '../planning/aggregates.js';
@@ -56,11 +57,13 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
           case 'elements': return readElements(table, options.batchSize);
           case 'columns': return readColumns(table, options.batchSize);
           case 'stream': return readStream(table, options);
+          case 'engine': return readEngine(table, options.batchSize, options.signal);
         }
       },
       operators: [],
     };
   }
+  if (plan.kind === 'engine') throw new PyUdfError('INVALID_ARGUMENT', `"${plan.text}" must run in the engine: resolve its stages first`);
   const input = compilePlan(plan.input, functions);
   const scope = { text: plan.text, columns: input.schema, functions };
   if (plan.kind === 'lateralJoin') return compileLateralJoin(plan, input, functions);

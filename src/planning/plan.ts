@@ -4,6 +4,7 @@ import type { ColumnsTableDefinition } from '../io/columns-source.js';
 import type { StreamTableDefinition } from '../io/stream-source.js';
 import type { TableSchema } from '../table/schema.js';
 import type { SqlValue } from '../types/values.js';
+import type { DuckdbEngine } from '../engine/duckdb-engine.js';
 
 /** In-memory rows from `fromElements`, already checked against their schema. */
 export interface ElementsTableDefinition {
@@ -12,10 +13,33 @@ export interface ElementsTableDefinition {
   readonly schema: TableSchema;
 }
 
-export type TableDefinition = CsvTableDefinition | ElementsTableDefinition | ColumnsTableDefinition | StreamTableDefinition;
+/** A relation inside the job's DuckDB: a relational stage's result. */
+export interface EngineTableDefinition {
+  readonly kind: 'engine';
+  readonly engine: DuckdbEngine;
+  readonly relation: string;
+  /** DuckDB's type of each column, as DESCRIBE names it. */
+  readonly duckTypes: readonly string[];
+  readonly schema: TableSchema;
+}
+
+export type TableDefinition = CsvTableDefinition | ElementsTableDefinition | ColumnsTableDefinition | StreamTableDefinition | EngineTableDefinition;
 
 /** A logical plan: frozen nodes, each knowing its output column names. */
-export type PlanNode = ScanNode | FilterNode | ProjectNode | LateralJoinNode | AggregateNode;
+export type PlanNode = ScanNode | FilterNode | ProjectNode | LateralJoinNode | AggregateNode | EngineNode;
+
+/**
+ * A relational operation run in the engine (DuckDB): joins, sorts, set
+ * operations, built-in functions and aggregates. `build` writes its query
+ * over its inputs' relations, translating Flink expressions with `translate`.
+ */
+export interface EngineNode {
+  readonly kind: 'engine';
+  readonly inputs: readonly PlanNode[];
+  readonly build: (relations: readonly string[], translate: (expression: string) => Promise<string>) => Promise<string>;
+  readonly text: string;
+  readonly columns: readonly string[];
+}
 
 export interface ScanNode {
   readonly kind: 'scan';
@@ -80,6 +104,7 @@ export function functionsUsed(plan: PlanNode, into = new Set<string>()): Set<str
     visitExpr(plan.call);
     if (plan.predicate) visitExpr(plan.predicate);
   }
-  if (plan.kind !== 'scan') functionsUsed(plan.input, into);
+  if (plan.kind === 'engine') plan.inputs.forEach((input) => functionsUsed(input, into));
+  else if (plan.kind !== 'scan') functionsUsed(plan.input, into);
   return into;
 }

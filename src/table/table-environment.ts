@@ -15,6 +15,8 @@ import { csvSink } from '../io/csv-sink.js';
 import type { Sink } from '../io/sink.js';
 import { defaultLogger, type Logger } from '../logging.js';
 import { compilePlan, rowObject, runPlan, type CompiledPlan } from '../execution/run-plan.js';
+import { DuckdbEngine } from '../engine/duckdb-engine.js';
+import { hasEngineStage, resolveStages } from '../engine/engine-stages.js';
 import { functionsUsed, type PlanNode, type TableDefinition } from '../planning/plan.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
@@ -183,6 +185,8 @@ export class TableEnvironment implements TableHost, SqlSession {
   readonly #idleWorkers: IdleWorkers;
   readonly #activeJobs = new Set<AbortController>();
   #closed = false;
+  /** Runs the relational stages of this environment's jobs; opened by the first job that has one. */
+  readonly #engine = new DuckdbEngine();
 
   private constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -445,6 +449,7 @@ export class TableEnvironment implements TableHost, SqlSession {
     this.#closed = true;
     for (const job of this.#activeJobs) job.abort(new PyUdfError('CLOSED', 'the TableEnvironment was closed'));
     await Promise.all([...[...this.#activePools].map((p) => p.destroy()), this.#idleWorkers.close()]);
+    await this.#engine.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -478,7 +483,7 @@ export class TableEnvironment implements TableHost, SqlSession {
     this.#checkOpen('execute');
     const rows: Row[] = [];
     const { udfErrors, skippedInputLines, metrics } = await this.#withWorkers([plan], options, async (compile, run) => {
-      const compiled = compile(plan);
+      const compiled = await compile(plan);
       await run(compiled, collectSink(compiled.schema, rows));
     });
     return { rows, udfErrors, skippedInputLines, metrics };
@@ -488,7 +493,7 @@ export class TableEnvironment implements TableHost, SqlSession {
     this.#checkOpen('execute');
     let rows = 0;
     const { metrics } = await this.#withWorkers([plan], options, async (compile, run) => {
-      rows = await run(compile(plan), countingSink());
+      rows = await run(await compile(plan), countingSink());
     });
     return { rows, metrics };
   }
@@ -501,7 +506,7 @@ export class TableEnvironment implements TableHost, SqlSession {
     const channel = new ChannelSink(STREAM_BATCHES_BUFFERED);
     let schema: TableSchema = [];
     const job = this.#withWorkers([plan], { signal }, async (compile, run) => {
-      const compiled = compile(plan);
+      const compiled = await compile(plan);
       schema = compiled.schema;
       await run(compiled, channel);
     });
@@ -531,11 +536,12 @@ export class TableEnvironment implements TableHost, SqlSession {
     const started = Date.now();
     const sinks: SinkResult[] = [];
     const { pythonEnvironment, udfErrors, skippedInputLines, metrics } = await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
-      const compiled = inserts.map((insert) => {
-        const plan = compile(insert.plan);
+      const compiled: CompiledPlan[] = [];
+      for (const insert of inserts) {
+        const plan = await compile(insert.plan);
         checkSinkSchema(plan.schema, this.#sinkTable(insert.tableName).schema, insert.tableName);
-        return plan;
-      });
+        compiled.push(plan);
+      }
       // All sinks are published together, and only when every insert succeeded.
       const finished: Sink[] = [];
       try {
@@ -569,7 +575,7 @@ export class TableEnvironment implements TableHost, SqlSession {
   async #withWorkers(
     plans: readonly PlanNode[],
     options: ExecuteOptions | undefined,
-    body: (compile: (plan: PlanNode) => CompiledPlan, run: (compiled: CompiledPlan, sink: Sink) => Promise<number>) => Promise<void>,
+    body: (compile: (plan: PlanNode) => Promise<CompiledPlan>, run: (compiled: CompiledPlan, sink: Sink) => Promise<number>) => Promise<void>,
   ): Promise<JobOutcome> {
     if (options?.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled before it started', { cause: options.signal.reason });
     const names = new Set<string>();
@@ -602,6 +608,7 @@ export class TableEnvironment implements TableHost, SqlSession {
     );
 
     let pool: WorkerPool | null = null;
+    const engineRelations: string[] = [];
     let workerSetup = '';
     let jobEnvironment: PythonEnvironmentInfo | null = null;
     let signatures: ReadonlyMap<string, FunctionSignature> = new Map();
@@ -669,18 +676,25 @@ export class TableEnvironment implements TableHost, SqlSession {
         signatures = pool.signatures;
       }
       const activePool = pool;
-      await body(
-        (plan) => compilePlan(plan, signatures),
-        (compiled, sink) => runPlan(compiled, activePool, sink, {
-          batchSize: this.#options.bundleSize ?? defaultBundleSize(activePool),
-          batchTimeMs: this.#options.bundleTimeMs,
-          maxInFlight: this.#options.parallelism * this.#options.batchesInFlightPerWorker,
-          signal,
-          udfErrors,
-          inputErrors,
-          metrics,
-        }),
-      );
+      const run = (compiled: CompiledPlan, sink: Sink) => runPlan(compiled, activePool, sink, {
+        batchSize: this.#options.bundleSize ?? defaultBundleSize(activePool),
+        batchTimeMs: this.#options.bundleTimeMs,
+        maxInFlight: this.#options.parallelism * this.#options.batchesInFlightPerWorker,
+        signal,
+        udfErrors,
+        inputErrors,
+        metrics,
+      });
+      const compile = async (plan: PlanNode) => {
+        if (!hasEngineStage(plan)) return compilePlan(plan, signatures);
+        const staged = await resolveStages(plan, { engine: this.#engine, compile: (p) => compilePlan(p, signatures), run, created: engineRelations });
+        return compilePlan(staged, signatures);
+      };
+      try {
+        await body(compile, run);
+      } finally {
+        await this.#engine.drop(engineRelations);
+      }
       if (pool) {
         const ending = pool;
         // Every row is out by now: a worker that dies or hangs in close() costs the workers, not the job.

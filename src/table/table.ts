@@ -8,6 +8,13 @@ import type { PythonFunction } from './python-function.js';
 import type { Row } from '../types/values.js';
 import type { UdfErrorCount } from '../execution/udf-errors.js';
 import type { FunctionMetrics } from '../execution/job-metrics.js';
+import {
+  asField, columnList, distinctNode, filterNode, joinNode, selectNode, setNode, sortNode, type JoinKind, type SetOperation, type SortSpec,
+} from './relational.js';
+import { calledNames, selectItem, splitTopLevel } from '../engine/flink-sql.js';
+
+/** The order, offset and fetch of a table made by orderBy, for offset/fetch/limit to extend. */
+const sorts = new WeakMap<PlanNode, { input: PlanNode; spec: SortSpec }>();
 
 export interface ExecuteOptions {
   /** Cancels the job: workers are stopped and the promise rejects with code CLOSED. */
@@ -152,11 +159,162 @@ export class Table {
    * is one group: the result is one row, also over no rows at all.
    */
   select(fields: string): Table {
-    const items = parseSelectList(fields);
-    const columns = checkedSelect(items, fields, this.#plan.columns, this.#host.functionNames());
-    return new Table(this.#host, Object.freeze({
-      kind: 'project', input: this.#plan, items, text: fields, columns,
+    return this.#hostOrEngine(fields, () => {
+      const items = parseSelectList(fields);
+      const columns = checkedSelect(items, fields, this.#plan.columns, this.#host.functionNames());
+      return Object.freeze({ kind: 'project', input: this.#plan, items, text: fields, columns });
+    }, () => selectNode(this.#plan, fields, this.#host.functionNames(), null));
+  }
+
+  /**
+   * An expression the host evaluator reads (arithmetic, comparisons, Python
+   * calls) runs there; one with built-in functions runs in the engine. One
+   * expression cannot yet mix the two: it gets a typed error saying so.
+   */
+  #hostOrEngine(text: string, onHost: () => PlanNode, inEngine: () => PlanNode): Table {
+    let plan: PlanNode;
+    try {
+      plan = onHost();
+    } catch (error) {
+      if (!(error instanceof ExpressionError) || (error.code !== 'EXPRESSION_SYNTAX' && error.code !== 'UNKNOWN_FUNCTION')) throw error;
+      const python = this.#host.functionNames().map((f) => f.toLowerCase());
+      const mixed = typeof text === 'string' ? calledNames(text).filter((n) => python.includes(n.toLowerCase())) : [];
+      if (mixed.length > 0) {
+        throw new ExpressionError('EXPRESSION_SYNTAX', `"${text}" mixes the Python function(s) ${mixed.join(', ')} with built-in SQL; put them in separate select/where calls`, { expression: text, cause: error });
+      }
+      plan = inEngine();
+    }
+    return new Table(this.#host, plan);
+  }
+
+  /** Inner join with `right` (column names must differ) on `predicate`; without one, every pair of rows. */
+  join(right: Table, predicate?: string): Table {
+    return this.#join(right, 'INNER', predicate);
+  }
+
+  leftOuterJoin(right: Table, predicate: string): Table {
+    return this.#join(right, 'LEFT', predicate);
+  }
+
+  rightOuterJoin(right: Table, predicate: string): Table {
+    return this.#join(right, 'RIGHT', predicate);
+  }
+
+  fullOuterJoin(right: Table, predicate: string): Table {
+    return this.#join(right, 'FULL', predicate);
+  }
+
+  #join(right: Table, kind: JoinKind, predicate: string | undefined): Table {
+    if (!(right instanceof Table)) throw new PyUdfError('INVALID_ARGUMENT', 'join: the right side must be a Table');
+    return new Table(this.#host, joinNode(this.#plan, right.#plan, kind, predicate, this.#host.functionNames()));
+  }
+
+  /** Sorts by `fields`: "a.desc, b" (Flink's Table API) or "a DESC, b" (SQL); NULLs first ascending, last descending. */
+  orderBy(fields: string): Table {
+    return this.#sorted(this.#plan, { keys: fields, offset: 0, fetch: null }, `orderBy ${fields}`);
+  }
+
+  #sorted(input: PlanNode, spec: SortSpec, text: string): Table {
+    const plan = sortNode(input, spec.keys === '' ? null : spec, spec.offset, spec.fetch, this.#host.functionNames(), text);
+    sorts.set(plan, { input, spec });
+    return new Table(this.#host, plan);
+  }
+
+  #limited(offset: number | null, fetch: number | null, what: string): Table {
+    for (const n of [offset, fetch]) {
+      if (n !== null && (!Number.isSafeInteger(n) || n < 0)) throw new PyUdfError('INVALID_ARGUMENT', `${what}: ${n} is not a row count (a non-negative integer)`);
+    }
+    const sorted = sorts.get(this.#plan);
+    const base = sorted ?? { input: this.#plan, spec: { keys: '', offset: 0, fetch: null } };
+    const spec = {
+      keys: base.spec.keys,
+      offset: base.spec.offset + (offset ?? 0),
+      fetch: fetch ?? (base.spec.fetch === null ? null : Math.max(0, base.spec.fetch - (offset ?? 0))),
+    };
+    return this.#sorted(base.input, spec, what);
+  }
+
+  /** Skips the first `n` rows (of the order orderBy gave). */
+  offset(n: number): Table {
+    return this.#limited(n, null, `offset(${n})`);
+  }
+
+  /** Keeps the first `n` rows (after any offset). */
+  fetch(n: number): Table {
+    return this.#limited(null, n, `fetch(${n})`);
+  }
+
+  /** PyFlink's limit(fetch, offset = 0). */
+  limit(fetch: number, offset = 0): Table {
+    return this.#limited(offset, null, `limit(${fetch}, ${offset})`).fetch(fetch);
+  }
+
+  /** Removes duplicate rows. */
+  distinct(): Table {
+    return new Table(this.#host, distinctNode(this.#plan));
+  }
+
+  /** The rows of both tables, duplicates removed. */
+  union(right: Table): Table { return this.#setOp(right, 'UNION'); }
+  /** The rows of both tables. */
+  unionAll(right: Table): Table { return this.#setOp(right, 'UNION ALL'); }
+  /** The distinct rows in both tables. */
+  intersect(right: Table): Table { return this.#setOp(right, 'INTERSECT'); }
+  /** The rows in both tables, as many times as they are in both. */
+  intersectAll(right: Table): Table { return this.#setOp(right, 'INTERSECT ALL'); }
+  /** The distinct rows of this table not in `right`. */
+  minus(right: Table): Table { return this.#setOp(right, 'EXCEPT'); }
+  /** The rows of this table not in `right`, as many times as they are more often here. */
+  minusAll(right: Table): Table { return this.#setOp(right, 'EXCEPT ALL'); }
+
+  #setOp(right: Table, operation: SetOperation): Table {
+    if (!(right instanceof Table)) throw new PyUdfError('INVALID_ARGUMENT', `${operation.toLowerCase()}: the other side must be a Table`);
+    return new Table(this.#host, setNode(this.#plan, right.#plan, operation));
+  }
+
+  /** Adds columns computed by `fields` ("expr AS name, ...") after the existing ones. */
+  addColumns(fields: string): Table {
+    return this.select(`${this.#plan.columns.map(asField).join(', ')}, ${fields}`);
+  }
+
+  /** As addColumns, but a new column named like an existing one replaces it in place. */
+  addOrReplaceColumns(fields: string): Table {
+    const added = splitFields(fields);
+    const replaced = new Map(added.map((f) => [f.name, f.text]));
+    const kept = this.#plan.columns.map((c) => replaced.get(c) ?? asField(c));
+    const extra = added.filter((f) => !this.#plan.columns.includes(f.name)).map((f) => f.text);
+    return this.select([...kept, ...extra].join(', '));
+  }
+
+  /** Leaves out the named columns. */
+  dropColumns(fields: string): Table {
+    const dropped = columnList(fields, this.#plan.columns, `dropColumns("${fields}")`);
+    const kept = this.#plan.columns.filter((c) => !dropped.includes(c));
+    if (kept.length === 0) throw new PyUdfError('INVALID_ARGUMENT', `dropColumns("${fields}") would leave no column`);
+    return this.select(kept.map(asField).join(', '));
+  }
+
+  /** Renames columns: "a AS x, b AS y". */
+  renameColumns(fields: string): Table {
+    const renames = new Map(splitFields(fields).map((f) => {
+      const [from] = columnList(f.text.replace(/\s+AS\s+.*$/is, ''), this.#plan.columns, `renameColumns("${fields}")`);
+      return [from!, f.name];
     }));
+    return this.select(this.#plan.columns.map((c) => `${asField(c)} AS ${asField(renames.get(c) ?? c)}`).join(', '));
+  }
+
+  /** Names all columns anew, in order: alias("x, y, z"). */
+  alias(fields: string): Table {
+    const names = splitFields(fields).map((f) => f.text.trim().replace(/^`|`$/g, ''));
+    if (names.length !== this.#plan.columns.length) {
+      throw new PyUdfError('INVALID_ARGUMENT', `alias("${fields}") names ${names.length} columns; the table has ${this.#plan.columns.length}: ${this.#plan.columns.join(', ')}`);
+    }
+    return this.select(this.#plan.columns.map((c, i) => `${asField(c)} AS ${asField(names[i]!)}`).join(', '));
+  }
+
+  /** PyFlink's `as` for renaming a table's columns. */
+  as(fields: string): Table {
+    return this.alias(fields);
   }
 
   /**
@@ -226,11 +384,11 @@ export class Table {
 
   /** Keeps the rows for which `predicate` is TRUE (not FALSE, not NULL). */
   where(predicate: string): Table {
-    const expr = parsePredicate(predicate);
-    validateNames(expr, predicate, this.#plan.columns, this.#host.functionNames());
-    return new Table(this.#host, Object.freeze({
-      kind: 'filter', input: this.#plan, predicate: expr, text: predicate, columns: this.#plan.columns,
-    }));
+    return this.#hostOrEngine(predicate, () => {
+      const expr = parsePredicate(predicate);
+      validateNames(expr, predicate, this.#plan.columns, this.#host.functionNames());
+      return Object.freeze({ kind: 'filter', input: this.#plan, predicate: expr, text: predicate, columns: this.#plan.columns });
+    }, () => filterNode(this.#plan, predicate, this.#host.functionNames()));
   }
 
   filter(predicate: string): Table {
@@ -281,11 +439,22 @@ export class GroupedTable {
    * column outside an aggregate must be a key.
    */
   select(fields: string): Table {
-    const items = parseSelectList(fields);
-    const columns = checkedSelect(items, fields, this.#plan.columns, this.#host.functionNames());
-    return new Table(this.#host, Object.freeze({
-      kind: 'aggregate', input: this.#plan, keys: this.#keys, items, text: fields, columns,
-    }));
+    const functions = this.#host.functionNames();
+    let plan: PlanNode;
+    try {
+      const items = parseSelectList(fields);
+      const columns = checkedSelect(items, fields, this.#plan.columns, functions);
+      plan = Object.freeze({ kind: 'aggregate', input: this.#plan, keys: this.#keys, items, text: fields, columns });
+    } catch (error) {
+      if (!(error instanceof ExpressionError) || (error.code !== 'EXPRESSION_SYNTAX' && error.code !== 'UNKNOWN_FUNCTION')) throw error;
+      const python = functions.map((f) => f.toLowerCase());
+      const mixed = calledNames(fields).filter((n) => python.includes(n.toLowerCase()));
+      if (mixed.length > 0) {
+        throw new ExpressionError('EXPRESSION_SYNTAX', `"${fields}" mixes the Python aggregate(s) ${mixed.join(', ')} with built-in aggregates, which is not supported yet`, { expression: fields, cause: error });
+      }
+      plan = selectNode(this.#plan, fields, functions, this.#keys);
+    }
+    return new Table(this.#host, plan);
   }
 }
 
@@ -298,4 +467,9 @@ function checkedSelect(items: readonly SelectItem[], fields: string, columns: re
     throw new PyUdfError('INVALID_ARGUMENT', `select "${fields}": output column "${duplicate}" appears twice; give one an alias with AS`);
   }
   return Object.freeze(names);
+}
+
+/** The items of a field list with the name each gives its column. */
+function splitFields(fields: string): { text: string; name: string }[] {
+  return splitTopLevel(fields).map((text, i) => ({ text, name: selectItem(text, i).name }));
 }

@@ -1,0 +1,227 @@
+import { ExpressionError } from '../errors.js';
+
+/**
+ * Flink expression text to DuckDB SQL. DuckDB's parser reads Flink's
+ * expression syntax; what differs is rewritten here: backtick names, the
+ * functions DuckDB names differently or lacks, and the results that differ
+ * (CONCAT with NULL, CAST to an integer truncating, AVG of integers keeping
+ * the integer type). See docs/sql-semantics.md.
+ */
+
+/** Functions DuckDB lacks, defined once per engine in DuckDB's own SQL. */
+export const FLINK_MACROS: readonly string[] = [
+  `CREATE MACRO flink_initcap(s) AS array_to_string(list_transform(string_split(lower(s), ' '), lambda w: upper(w[1]) || w[2:]), ' ')`,
+  'CREATE MACRO flink_split_index(s, sep, i) AS string_split(s, sep)[i + 1]',
+];
+
+/** Flink built-in function names pyudf accepts in expressions, upper case. */
+export const FLINK_BUILTINS: readonly string[] = Object.freeze([
+  'COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'STDDEV_POP', 'STDDEV_SAMP', 'VAR_POP', 'VAR_SAMP', 'LISTAGG',
+  'CAST', 'TRY_CAST', 'COALESCE', 'NULLIF', 'IF',
+  'UPPER', 'LOWER', 'CHAR_LENGTH', 'CHARACTER_LENGTH', 'SUBSTRING', 'SUBSTR', 'TRIM', 'LTRIM', 'RTRIM', 'CONCAT', 'CONCAT_WS', 'REPLACE',
+  'REGEXP_EXTRACT', 'LPAD', 'RPAD', 'INITCAP', 'POSITION', 'SPLIT_INDEX',
+  'ABS', 'ROUND', 'FLOOR', 'CEIL', 'CEILING', 'MOD', 'POWER', 'SQRT', 'LN', 'LOG10', 'EXP', 'SIGN', 'TRUNCATE',
+  'EXTRACT', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAYOFMONTH', 'DAYOFYEAR', 'HOUR', 'MINUTE', 'SECOND',
+  'DATE_FORMAT', 'TO_DATE', 'TO_TIMESTAMP', 'TIMESTAMPADD', 'TIMESTAMPDIFF', 'CURRENT_DATE', 'CURRENT_TIMESTAMP',
+]);
+
+/** Words of the expression language that are neither columns nor functions. */
+const KEYWORDS = new Set([
+  'AND', 'OR', 'NOT', 'IS', 'NULL', 'TRUE', 'FALSE', 'IN', 'BETWEEN', 'LIKE', 'SIMILAR', 'ESCAPE', 'DISTINCT', 'FROM', 'AS', 'CASE',
+  'WHEN', 'THEN', 'ELSE', 'END', 'ASC', 'DESC', 'NULLS', 'FIRST', 'LAST', 'BOTH', 'LEADING', 'TRAILING', 'FOR', 'INTERVAL',
+  'DATE', 'TIME', 'TIMESTAMP', 'BOOLEAN', 'TINYINT', 'SMALLINT', 'INT', 'INTEGER', 'BIGINT', 'FLOAT', 'DOUBLE', 'PRECISION',
+  'DECIMAL', 'NUMERIC', 'STRING', 'VARCHAR', 'CHAR', 'BYTES', 'VARBINARY', 'BINARY', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY',
+  'HOUR', 'MINUTE', 'SECOND', 'MILLISECOND', 'MICROSECOND', 'DOW', 'DOY', 'EPOCH', 'CURRENT_DATE', 'CURRENT_TIMESTAMP', 'ALL',
+  'WITH', 'LOCAL', 'ZONE',
+]);
+
+const RENAMED: Readonly<Record<string, string>> = {
+  CHAR_LENGTH: 'length', CHARACTER_LENGTH: 'length', INITCAP: 'flink_initcap', SPLIT_INDEX: 'flink_split_index',
+  DAYOFMONTH: 'day',
+};
+
+interface Token { readonly kind: 'word' | 'quoted' | 'string' | 'punct' | 'space'; readonly text: string }
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === "'") {
+      let j = i + 1;
+      while (j < text.length && !(text[j] === "'" && text[j + 1] !== "'")) j += text[j] === "'" ? 2 : 1;
+      tokens.push({ kind: 'string', text: text.slice(i, j + 1) });
+      i = j + 1;
+    } else if (c === '`' || c === '"') {
+      const j = text.indexOf(c, i + 1);
+      if (j < 0) throw new ExpressionError('EXPRESSION_SYNTAX', `unclosed ${c} in "${text}"`, { expression: text });
+      tokens.push({ kind: 'quoted', text: text.slice(i + 1, j) });
+      i = j + 1;
+    } else if (/\s/.test(c)) {
+      let j = i;
+      while (j < text.length && /\s/.test(text[j]!)) j++;
+      tokens.push({ kind: 'space', text: text.slice(i, j) });
+      i = j;
+    } else if (/[A-Za-z_]/.test(c)) {
+      let j = i;
+      while (j < text.length && /[A-Za-z0-9_$]/.test(text[j]!)) j++;
+      tokens.push({ kind: 'word', text: text.slice(i, j) });
+      i = j;
+    } else {
+      tokens.push({ kind: 'punct', text: c });
+      i++;
+    }
+  }
+  return tokens;
+}
+
+const nextSolid = (tokens: readonly Token[], i: number): Token | undefined => tokens.slice(i + 1).find((t) => t.kind !== 'space');
+const prevSolid = (tokens: readonly Token[], i: number): Token | undefined => tokens.slice(0, i).reverse().find((t) => t.kind !== 'space');
+
+/**
+ * Checks the names an expression uses, before anything runs: a word followed
+ * by "(" must be a built-in or a registered function, any other name a column.
+ */
+export function checkEngineNames(text: string, columns: readonly string[], functions: readonly string[]): void {
+  if (typeof text !== 'string' || text.trim() === '') {
+    throw new ExpressionError('EXPRESSION_SYNTAX', 'an expression must be a non-empty string', { expression: String(text) });
+  }
+  if (text.includes(';')) throw new ExpressionError('EXPRESSION_SYNTAX', `unexpected ";" in expression "${text}"`, { expression: text });
+  const tokens = tokenize(text);
+  const lowerFunctions = functions.map((f) => f.toLowerCase());
+  tokens.forEach((token, i) => {
+    if (token.kind !== 'word' && token.kind !== 'quoted') return;
+    const next = nextSolid(tokens, i);
+    const prev = prevSolid(tokens, i);
+    if (token.kind === 'word' && next?.text === '(') {
+      const upper = token.text.toUpperCase();
+      if (FLINK_BUILTINS.includes(upper) || KEYWORDS.has(upper) || lowerFunctions.includes(token.text.toLowerCase())) return;
+      const known = [...FLINK_BUILTINS, ...functions];
+      throw new ExpressionError('UNKNOWN_FUNCTION', `unknown function "${token.text}" in "${text}"; built-in functions: ${FLINK_BUILTINS.join(', ')}; registered functions: ${functions.join(', ') || '(none)'}`,
+        { expression: text, unknownName: token.text, candidates: known });
+    }
+    if (token.kind === 'word' && KEYWORDS.has(token.text.toUpperCase())) return;
+    // The name given to a result (AS x), and the "desc" of "a.desc", are not column references.
+    if (prev?.kind === 'word' && prev.text.toUpperCase() === 'AS') return;
+    if (prev?.text === '.') return;
+    if (!columns.includes(token.text)) {
+      throw new ExpressionError('UNKNOWN_COLUMN', `unknown column "${token.text}" in "${text}"; available columns: ${columns.join(', ') || '(none)'}`,
+        { expression: text, unknownName: token.text, candidates: columns });
+    }
+  });
+}
+
+/** Every function name an expression calls. */
+export function calledNames(text: string): string[] {
+  const tokens = tokenize(text);
+  return tokens.filter((t, i) => t.kind === 'word' && nextSolid(tokens, i)?.text === '(').map((t) => t.text);
+}
+
+/** Splits a list at its top-level commas. */
+export function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const token of tokenize(text)) {
+    const raw = token.kind === 'quoted' ? `\`${token.text}\`` : token.text;
+    if (token.text === '(' && token.kind === 'punct') depth++;
+    if (token.text === ')' && token.kind === 'punct') depth--;
+    if (token.kind === 'punct' && token.text === ',' && depth === 0) {
+      parts.push(current.trim());
+      current = '';
+    } else {
+      current += raw;
+    }
+  }
+  if (current.trim() !== '') parts.push(current.trim());
+  return parts;
+}
+
+/** An item of a select list: its expression and the name of its result column. */
+export function selectItem(text: string, index: number): { expr: string; name: string } {
+  const aliased = /^(.*\S)\s+AS\s+(`[^`]+`|"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)$/is.exec(text);
+  if (aliased) return { expr: aliased[1]!, name: aliased[2]!.replace(/^[`"]|[`"]$/g, '') };
+  const bare = /^(`[^`]+`|[A-Za-z_][A-Za-z0-9_$]*)$/.exec(text.trim());
+  if (bare && !KEYWORDS.has(bare[1]!.toUpperCase())) return { expr: text, name: bare[1]!.replace(/^`|`$/g, '') };
+  return { expr: text, name: `_c${index}` };
+}
+
+/** The type DuckDB gives an expression over the stage's input, for the rewrites that depend on it. */
+export type TypeOf = (sql: string) => Promise<string>;
+
+const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT']);
+const INTEGER_TARGETS = /^(TINYINT|SMALLINT|INT|INTEGER|BIGINT)$/i;
+
+/** Flink expression text as DuckDB SQL; `typeOf` answers what type a sub-expression has. */
+export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string> {
+  const tokens = tokenize(text);
+  let out = '';
+  let i = 0;
+  while (i < tokens.length) {
+    const token = tokens[i]!;
+    if (token.kind === 'quoted') { out += `"${token.text.replaceAll('"', '""')}"`; i++; continue; }
+    if (token.kind !== 'word' || nextSolid(tokens, i)?.text !== '(') { out += token.text; i++; continue; }
+    const open = tokens.indexOf(nextSolid(tokens, i)!, i);
+    const close = matching(tokens, open);
+    const inner = tokens.slice(open + 1, close).map((t) => (t.kind === 'quoted' ? `\`${t.text}\`` : t.text)).join('');
+    const upper = token.text.toUpperCase();
+    const args = async () => Promise.all(splitTopLevel(inner).map((a) => toDuckdbSql(a, typeOf)));
+    if (upper === 'CONCAT') {
+      // Flink: NULL if any argument is NULL (DuckDB's concat skips NULLs; || does not).
+      out += `(${(await args()).map((a) => `CAST(${a} AS VARCHAR)`).join(' || ')})`;
+    } else if (upper === 'CAST' || upper === 'TRY_CAST') {
+      const m = /^(.*)\s+AS\s+(.+)$/is.exec(inner);
+      if (m && INTEGER_TARGETS.test(m[2]!.trim())) {
+        const operand = await toDuckdbSql(m[1]!, typeOf);
+        const type = await typeOf(operand);
+        // Flink truncates toward zero where DuckDB rounds.
+        const exact = /^(DECIMAL|DOUBLE|FLOAT)/.test(type) ? `trunc(${operand})` : operand;
+        out += `${upper}(${exact} AS ${m[2]!.trim()})`;
+      } else {
+        out += `${upper}(${m ? `${await toDuckdbSql(m[1]!, typeOf)} AS ${m[2]!.trim()}` : inner})`;
+      }
+    } else if (upper === 'DATE_FORMAT' || upper === 'TO_DATE' || upper === 'TO_TIMESTAMP') {
+      const [value, format] = await args();
+      const pattern = format ?? (upper === 'TO_DATE' ? "'yyyy-MM-dd'" : "'yyyy-MM-dd HH:mm:ss'");
+      if (!/^'.*'$/s.test(pattern)) throw new ExpressionError('EXPRESSION_SYNTAX', `${token.text}: the format must be a string literal in "${text}"`, { expression: text });
+      const strf = `'${javaFormatToStrftime(pattern.slice(1, -1))}'`;
+      if (upper === 'DATE_FORMAT') out += `strftime(CAST(${value} AS TIMESTAMP), ${strf})`;
+      else if (upper === 'TO_DATE') out += `CAST(strptime(${value}, ${strf}) AS DATE)`;
+      else out += `CAST(strptime(${value}, ${strf}) AS TIMESTAMP)`;
+    } else if (upper === 'AVG') {
+      const [arg] = await args();
+      const type = await typeOf(arg!);
+      // Flink's AVG of integers is integer division of the sum by the count, in the argument's type.
+      out += INTEGER_TYPES.has(type) ? `CAST(sum(${arg}) / count(${arg}) AS ${type === 'HUGEINT' ? 'BIGINT' : type})` : `avg(${arg})`;
+    } else if (upper === 'TIMESTAMPADD') {
+      const [unit, n, t] = splitTopLevel(inner);
+      out += `(${await toDuckdbSql(t!, typeOf)} + INTERVAL (${await toDuckdbSql(n!, typeOf)}) ${unit!.trim()})`;
+    } else if (upper === 'TIMESTAMPDIFF') {
+      const [unit, a, b] = splitTopLevel(inner);
+      // Flink counts whole units elapsed, as DuckDB's date_sub does (date_diff counts boundaries crossed).
+      out += `date_sub('${unit!.trim().toLowerCase()}', ${await toDuckdbSql(a!, typeOf)}, ${await toDuckdbSql(b!, typeOf)})`;
+    } else if (upper === 'EXTRACT' || upper === 'POSITION' || upper === 'TRIM' || upper === 'SUBSTRING') {
+      // Keyword forms (EXTRACT(YEAR FROM d), POSITION(a IN b), ...) DuckDB reads as Flink writes them.
+      out += `${token.text}(${await toDuckdbSql(inner, typeOf)})`;
+    } else {
+      out += `${RENAMED[upper] ?? token.text}(${(await args()).join(', ')})`;
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+function matching(tokens: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    if (tokens[i]!.kind !== 'punct') continue;
+    if (tokens[i]!.text === '(') depth++;
+    if (tokens[i]!.text === ')' && --depth === 0) return i;
+  }
+  throw new ExpressionError('EXPRESSION_SYNTAX', 'unbalanced parentheses', { expression: tokens.map((t) => t.text).join('') });
+}
+
+/** Flink's (Java's SimpleDateFormat) date patterns as strftime ones. */
+function javaFormatToStrftime(pattern: string): string {
+  return pattern.replace(/yyyy|MM|dd|HH|mm|ss|SSS/g, (p) => ({ yyyy: '%Y', MM: '%m', dd: '%d', HH: '%H', mm: '%M', ss: '%S', SSS: '%g' })[p]!);
+}

@@ -1,0 +1,129 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DataTypes, ExpressionError, FileSystem, OldCsv, Schema, TableEnvironment, udf } from '../../src/index.js';
+import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, tempDir } from '../support.js';
+
+const tempRoot = isolateTempRoot();
+const dir = tempDir();
+
+const people = (tEnv: TableEnvironment) => tEnv.fromElements(
+  [[1n, 'ann', 30], [2n, 'bob', null], [3n, null, 25], [4n, 'dan', 41]],
+  { id: DataTypes.BIGINT(), name: DataTypes.STRING(), age: DataTypes.INT() },
+);
+const orders = (tEnv: TableEnvironment) => tEnv.fromElements(
+  [[1n, 10n], [1n, 5n], [4n, 7n], [9n, 1n]],
+  { pid: DataTypes.BIGINT(), amount: DataTypes.BIGINT() },
+);
+
+describe('relational operations run in the engine with Flink semantics', () => {
+  let tEnv: TableEnvironment;
+  beforeAll(() => { tEnv = TableEnvironment.create({ parallelism: 1 }); });
+  afterAll(async () => {
+    await tEnv.close();
+    expect(pythonWorkers()).toEqual([]);
+    expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
+  });
+
+  test('inner and outer joins with a predicate', async () => {
+    const inner = await people(tEnv).join(orders(tEnv), 'id = pid').select('name, amount').orderBy('amount').execute().collect();
+    expect(inner).toEqual([{ name: 'ann', amount: 5n }, { name: 'dan', amount: 7n }, { name: 'ann', amount: 10n }]);
+    const left = await people(tEnv).leftOuterJoin(orders(tEnv), 'id = pid').orderBy('id, amount').select('id, amount').execute().collect();
+    expect(left).toEqual([
+      { id: 1n, amount: 5n }, { id: 1n, amount: 10n }, { id: 2n, amount: null }, { id: 3n, amount: null }, { id: 4n, amount: 7n },
+    ]);
+    const full = await people(tEnv).fullOuterJoin(orders(tEnv), 'id = pid').where('id IS NULL OR pid IS NULL').select('id, pid').orderBy('id, pid').execute().collect();
+    expect(full).toEqual([{ id: null, pid: 9n }, { id: 2n, pid: null }, { id: 3n, pid: null }]);
+    const right = await people(tEnv).rightOuterJoin(orders(tEnv), 'id = pid').orderBy('pid.desc').select('pid, name').fetch(1).execute().collect();
+    expect(right).toEqual([{ pid: 9n, name: null }]);
+  });
+
+  test('orderBy puts NULLs first ascending and last descending; offset, fetch and limit', async () => {
+    const asc = await people(tEnv).orderBy('age').select('id').execute().collect();
+    expect(asc.map((r) => r.id)).toEqual([2n, 3n, 1n, 4n]);
+    const desc = await people(tEnv).orderBy('age DESC').select('id').execute().collect();
+    expect(desc.map((r) => r.id)).toEqual([4n, 1n, 3n, 2n]);
+    expect((await people(tEnv).orderBy('id.desc').offset(1).fetch(2).execute().collect()).map((r) => r.id)).toEqual([3n, 2n]);
+    expect((await people(tEnv).orderBy('id').limit(2, 1).execute().collect()).map((r) => r.id)).toEqual([2n, 3n]);
+  });
+
+  test('distinct and set operations', async () => {
+    const a = tEnv.fromElements([[1n], [1n], [2n], [3n]], { x: DataTypes.BIGINT() });
+    const b = tEnv.fromElements([[1n], [3n], [3n], [4n]], { x: DataTypes.BIGINT() });
+    const xs = async (t: ReturnType<typeof a.distinct>) => (await t.orderBy('x').execute().collect()).map((r) => r.x);
+    expect(await xs(a.distinct())).toEqual([1n, 2n, 3n]);
+    expect(await xs(a.union(b))).toEqual([1n, 2n, 3n, 4n]);
+    expect(await xs(a.unionAll(b))).toEqual([1n, 1n, 1n, 2n, 3n, 3n, 3n, 4n]);
+    expect(await xs(a.intersect(b))).toEqual([1n, 3n]);
+    expect(await xs(a.minus(b))).toEqual([2n]);
+    expect(await xs(a.minusAll(b))).toEqual([1n, 2n]);
+  });
+
+  test('column operations', async () => {
+    const t = people(tEnv).where('id < 3');
+    expect(await t.addColumns('UPPER(name) AS up').orderBy('id').execute().collect()).toEqual([
+      { id: 1n, name: 'ann', age: 30, up: 'ANN' }, { id: 2n, name: 'bob', age: null, up: 'BOB' },
+    ]);
+    expect(t.dropColumns('age').renameColumns('name AS who').columns).toEqual(['id', 'who']);
+    expect(t.alias('x, y, z').columns).toEqual(['x', 'y', 'z']);
+    expect(await t.addOrReplaceColumns('age + 1 AS age').select('age').orderBy('age').execute().collect()).toEqual([{ age: null }, { age: 31 }]);
+  });
+
+  test('built-in aggregates per group, with Flink result types', async () => {
+    const rows = await orders(tEnv).groupBy('pid').select('pid, COUNT(*) AS n, SUM(amount) AS s, AVG(amount) AS a, MAX(amount) AS m')
+      .orderBy('pid').execute().collect();
+    expect(rows).toEqual([
+      { pid: 1n, n: 2n, s: 15n, a: 7n, m: 10n }, { pid: 4n, n: 1n, s: 7n, a: 7n, m: 7n }, { pid: 9n, n: 1n, s: 1n, a: 1n, m: 1n },
+    ]);
+    const [all] = await people(tEnv).select('COUNT(*) AS n, COUNT(age) AS c, COUNT(DISTINCT name) AS d, AVG(age) AS a').execute().collect();
+    expect(all).toEqual({ n: 4n, c: 3n, d: 3n, a: 32 });
+  });
+
+  test('built-in functions with NULLs and Flink semantics', async () => {
+    const [row] = await people(tEnv).where('id = 3').select([
+      "CONCAT(name, 'x') AS c", "COALESCE(name, 'none') AS co", 'CAST(2.7 AS INT) AS t', 'CAST(-2.7 AS INT) AS tn', '7 / 2 AS d', '-7 / 2 AS dn',
+      "CASE WHEN age > 20 THEN 'old' ELSE 'young' END AS k", "name IS NOT DISTINCT FROM NULL AS nd", 'age BETWEEN 20 AND 30 AS b',
+      "CHAR_LENGTH('abc') AS l", "INITCAP('hello world') AS i", "SPLIT_INDEX('a,b,c', ',', 1) AS s", "SPLIT_INDEX('a,b', ',', 5) AS s5",
+      "YEAR(DATE '2024-02-29') AS y", "EXTRACT(MONTH FROM DATE '2024-02-29') AS mo", "DATE_FORMAT(TIMESTAMP '2024-02-29 13:45:30', 'yyyy-MM-dd HH:mm') AS f",
+      "TIMESTAMPDIFF(DAY, TIMESTAMP '2024-01-01 12:00:00', TIMESTAMP '2024-01-03 11:00:00') AS td", "TO_DATE('2024-03-01') AS td2",
+      "MOD(7, 3) AS md", "POWER(2, 10) AS p", "LPAD('ab', 4, '*') AS lp", "REGEXP_EXTRACT('abc123', '([0-9]+)', 1) AS re",
+    ].join(', ')).execute().collect();
+    expect(row).toEqual({
+      c: null, co: 'none', t: 2, tn: -2, d: 3, dn: -3, k: 'old', nd: true, b: true, l: 3n, i: 'Hello World', s: 'b', s5: null,
+      y: 2024n, mo: 2n, f: '2024-02-29 13:45', td: 1n, td2: '2024-03-01', md: 1, p: 1024, lp: '**ab', re: '123',
+    });
+  });
+
+  test('unknown names are typed errors before anything runs', () => {
+    expect(() => people(tEnv).select('UPPER(nope)')).toThrow(expect.objectContaining({ code: 'UNKNOWN_COLUMN', unknownName: 'nope' }));
+    expect(() => people(tEnv).select('FROBNICATE(name)')).toThrow(expect.objectContaining({ code: 'UNKNOWN_FUNCTION', unknownName: 'FROBNICATE' }));
+    expect(() => people(tEnv).join(orders(tEnv), 'id = missing')).toThrow(ExpressionError);
+    expect(() => people(tEnv).orderBy('nope')).toThrow(expect.objectContaining({ code: 'UNKNOWN_COLUMN' }));
+    expect(() => people(tEnv).join(people(tEnv), 'id = id')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+test('a Python function between two engine stages, over a CSV file, into a CSV sink', async () => {
+  const input = path.join(dir, 'in.csv');
+  const output = path.join(dir, 'out.csv');
+  fs.writeFileSync(input, '3,4\n1,2\n5,6\n1,2\n');
+  const tEnv = TableEnvironment.create({ parallelism: 1 });
+  tEnv.registerFunction('add', udf('lambda i, j: i + j', [DataTypes.BIGINT(), DataTypes.BIGINT()], DataTypes.BIGINT()));
+  tEnv.connect(new FileSystem().path(input))
+    .withFormat(new OldCsv().field('a', DataTypes.BIGINT()).field('b', DataTypes.BIGINT()))
+    .withSchema(new Schema().field('a', DataTypes.BIGINT()).field('b', DataTypes.BIGINT()))
+    .createTemporaryTable('src');
+  tEnv.connect(new FileSystem().path(output))
+    .withFormat(new OldCsv().field('s', DataTypes.BIGINT()).field('n', DataTypes.BIGINT()))
+    .withSchema(new Schema().field('s', DataTypes.BIGINT()).field('n', DataTypes.BIGINT()))
+    .createTemporaryTable('sink');
+  try {
+    const result = await tEnv.fromPath('src').distinct().select('add(a, b) AS s').groupBy('s').select('s, COUNT(*) AS n').orderBy('s.desc').executeInsert('sink');
+    expect(result.sinks).toEqual([{ table: 'sink', rows: 3 }]);
+    expect(fs.readFileSync(output, 'utf8')).toBe('11,1\n7,1\n3,1\n');
+    expect(result.metrics.add?.rowsIn).toBe(3);
+  } finally {
+    await tEnv.close();
+  }
+  expect(pythonWorkers()).toEqual([]);
+  expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
+});
