@@ -62,26 +62,34 @@ export function parseQuery(statement: string, offset: number): ParsedQuery {
   let text = statement.slice(0, offset).replace(/[^\n]/g, ' ') + statement.slice(offset);
   const tokens = tokenize(text).filter((t) => t.start >= offset);
   const laterals = new Map<string, LateralTable>();
+  // A rewrite longer than what it replaces moves what follows: kept to map the parser's positions back.
+  const shifts: Array<{ at: number; by: number }> = [];
+  const shifted = (offset: number) => offset + shifts.reduce((sum, s) => sum + (s.at <= offset ? s.by : 0), 0);
   for (let i = 0; i < tokens.length; i++) {
     if (isKeyword(tokens[i], 'LATERAL') && isKeyword(tokens[i + 1], 'TABLE')) {
       const lateral = readLateral(statement, tokens, i, laterals.size);
-      text = replaceKeepingOffsets(text, tokens[i]!.start, lateral.end, lateral.table.name);
+      text = replaceKeepingOffsets(text, shifted(tokens[i]!.start), shifted(lateral.end), lateral.table.name);
       laterals.set(lateral.table.name, lateral.table);
       i = lateral.next - 1;
     } else if (isKeyword(tokens[i], 'OFFSET') || isKeyword(tokens[i], 'FETCH')) {
       const rewritten = readOffsetFetch(tokens, i);
       if (rewritten) {
-        text = replaceKeepingOffsets(text, tokens[i]!.start, rewritten.end, rewritten.text);
+        const start = shifted(tokens[i]!.start);
+        const end = shifted(rewritten.end);
+        const grows = Math.max(0, rewritten.text.length - (end - start));
+        text = text.slice(0, start) + rewritten.text.padEnd(end - start, ' ') + text.slice(end);
+        if (grows > 0) shifts.push({ at: rewritten.end, by: grows });
         i = rewritten.next - 1;
       }
     }
   }
+  const unshifted = (offset: number) => offset - shifts.reduce((sum, s) => sum + (shifted(s.at) <= offset ? s.by : 0), 0);
   let ast: unknown;
   try {
     ast = flinkSqlParser().astify(text, DIALECT);
   } catch (error) {
     const location = (error as { location?: { start?: { offset?: number } } }).location?.start?.offset;
-    const at = location ?? offset;
+    const at = location === undefined ? offset : unshifted(location);
     const found = (error as { found?: string | null }).found;
     const near = found ? `unexpected "${found}"` : at >= statement.trimEnd().length ? 'unexpected end of statement' : (error as Error).message;
     throw syntaxError(statement, at, near, error);
@@ -157,9 +165,7 @@ function readOffsetFetch(tokens: readonly Token[], at: number): { text: string; 
     i += 5;
   }
   if (offset === null && fetch === null) return null;
-  // Without FETCH, every row after the offset: the largest LIMIT there is.
-  const text = `LIMIT ${fetch ?? '9223372036854775807'}${offset === null ? '' : ` OFFSET ${offset}`}`;
-  if (text.length > end - tokens[at]!.start) return null;
+  const text = `LIMIT ${fetch ?? 'ALL'}${offset === null ? '' : ` OFFSET ${offset}`}`;
   return { text, end, next: i };
 }
 

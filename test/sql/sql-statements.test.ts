@@ -13,6 +13,9 @@ const BIGINT = DataTypes.BIGINT();
 const INPUT = path.join(dir, 'orders.csv');
 fs.writeFileSync(INPUT, '1,apple,3\n2,pear,\n3,apple,5\n4,plum,1\n');
 
+const PRICES = path.join(dir, 'prices.csv');
+fs.writeFileSync(PRICES, 'apple,0.5\npear,0.75\nkiwi,2.0\n');
+
 const CREATE_ORDERS = `CREATE TABLE orders (
   id BIGINT,
   product STRING,
@@ -28,6 +31,7 @@ let tEnv: TableEnvironment;
 beforeEach(async () => {
   tEnv = TableEnvironment.create({ workerIdleTimeoutMs: 0 });
   await tEnv.executeSql(CREATE_ORDERS);
+  await tEnv.executeSql(`CREATE TABLE prices (product STRING, price DOUBLE) WITH ('connector' = 'filesystem', 'path' = '${PRICES}', 'format' = 'csv')`);
 });
 
 afterEach(async () => {
@@ -113,7 +117,7 @@ test('SHOW TABLES, VIEWS and FUNCTIONS list the catalog; DESCRIBE gives a table\
   tEnv.connect(new FileSystem().path(INPUT)).withFormat(new OldCsv()).withSchema(new Schema().field('x', BIGINT).field('y', DataTypes.STRING()).field('z', DataTypes.INT())).createTemporaryTable('described');
   await tEnv.executeSql('CREATE VIEW v AS SELECT id FROM orders');
   const names = async (statement: string) => (await (await tEnv.executeSql(statement)).collect()).map((row) => Object.values(row)[0]);
-  expect(await names('SHOW TABLES')).toEqual(['described', 'orders', 'v']);
+  expect(await names('SHOW TABLES')).toEqual(['described', 'orders', 'prices', 'v']);
   expect(await names('SHOW VIEWS')).toEqual(['v']);
   expect(await names('SHOW FUNCTIONS')).toEqual([]);
   const described = await tEnv.executeSql('DESCRIBE orders');
@@ -122,7 +126,68 @@ test('SHOW TABLES, VIEWS and FUNCTIONS list the catalog; DESCRIBE gives a table\
     { name: 'id', type: 'BIGINT', null: true }, { name: 'product', type: 'STRING', null: true }, { name: 'amount', type: 'INT', null: true },
   ]);
   expect(await (await tEnv.executeSql('DESC v')).collect()).toEqual([{ name: 'id', type: null, null: true }]);
-  expect(tEnv.listTables()).toEqual(['orders', 'described', 'v']);
+  expect(tEnv.listTables()).toEqual(['orders', 'prices', 'described', 'v']);
+});
+
+describe('relational queries', () => {
+  const query = async (statement: string) => (await tEnv.executeSql(statement)).collect();
+
+  test('JOIN ... ON, with qualified names; a right column named like a left one is renamed, as in Flink', async () => {
+    expect(await query('SELECT o.id, p.price FROM orders AS o JOIN prices AS p ON o.product = p.product WHERE o.amount > 2 ORDER BY o.id')).toEqual([
+      { id: 1n, price: 0.5 }, { id: 3n, price: 0.5 },
+    ]);
+    expect(await query('SELECT * FROM orders o JOIN prices p ON o.product = p.product ORDER BY id LIMIT 1')).toEqual([
+      { id: 1n, product: 'apple', amount: 3, product0: 'apple', price: 0.5 },
+    ]);
+  });
+
+  test('LEFT, RIGHT, FULL OUTER and CROSS joins', async () => {
+    expect(await query('SELECT o.id, p.price FROM orders o LEFT JOIN prices p ON o.product = p.product ORDER BY o.id')).toEqual([
+      { id: 1n, price: 0.5 }, { id: 2n, price: 0.75 }, { id: 3n, price: 0.5 }, { id: 4n, price: null },
+    ]);
+    expect(await query('SELECT o.id, p.product FROM orders o RIGHT OUTER JOIN prices p ON o.product = p.product WHERE o.id IS NULL')).toEqual([
+      { id: null, product: 'kiwi' },
+    ]);
+    expect(await query("SELECT o.product, p.product FROM orders o JOIN prices p ON o.product = p.product WHERE o.id = 2")).toEqual([
+      { product: 'pear', product0: 'pear' },
+    ]);
+    const full = await query('SELECT o.id, p.product FROM orders o FULL JOIN prices p ON o.product = p.product');
+    expect(full).toHaveLength(5);
+    expect(full).toEqual(expect.arrayContaining([{ id: 4n, product: null }, { id: null, product: 'kiwi' }]));
+    expect(await query('SELECT COUNT(*) AS n FROM orders CROSS JOIN prices')).toEqual([{ n: 12n }]);
+    expect(await query('SELECT COUNT(*) AS n FROM orders, prices WHERE orders.product = prices.product')).toEqual([{ n: 3n }]);
+  });
+
+  test('ORDER BY (also by a column not selected), LIMIT, OFFSET and FETCH', async () => {
+    // NULLs last when descending, as in Flink.
+    expect(await query('SELECT id FROM orders ORDER BY amount DESC')).toEqual([{ id: 3n }, { id: 1n }, { id: 4n }, { id: 2n }]);
+    expect(await query('SELECT id FROM orders ORDER BY amount DESC LIMIT 2 OFFSET 1')).toEqual([{ id: 1n }, { id: 4n }]);
+    expect(await query('SELECT id FROM orders ORDER BY id OFFSET 1 ROWS FETCH NEXT 2 ROWS ONLY')).toEqual([{ id: 2n }, { id: 3n }]);
+    expect(await query('SELECT id FROM orders ORDER BY id FETCH FIRST 1 ROW ONLY')).toEqual([{ id: 1n }]);
+    expect(await query('SELECT id FROM orders ORDER BY id OFFSET 3 ROWS')).toEqual([{ id: 4n }]);
+    expect(await query('SELECT id AS k FROM orders ORDER BY k DESC LIMIT 1')).toEqual([{ k: 4n }]);
+  });
+
+  test('DISTINCT, UNION [ALL], INTERSECT and EXCEPT', async () => {
+    expect(await query('SELECT DISTINCT product FROM orders ORDER BY product')).toEqual([{ product: 'apple' }, { product: 'pear' }, { product: 'plum' }]);
+    expect(await query('SELECT product FROM orders UNION SELECT product FROM prices ORDER BY product')).toEqual(
+      ['apple', 'kiwi', 'pear', 'plum'].map((product) => ({ product })));
+    expect(await query('SELECT product FROM orders UNION ALL SELECT product FROM prices')).toHaveLength(7);
+    expect(await query('SELECT product FROM orders INTERSECT SELECT product FROM prices ORDER BY product')).toEqual([{ product: 'apple' }, { product: 'pear' }]);
+    expect(await query('SELECT product FROM orders EXCEPT SELECT product FROM prices')).toEqual([{ product: 'plum' }]);
+  });
+
+  test('built-in functions and aggregates, GROUP BY with HAVING', async () => {
+    expect(await query('SELECT product, COUNT(*) AS n, SUM(id) AS ids FROM orders GROUP BY product HAVING COUNT(*) > 1')).toEqual([
+      { product: 'apple', n: 2n, ids: 4n },
+    ]);
+    expect(await query("SELECT UPPER(product) AS u, COALESCE(amount, 0) AS a FROM orders WHERE product LIKE 'p%' ORDER BY u")).toEqual([
+      { u: 'PEAR', a: 0 }, { u: 'PLUM', a: 1 },
+    ]);
+    expect(await query('SELECT product, MAX(amount) AS m FROM orders GROUP BY product ORDER BY MAX(amount) DESC')).toEqual([
+      { product: 'apple', m: 5 }, { product: 'plum', m: 1 }, { product: 'pear', m: null },
+    ]);
+  });
 });
 
 test('EXPLAIN shows the Table API calls a query translates into, running nothing', async () => {
@@ -136,7 +201,7 @@ test('DROP TABLE, VIEW and FUNCTION remove what they name; IF EXISTS tolerates n
   expect(tEnv.listViews()).toEqual([]);
   await tEnv.executeSql('DROP VIEW IF EXISTS v');
   await tEnv.executeSql('DROP TEMPORARY TABLE orders');
-  expect(tEnv.listTables()).toEqual([]);
+  expect(tEnv.listTables()).toEqual(['prices']);
   await tEnv.executeSql('DROP TABLE IF EXISTS orders');
   await tEnv.executeSql('DROP TEMPORARY SYSTEM FUNCTION IF EXISTS f');
   const error = await sqlError('DROP TABLE orders');
@@ -164,7 +229,7 @@ describe('errors name the statement, the line and column, and what exists', () =
 
   test('an unknown table, in FROM, in a qualifier, in DESCRIBE and as a sink', async () => {
     const error = await sqlError('SELECT id\n  FROM ordres');
-    expect(error).toMatchObject({ code: 'UNKNOWN_TABLE', unknownName: 'ordres', line: 2, column: 8, candidates: ['orders'] });
+    expect(error).toMatchObject({ code: 'UNKNOWN_TABLE', unknownName: 'ordres', line: 2, column: 8, candidates: ['orders', 'prices'] });
     expect(error.message).toContain('orders');
     expect(await sqlError('SELECT x.id FROM orders')).toMatchObject({ code: 'UNKNOWN_TABLE', unknownName: 'x', column: 8 });
     expect(await sqlError('DESCRIBE nope')).toMatchObject({ code: 'UNKNOWN_TABLE', column: 10 });
@@ -180,7 +245,9 @@ describe('errors name the statement, the line and column, and what exists', () =
   });
 
   test('an unknown function, scalar and in LATERAL TABLE', async () => {
-    expect(await sqlError('SELECT id, shout(product) FROM orders')).toMatchObject({ code: 'UNKNOWN_FUNCTION', unknownName: 'shout', column: 12, candidates: [] });
+    const error = await sqlError('SELECT id, shout(product) FROM orders');
+    expect(error).toMatchObject({ code: 'UNKNOWN_FUNCTION', unknownName: 'shout', column: 12 });
+    expect(error.candidates).toContain('UPPER');
     expect(await sqlError('SELECT id, w FROM orders, LATERAL TABLE(split(product)) AS T(w)')).toMatchObject({ code: 'UNKNOWN_FUNCTION', unknownName: 'split', column: 41 });
   });
 
@@ -200,13 +267,19 @@ describe('errors name the statement, the line and column, and what exists', () =
     expect(await sqlError('CREATE TABLE t (a BIGNIT) WITH (\'connector\' = \'filesystem\')')).toMatchObject({ code: 'SQL_SYNTAX', column: 19 });
   });
 
-  test('what is not translated yet is SQL_UNSUPPORTED, pointing at the clause', async () => {
-    expect(await sqlError('SELECT id FROM orders ORDER BY id')).toMatchObject({ code: 'SQL_UNSUPPORTED', column: 23 });
-    expect(await sqlError('SELECT id FROM orders UNION SELECT id FROM orders')).toMatchObject({ code: 'SQL_UNSUPPORTED', column: 23 });
-    expect(await sqlError('SELECT a.id FROM orders AS a JOIN orders AS b ON a.id = b.id')).toMatchObject({ code: 'SQL_UNSUPPORTED' });
-    expect(await sqlError('SELECT DISTINCT product FROM orders')).toMatchObject({ code: 'SQL_UNSUPPORTED' });
-    expect(await sqlError('SELECT id FROM orders OFFSET 1 ROWS FETCH NEXT 2 ROWS ONLY')).toMatchObject({ code: 'SQL_UNSUPPORTED', column: 23 });
+  test('what is not translated is SQL_UNSUPPORTED, pointing at the clause', async () => {
+    expect(await sqlError('WITH t AS (SELECT id FROM orders) SELECT id FROM t')).toMatchObject({ code: 'SQL_UNSUPPORTED', column: 1 });
+    expect(await sqlError('SELECT id FROM orders GROUP BY id + 1')).toMatchObject({ code: 'SQL_UNSUPPORTED', column: 23 });
     expect(await sqlError("CREATE FUNCTION f AS 'm.f' LANGUAGE JAVA")).toMatchObject({ code: 'SQL_UNSUPPORTED' });
+    expect(await sqlError('INSERT OVERWRITE orders SELECT * FROM orders')).toMatchObject({ code: 'SQL_UNSUPPORTED' });
+  });
+
+  test('an ambiguous column of a join, and ORDER BY a column DISTINCT or a set operation left out', async () => {
+    const statement = 'SELECT product FROM orders AS o JOIN prices AS p ON o.product = p.product';
+    expect(await sqlError(statement)).toMatchObject({ code: 'INVALID_ARGUMENT', column: 8, candidates: ['o.product', 'p.product'] });
+    expect(await sqlError('SELECT DISTINCT product FROM orders ORDER BY id')).toMatchObject({ code: 'INVALID_ARGUMENT', column: 37 });
+    expect(await sqlError('SELECT id FROM orders UNION SELECT id FROM orders ORDER BY amount')).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await sqlError('SELECT id FROM orders LEFT JOIN prices')).toMatchObject({ code: 'SQL_SYNTAX' });
   });
 
   test('sqlQuery takes only queries', () => {
