@@ -96,9 +96,8 @@ export function checkEngineNames(text: string, columns: readonly string[], funct
     if (token.kind === 'word' && next?.text === '(') {
       const upper = token.text.toUpperCase();
       if (FLINK_BUILTINS.includes(upper) || KEYWORDS.has(upper) || lowerFunctions.includes(token.text.toLowerCase())) return;
-      const known = [...FLINK_BUILTINS, ...functions];
       throw new ExpressionError('UNKNOWN_FUNCTION', `unknown function "${token.text}" in "${text}"; built-in functions: ${FLINK_BUILTINS.join(', ')}; registered functions: ${functions.join(', ') || '(none)'}`,
-        { expression: text, unknownName: token.text, candidates: known });
+        { expression: text, unknownName: token.text, candidates: functions });
     }
     if (token.kind === 'word' && KEYWORDS.has(token.text.toUpperCase())) return;
     // The name given to a result (AS x), and the "desc" of "a.desc", are not column references.
@@ -224,4 +223,19 @@ function matching(tokens: readonly Token[], open: number): number {
 /** Flink's (Java's SimpleDateFormat) date patterns as strftime ones. */
 function javaFormatToStrftime(pattern: string): string {
   return pattern.replace(/yyyy|MM|dd|HH|mm|ss|SSS/g, (p) => ({ yyyy: '%Y', MM: '%m', dd: '%d', HH: '%H', mm: '%M', ss: '%S', SSS: '%g' })[p]!);
+}
+
+const BUILTIN_SYNTAX = /\b(CASE|CAST|TRY_CAST|BETWEEN|IN|LIKE|DISTINCT|INTERVAL|EXTRACT|POSITION|TRIM)\b|\b(DATE|TIMESTAMP|TIME)\s*'|\|\||\bIS\s+(NOT\s+)?(TRUE|FALSE|DISTINCT)\b/i;
+
+/** Whether an expression uses SQL the engine evaluates: a built-in function not shadowed by a Python one, or built-in syntax. */
+export function usesBuiltinSql(text: string, functions: readonly string[]): boolean {
+  const python = functions.map((f) => f.toLowerCase());
+  let masked: string;
+  try {
+    masked = tokenize(text).map((t) => (t.kind === 'string' ? (t.text.length > 0 ? `'s'` : t.text) : t.kind === 'quoted' ? 'q' : t.text)).join('');
+  } catch {
+    return false;
+  }
+  if (BUILTIN_SYNTAX.test(masked)) return true;
+  return calledNames(text).some((n) => FLINK_BUILTINS.includes(n.toUpperCase()) && !python.includes(n.toLowerCase()));
 }

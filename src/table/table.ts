@@ -11,7 +11,7 @@ import type { FunctionMetrics } from '../execution/job-metrics.js';
 import {
   asField, columnList, distinctNode, filterNode, joinNode, selectNode, setNode, sortNode, type JoinKind, type SetOperation, type SortSpec,
 } from './relational.js';
-import { calledNames, selectItem, splitTopLevel } from '../engine/flink-sql.js';
+import { calledNames, selectItem, splitTopLevel, usesBuiltinSql } from '../engine/flink-sql.js';
 
 /** The order, offset and fetch of a table made by orderBy, for offset/fetch/limit to extend. */
 const sorts = new WeakMap<PlanNode, { input: PlanNode; spec: SortSpec }>();
@@ -177,8 +177,11 @@ export class Table {
       plan = onHost();
     } catch (error) {
       if (!(error instanceof ExpressionError) || (error.code !== 'EXPRESSION_SYNTAX' && error.code !== 'UNKNOWN_FUNCTION')) throw error;
+      // Only built-in SQL goes to the engine; any other error stays the host's, naming what it could not read.
+      if (typeof text !== 'string' || !usesBuiltinSql(text, this.#host.functionNames())) throw error;
       const python = this.#host.functionNames().map((f) => f.toLowerCase());
       const mixed = typeof text === 'string' ? calledNames(text).filter((n) => python.includes(n.toLowerCase())) : [];
+      if (mixed.length > 0 && error.code === 'UNKNOWN_FUNCTION') throw error;
       if (mixed.length > 0) {
         throw new ExpressionError('EXPRESSION_SYNTAX', `"${text}" mixes the Python function(s) ${mixed.join(', ')} with built-in SQL; put them in separate select/where calls`, { expression: text, cause: error });
       }
@@ -447,6 +450,7 @@ export class GroupedTable {
       plan = Object.freeze({ kind: 'aggregate', input: this.#plan, keys: this.#keys, items, text: fields, columns });
     } catch (error) {
       if (!(error instanceof ExpressionError) || (error.code !== 'EXPRESSION_SYNTAX' && error.code !== 'UNKNOWN_FUNCTION')) throw error;
+      if (!usesBuiltinSql(fields, functions)) throw error;
       const python = functions.map((f) => f.toLowerCase());
       const mixed = calledNames(fields).filter((n) => python.includes(n.toLowerCase()));
       if (mixed.length > 0) {

@@ -45,7 +45,7 @@ describe('expression errors', () => {
     ['select', 'a, add(a, mul(a, b)) AS x', 'mul'],
     ['where', 'nope(a) > 1', 'nope'],
     ['where', 'a > 0 AND NOT is_odd(a)', 'is_odd'],
-    ['filter', 'sqrt(a) > 1', 'sqrt'],
+    ['filter', 'cube(a) > 1', 'cube'],
   ] as const)('%s("%s") -> UNKNOWN_FUNCTION %s, candidates the registered functions', (method, text, name) => {
     const e = thrown(() => table[method](text));
     expect(e.code).toBe('UNKNOWN_FUNCTION');
@@ -102,7 +102,6 @@ describe('expression errors', () => {
     ['where', 'a > 1 AND'],
     ['where', ''],
     ['where', 'a IS 1'],
-    ['where', 'a IN (1, 2)'],
   ] as const)('%s("%s") -> EXPRESSION_SYNTAX', (method, text) => {
     const e = thrown(() => table[method](text));
     expect(e.code).toBe('EXPRESSION_SYNTAX');
