@@ -93,6 +93,16 @@ describe('SQL jobs with Python functions, on one environment whose workers stay 
     expect(tEnv.listUserDefinedFunctions()).not.toContain('plus_one');
   });
 
+  test('Python calls mixed with built-in SQL are computed first, in columns of their own', async () => {
+    expect(await rows("SELECT id, UPPER(shout(review)) AS r, shout(UPPER(product)) AS p, LOWER(product) AS n FROM reviews WHERE shout(product) LIKE 'P%' AND id > 1")).toEqual([
+      { id: 2n, r: null, p: 'PEAR!', n: 'pear' },
+      { id: 4n, r: 'SWEET AND RIPE!', p: 'PLUM!', n: 'plum' },
+    ]);
+    const explained = (await rows("EXPLAIN SELECT id FROM reviews WHERE shout(product) LIKE 'P%'"))[0]!.result as string;
+    expect(explained).toContain('.addColumns("shout(`product`) AS `$py0`")');
+    expect(await rows("SELECT * FROM reviews WHERE CAST(twice(stars) AS STRING) = '14'")).toEqual([{ id: 2n, product: 'pear', review: null, stars: 7n }]);
+  });
+
   test('a table function via LATERAL TABLE: the comma form drops rows it yields nothing for', async () => {
     expect(await rows('SELECT id, w, n FROM reviews, LATERAL TABLE(split(review)) AS T(w, n) WHERE n > 4')).toEqual([
       { id: 1n, w: 'crisp', n: 5 },
