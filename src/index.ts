@@ -1,7 +1,7 @@
 export { TableEnvironment, type TableEnvironmentOptions } from './table/table-environment.js';
 export { Table, GroupedTable, TableResult, type ExecuteOptions, type JobResult, type SinkResult, type PythonEnvironmentInfo } from './table/table.js';
 export { SqlTableResult, type ResultKind } from './sql/sql-result.js';
-export { FileSystem, OldCsv, ConnectTableDescriptor, type CsvOptions } from './table/descriptors.js';
+export { FileSystem, OldCsv, Parquet, Json, ConnectTableDescriptor, fileTableDefinition, type CsvOptions, type FileFormat } from './table/descriptors.js';
 export { Schema, type Field, type TableSchema } from './table/schema.js';
 export { udf, type PythonFunction, type UdfOptions, type FuncType } from './table/python-function.js';
 export { udtf, udaf } from './table/table-and-aggregate-functions.js';

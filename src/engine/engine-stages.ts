@@ -1,3 +1,4 @@
+import * as arrow from 'apache-arrow';
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { ExpressionError, PyUdfError } from '../errors.js';
 import type { CompiledPlan } from '../execution/run-plan.js';
@@ -61,10 +62,11 @@ async function stageSql(plan: EngineNode, context: StageContext, connection: Duc
   for (const input of plan.inputs) relations.push(await relationOf(input, context, connection));
   const typeOf = async (expr: string): Promise<string> => {
     try {
-      const r = await connection.runAndReadAll(`SELECT typeof(${expr}) FROM ${relations[0]} LIMIT 1`);
+      const from = relations[0] === undefined ? '' : ` FROM ${relations[0]}`;
+      const r = await connection.runAndReadAll(`SELECT typeof(${expr})${from} LIMIT 1`);
       const row = r.getRows()[0];
       if (row) return String(row[0]);
-      const d = await connection.runAndReadAll(`DESCRIBE SELECT ${expr} FROM ${relations[0]}`);
+      const d = await connection.runAndReadAll(`DESCRIBE SELECT ${expr}${from}`);
       return String(d.getRows()[0]?.[1] ?? '');
     } catch (error) {
       throw engineError(error, plan.text);
@@ -96,10 +98,7 @@ async function engineSink(connection: DuckDBConnection, table: string, schema: T
   const types = schema.map((f) => f.type);
   return {
     async write(batch: Batch) {
-      for (let i = 0; i < batch.numRows; i++) {
-        for (let c = 0; c < types.length; c++) append(appender, valueAt(batch.columns[c]!, i), types[c]!);
-        appender.endRow();
-      }
+      appendBatch(appender, batch, types);
       rows += batch.numRows;
     },
     async finish() {
@@ -112,6 +111,14 @@ async function engineSink(connection: DuckDBConnection, table: string, schema: T
       try { appender.closeSync(); } catch { /* already closed */ }
     },
   };
+}
+
+/** Appends a batch's rows, value by value in each column's type. */
+export function appendBatch(appender: DuckDBAppender, batch: Batch, types: readonly DataType[]): void {
+  for (let i = 0; i < batch.numRows; i++) {
+    for (let c = 0; c < types.length; c++) append(appender, valueAt(batch.columns[c]!, i), types[c]!);
+    appender.endRow();
+  }
 }
 
 function append(appender: DuckDBAppender, value: SqlValue, type: DataType): void {
@@ -140,7 +147,7 @@ export async function* readEngine(table: EngineTableDefinition, batchSize: numbe
   let pending: SqlValue[][] = types.map(() => []);
   let count = 0;
   const flush = (): Batch => {
-    const batch = { numRows: count, columns: pending.map((values, c) => vectorOf(values, types[c]!)) };
+    const batch = { numRows: count, columns: pending.map((values, c) => columnOf(values, types[c]!)) };
     pending = types.map(() => []);
     count = 0;
     return batch;
@@ -160,6 +167,17 @@ export async function* readEngine(table: EngineTableDefinition, batchSize: numbe
   if (count > 0) yield flush();
 }
 
+// Numeric columns without NULLs become typed arrays: Arrow takes them without a value-by-value build.
+const TYPED_ARRAYS: Partial<Record<string, { from(values: ArrayLike<never>): ArrayLike<unknown> }>> = {
+  TINYINT: Int8Array, SMALLINT: Int16Array, INT: Int32Array, BIGINT: BigInt64Array, FLOAT: Float32Array, DOUBLE: Float64Array,
+};
+
+function columnOf(values: SqlValue[], type: DataType): arrow.Vector {
+  const typed = TYPED_ARRAYS[type.name];
+  if (typed && !values.includes(null)) return arrow.makeVector(typed.from(values as never) as BigInt64Array) as arrow.Vector;
+  return vectorOf(values, type);
+}
+
 /** A DuckDB error, as pyudf's typed error naming the expression. */
 export function engineError(error: unknown, text: string): PyUdfError {
   const message = (error as Error).message ?? String(error);
@@ -171,4 +189,9 @@ export function engineError(error: unknown, text: string): PyUdfError {
   if (/Parser Error/i.test(message)) return new ExpressionError('EXPRESSION_SYNTAX', `cannot parse "${text}": ${message}`, { expression: text, cause: error });
   if (/Binder Error|Conversion Error|No function matches/i.test(message)) return new ExpressionError('EXPRESSION_TYPE', `${message} in "${text}"`, { expression: text, cause: error });
   return new PyUdfError('IO', `the engine failed on "${text}": ${message}`, { cause: error });
+}
+
+/** A relational plan's row count, as a one-row engine stage. */
+export function countNode(plan: EngineNode): EngineNode {
+  return Object.freeze({ kind: 'engine', inputs: Object.freeze([plan]), text: 'count', columns: Object.freeze(['n']), build: async (relations: readonly string[]) => `SELECT count(*) AS n FROM ${relations[0]}` });
 }

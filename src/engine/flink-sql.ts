@@ -239,3 +239,47 @@ export function usesBuiltinSql(text: string, functions: readonly string[]): bool
   if (BUILTIN_SYNTAX.test(masked)) return true;
   return calledNames(text).some((n) => FLINK_BUILTINS.includes(n.toUpperCase()) && !python.includes(n.toLowerCase()));
 }
+
+/** A Python call cut out of an expression: its function, its argument expressions, and the column standing for its result. */
+export interface PythonCallSite { readonly name: string; readonly args: readonly string[]; readonly column: string }
+
+/**
+ * Cuts the innermost Python calls (those with no Python call in their
+ * arguments) out of an expression, as Flink's planner splits a PythonCalc
+ * from the calc around it: each call is replaced by a column named
+ * `column(i)`; its arguments may use built-in SQL, evaluated before it.
+ */
+export function cutPythonCalls(text: string, functions: readonly string[], column: (i: number) => string): { calls: PythonCallSite[]; rest: string } {
+  const python = functions.map((f) => f.toLowerCase());
+  const tokens = tokenize(text);
+  const render = (t: Token) => (t.kind === 'quoted' ? `\`${t.text}\`` : t.text);
+  const calls: PythonCallSite[] = [];
+  let rest = '';
+  let i = 0;
+  while (i < tokens.length) {
+    const token = tokens[i]!;
+    const next = nextSolid(tokens, i);
+    if (token.kind === 'word' && next?.text === '(' && python.includes(token.text.toLowerCase())) {
+      const open = tokens.indexOf(next, i);
+      const close = matching(tokens, open);
+      const inner = tokens.slice(open + 1, close);
+      const nested = inner.some((t, j) => t.kind === 'word' && python.includes(t.text.toLowerCase()) && nextSolid(inner, j)?.text === '(');
+      if (!nested) {
+        const name = column(calls.length);
+        calls.push({ name: token.text, args: splitTopLevel(inner.map(render).join('')), column: name });
+        rest += `\`${name}\``;
+        i = close + 1;
+        continue;
+      }
+    }
+    rest += render(token);
+    i++;
+  }
+  return { calls, rest };
+}
+
+/** The functions an expression calls that are neither built-in nor registered. */
+export function unknownFunctions(text: string, functions: readonly string[]): string[] {
+  const python = functions.map((f) => f.toLowerCase());
+  return calledNames(text).filter((n) => !FLINK_BUILTINS.includes(n.toUpperCase()) && !KEYWORDS.has(n.toUpperCase()) && !python.includes(n.toLowerCase()));
+}

@@ -58,6 +58,7 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
           case 'columns': return readColumns(table, options.batchSize);
           case 'stream': return readStream(table, options);
           case 'engine': return readEngine(table, options.batchSize, options.signal);
+          case 'file': throw new PyUdfError('INVALID_ARGUMENT', `table "${plan.tableName}" is read by the engine`);
         }
       },
       operators: [],

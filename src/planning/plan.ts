@@ -5,6 +5,7 @@ import type { StreamTableDefinition } from '../io/stream-source.js';
 import type { TableSchema } from '../table/schema.js';
 import type { SqlValue } from '../types/values.js';
 import type { DuckdbEngine } from '../engine/duckdb-engine.js';
+import type { FileTableDefinition } from '../engine/file-tables.js';
 
 /** In-memory rows from `fromElements`, already checked against their schema. */
 export interface ElementsTableDefinition {
@@ -23,7 +24,7 @@ export interface EngineTableDefinition {
   readonly schema: TableSchema;
 }
 
-export type TableDefinition = CsvTableDefinition | ElementsTableDefinition | ColumnsTableDefinition | StreamTableDefinition | EngineTableDefinition;
+export type TableDefinition = CsvTableDefinition | ElementsTableDefinition | ColumnsTableDefinition | StreamTableDefinition | EngineTableDefinition | FileTableDefinition;
 
 /** A logical plan: frozen nodes, each knowing its output column names. */
 export type PlanNode = ScanNode | FilterNode | ProjectNode | LateralJoinNode | AggregateNode | EngineNode;

@@ -1,3 +1,4 @@
+import { tableFromJSON } from 'apache-arrow';
 import { TableResult, type CollectedRows, type JobResult } from '../table/table.js';
 import type { Row } from '../types/values.js';
 
@@ -28,6 +29,7 @@ export class SqlTableResult extends TableResult {
         },
         async () => ({ rows: await source.count(), metrics: source.metrics ?? {} }),
         () => source[Symbol.asyncIterator](),
+        () => source.toArrow(),
       );
     } else {
       const rows = source;
@@ -35,6 +37,7 @@ export class SqlTableResult extends TableResult {
         async () => ({ rows: rows.map((row) => ({ ...row })), udfErrors: {}, skippedInputLines: {}, metrics: {} }),
         async () => ({ rows: rows.length, metrics: {} }),
         async function* stream() { for (const row of rows) yield { ...row }; },
+        async () => tableFromJSON(rows.map((row) => ({ ...row })) as Array<Record<string, unknown>>),
       );
     }
     this.resultKind = parts.resultKind;

@@ -1,11 +1,11 @@
 import { SqlError } from '../errors.js';
-import { OldCsv } from '../table/descriptors.js';
+import { Json, OldCsv, Parquet, type FileFormat } from '../table/descriptors.js';
 import { lineColumn } from './sql-text.js';
 
 /** A CREATE TABLE's WITH options, read as Flink's filesystem connector and csv format read them. */
 export interface FileTableOptions {
   readonly path: string;
-  readonly format: OldCsv;
+  readonly format: FileFormat;
 }
 
 type CsvSetter = (format: OldCsv, value: string, fail: (message: string) => never) => OldCsv;
@@ -39,7 +39,7 @@ const CONNECTOR_OPTIONS = ['connector', 'path', 'format'];
 
 /**
  * The table definition a CREATE TABLE's options describe: the filesystem
- * connector with the csv format. Unknown options fail, naming the known ones,
+ * connector with the csv, parquet or json format. Unknown options fail, naming the known ones,
  * as in Flink.
  */
 export function fileTableOptions(
@@ -58,9 +58,14 @@ export function fileTableOptions(
   const path = options.get('path');
   if (path === undefined || path === '') fail(null, "the filesystem connector needs a 'path'");
   const formatName = options.get('format');
-  if (formatName === undefined) fail(null, "the filesystem connector needs a 'format' ('csv')");
+  if (formatName === undefined) fail(null, "the filesystem connector needs a 'format' ('csv', 'parquet' or 'json')");
+  if (formatName === 'parquet' || formatName === 'json') {
+    const extra = [...options.keys()].find((key) => !CONNECTOR_OPTIONS.includes(key));
+    if (extra !== undefined) fail(extra, `unsupported option '${extra}' for format '${formatName}'; supported options: ${CONNECTOR_OPTIONS.join(', ')}`);
+    return { path: path!, format: formatName === 'parquet' ? new Parquet() : new Json() };
+  }
   if (formatName !== 'csv') {
-    fail('format', `format '${formatName}' is not supported yet: 'csv' is`);
+    fail('format', `format '${formatName}' is not supported; formats: 'csv', 'parquet', 'json'`);
   }
   let format = new OldCsv();
   for (const [key, value] of options) {

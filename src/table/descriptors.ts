@@ -2,6 +2,7 @@ import { PyUdfError } from '../errors.js';
 import type { DataType } from '../types/data-types.js';
 import { checkCsvColumns } from '../io/csv-values.js';
 import { Schema, checkField, type TableSchema } from './schema.js';
+import type { FileTableDefinition } from '../engine/file-tables.js';
 
 /** Where a table's data lives: `new FileSystem().path('/tmp/input')`. */
 export class FileSystem {
@@ -85,6 +86,37 @@ export class OldCsv {
   }
 }
 
+/** Parquet files, read and written by the engine; the columns come from withSchema(). */
+export class Parquet {
+  readonly format = 'parquet';
+  constructor() { Object.freeze(this); }
+}
+
+/** JSON lines (one object per line, keys the column names), read and written by the engine; the columns come from withSchema(). */
+export class Json {
+  readonly format = 'json';
+  constructor() { Object.freeze(this); }
+}
+
+export type FileFormat = OldCsv | Parquet | Json;
+
+/**
+ * The one place a file table is defined, from its path, format name
+ * ("csv", "parquet", "json"), CSV options and columns: descriptors and DDL
+ * both come here.
+ */
+export function fileTableDefinition(
+  filePath: string, format: 'csv' | 'parquet' | 'json', options: Partial<CsvOptions>, schema: TableSchema, where: string,
+): CsvTableDefinition | FileTableDefinition {
+  if (typeof filePath !== 'string' || filePath === '') throw new PyUdfError('INVALID_ARGUMENT', `${where}: the table has no path`);
+  if (schema.length === 0) throw new PyUdfError('INVALID_ARGUMENT', `${where}: declare the table's columns`);
+  if (format === 'parquet' || format === 'json') return Object.freeze({ kind: 'file', path: filePath, format, schema: Object.freeze([...schema]) });
+  if (format !== 'csv') throw new PyUdfError('INVALID_ARGUMENT', `${where}: unknown format "${String(format)}"; formats: csv, parquet, json`);
+  checkCsvColumns(schema, where);
+  const csv = new OldCsv(schema, { ...CSV_DEFAULTS, ...options });
+  return Object.freeze({ kind: 'csv', path: filePath, format: csv, schema: csv.fields });
+}
+
 /** A CSV file table, as declared with `connect(...)...createTemporaryTable(name)`. */
 export interface CsvTableDefinition {
   readonly kind: 'csv';
@@ -95,15 +127,15 @@ export interface CsvTableDefinition {
 
 /** Built by `tEnv.connect(fileSystem)`; `createTemporaryTable` registers it. */
 export class ConnectTableDescriptor {
-  readonly #register: (name: string, definition: CsvTableDefinition) => void;
+  readonly #register: (name: string, definition: CsvTableDefinition | FileTableDefinition) => void;
   readonly #fileSystem: FileSystem;
-  readonly #format: OldCsv | null;
+  readonly #format: FileFormat | null;
   readonly #schema: Schema | null;
 
   constructor(
-    register: (name: string, definition: CsvTableDefinition) => void,
+    register: (name: string, definition: CsvTableDefinition | FileTableDefinition) => void,
     fileSystem: FileSystem,
-    format: OldCsv | null = null,
+    format: FileFormat | null = null,
     schema: Schema | null = null,
   ) {
     this.#register = register;
@@ -112,9 +144,9 @@ export class ConnectTableDescriptor {
     this.#schema = schema;
   }
 
-  withFormat(format: OldCsv): ConnectTableDescriptor {
-    if (!(format instanceof OldCsv)) {
-      throw new PyUdfError('INVALID_ARGUMENT', 'withFormat: expected an OldCsv format');
+  withFormat(format: FileFormat): ConnectTableDescriptor {
+    if (!(format instanceof OldCsv) && !(format instanceof Parquet) && !(format instanceof Json)) {
+      throw new PyUdfError('INVALID_ARGUMENT', 'withFormat: expected an OldCsv, Parquet or Json format');
     }
     return new ConnectTableDescriptor(this.#register, this.#fileSystem, format, this.#schema);
   }
@@ -129,6 +161,10 @@ export class ConnectTableDescriptor {
   createTemporaryTable(name: string): void {
     const path = this.#fileSystem.filePath;
     if (path === null) throw new PyUdfError('INVALID_ARGUMENT', `createTemporaryTable("${name}"): FileSystem has no path`);
+    if (this.#format instanceof Parquet || this.#format instanceof Json) {
+      this.#register(name, fileTableDefinition(path, this.#format.format, {}, this.#schema?.fields ?? [], `createTemporaryTable("${name}")`));
+      return;
+    }
     const format = this.#format ?? new OldCsv(this.#schema?.fields ?? []);
     const schema = this.#schema?.fields ?? format.fields;
     if (schema.length === 0) {

@@ -16,7 +16,7 @@ import type { Sink } from '../io/sink.js';
 import { defaultLogger, type Logger } from '../logging.js';
 import { compilePlan, rowObject, runPlan, type CompiledPlan } from '../execution/run-plan.js';
 import { DuckdbEngine } from '../engine/duckdb-engine.js';
-import { hasEngineStage, resolveStages } from '../engine/engine-stages.js';
+import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stages.js';
 import { functionsUsed, type PlanNode, type TableDefinition } from '../planning/plan.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
@@ -24,7 +24,10 @@ import { widensTo } from '../types/data-types.js';
 import { coerceValue, type Row, type SqlValue } from '../types/values.js';
 import { WorkerPool, type WorkersReport } from '../workers/worker-pool.js';
 import { IdleWorkers, setupKey } from '../workers/idle-workers.js';
-import { ConnectTableDescriptor, FileSystem, type CsvTableDefinition } from './descriptors.js';
+import { ConnectTableDescriptor, FileSystem, fileTableDefinition, type CsvOptions, type CsvTableDefinition } from './descriptors.js';
+import { fileScanNode, fileSink, type FileTableDefinition } from '../engine/file-tables.js';
+import { arrowSink, arrowTable } from '../io/arrow-tables.js';
+import type * as arrow from 'apache-arrow';
 import { isPythonFunction, type PythonFunction } from './python-function.js';
 import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.js';
 import { Table, type CollectedRows, type CountedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult, type TableHost } from './table.js';
@@ -296,7 +299,21 @@ export class TableEnvironment implements TableHost, SqlSession {
     if (!(fileSystem instanceof FileSystem)) {
       throw new PyUdfError('INVALID_ARGUMENT', 'connect: expected a FileSystem descriptor');
     }
-    return new ConnectTableDescriptor((name, definition: CsvTableDefinition) => this.#registerTable(name, definition), fileSystem);
+    return new ConnectTableDescriptor((name, definition) => this.#registerTable(name, definition), fileSystem);
+  }
+
+  /**
+   * Registers a file table from its path, format ("csv", "parquet", "json"),
+   * CSV options and columns: what `CREATE TABLE ... WITH ('connector' = 'filesystem', ...)` declares.
+   */
+  registerFileTable(name: string, filePath: string, format: 'csv' | 'parquet' | 'json', options: Partial<CsvOptions>, schema: Schema | Readonly<Record<string, DataType>>): void {
+    this.#checkOpen('registerFileTable');
+    this.#registerTable(name, fileTableDefinition(filePath, format, options, toTableSchema(schema, 'registerFileTable'), `registerFileTable("${name}")`));
+  }
+
+  /** A table of an apache-arrow Table's columns, used without copying (BOOLEAN, integer, floating point, STRING and BYTES columns). */
+  fromArrow(table: arrow.Table): Table {
+    return this.#scan('(arrow)', arrowTable(table));
   }
 
   #registerTable(name: string, definition: TableDefinition): void {
@@ -430,6 +447,7 @@ export class TableEnvironment implements TableHost, SqlSession {
   }
 
   #scan(name: string, table: TableDefinition): Table {
+    if (table.kind === 'file') return new Table(this, fileScanNode(table));
     return new Table(this, Object.freeze({ kind: 'scan', tableName: name, table, columns: Object.freeze(columnNames(table.schema)) }));
   }
 
@@ -489,8 +507,25 @@ export class TableEnvironment implements TableHost, SqlSession {
     return { rows, udfErrors, skippedInputLines, metrics };
   }
 
+  async runArrow(plan: PlanNode, options?: ExecuteOptions): Promise<arrow.Table> {
+    this.#checkOpen('execute');
+    let result: arrow.Table | null = null;
+    await this.#withWorkers([plan], options, async (compile, run) => {
+      const compiled = await compile(plan);
+      const sink = arrowSink(compiled.schema);
+      await run(compiled, sink);
+      result = sink.table();
+    });
+    return result!;
+  }
+
   async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
     this.#checkOpen('execute');
+    if (plan.kind === 'engine') {
+      // Counted where the rows are: none of them crosses into JavaScript.
+      const counted = await this.runCollect(countNode(plan), options);
+      return { rows: Number(counted.rows[0]!.n), metrics: counted.metrics };
+    }
     let rows = 0;
     const { metrics } = await this.#withWorkers([plan], options, async (compile, run) => {
       rows = await run(await compile(plan), countingSink());
@@ -525,10 +560,10 @@ export class TableEnvironment implements TableHost, SqlSession {
     }
   }
 
-  #sinkTable(name: string): CsvTableDefinition {
+  #sinkTable(name: string): CsvTableDefinition | FileTableDefinition {
     const table = this.#tables.get(name);
     if (!table) throw new PyUdfError('UNKNOWN_TABLE', `unknown sink table "${name}"; registered tables: ${[...this.#tables.keys()].join(', ') || '(none)'}`);
-    if (table.kind !== 'csv') throw new PyUdfError('INVALID_ARGUMENT', `table "${name}" cannot be written to`);
+    if (table.kind !== 'csv' && table.kind !== 'file') throw new PyUdfError('INVALID_ARGUMENT', `table "${name}" cannot be written to`);
     return table;
   }
 
@@ -546,7 +581,8 @@ export class TableEnvironment implements TableHost, SqlSession {
       const finished: Sink[] = [];
       try {
         for (const [i, insert] of inserts.entries()) {
-          const sink = csvSink(this.#sinkTable(insert.tableName));
+          const table = this.#sinkTable(insert.tableName);
+          const sink = table.kind === 'csv' ? csvSink(table) : fileSink(this.#engine, table);
           const rows = await run(compiled[i]!, sink);
           finished.push(sink);
           sinks.push(Object.freeze({ table: insert.tableName, rows }));

@@ -1,3 +1,4 @@
+import type * as arrow from 'apache-arrow';
 import { ExpressionError, PyUdfError } from '../errors.js';
 import type { SelectItem } from '../expressions/nodes.js';
 import { parsePredicate, parseSelectList } from '../expressions/parse.js';
@@ -11,7 +12,7 @@ import type { FunctionMetrics } from '../execution/job-metrics.js';
 import {
   asField, columnList, distinctNode, filterNode, joinNode, selectNode, setNode, sortNode, type JoinKind, type SetOperation, type SortSpec,
 } from './relational.js';
-import { calledNames, selectItem, splitTopLevel, usesBuiltinSql } from '../engine/flink-sql.js';
+import { calledNames, cutPythonCalls, unknownFunctions, selectItem, splitTopLevel, usesBuiltinSql } from '../engine/flink-sql.js';
 
 /** The order, offset and fetch of a table made by orderBy, for offset/fetch/limit to extend. */
 const sorts = new WeakMap<PlanNode, { input: PlanNode; spec: SortSpec }>();
@@ -58,6 +59,7 @@ export interface TableHost {
   runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows>;
   runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows>;
   runStream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row>;
+  runArrow(plan: PlanNode, options?: ExecuteOptions): Promise<arrow.Table>;
 }
 
 export interface CollectedRows {
@@ -86,7 +88,10 @@ export class TableResult {
   #skippedInputLines: Readonly<Record<string, number>> | undefined;
   #metrics: Readonly<Record<string, FunctionMetrics>> | undefined;
 
-  constructor(run: () => Promise<CollectedRows>, count: () => Promise<CountedRows>, stream: () => AsyncGenerator<Row>) {
+  readonly #arrow: () => Promise<arrow.Table>;
+
+  constructor(run: () => Promise<CollectedRows>, count: () => Promise<CountedRows>, stream: () => AsyncGenerator<Row>, toArrow: () => Promise<arrow.Table>) {
+    this.#arrow = toArrow;
     this.#run = run;
     this.#count = count;
     this.#stream = stream;
@@ -97,6 +102,11 @@ export class TableResult {
     const counted = await this.#count();
     this.#metrics = counted.metrics;
     return counted.rows;
+  }
+
+  /** Runs the job and returns its rows as an apache-arrow Table, column by column, with no JavaScript object per row. */
+  toArrow(): Promise<arrow.Table> {
+    return this.#arrow();
   }
 
   /** Runs the job and returns its rows, BIGINT as bigint. */
@@ -159,7 +169,7 @@ export class Table {
    * is one group: the result is one row, also over no rows at all.
    */
   select(fields: string): Table {
-    return this.#hostOrEngine(fields, () => {
+    return this.#hostOrEngine(fields, 'select', () => {
       const items = parseSelectList(fields);
       const columns = checkedSelect(items, fields, this.#plan.columns, this.#host.functionNames());
       return Object.freeze({ kind: 'project', input: this.#plan, items, text: fields, columns });
@@ -168,11 +178,15 @@ export class Table {
 
   /**
    * An expression the host evaluator reads (arithmetic, comparisons, Python
-   * calls) runs there; one with built-in functions runs in the engine. One
-   * expression cannot yet mix the two: it gets a typed error saying so.
+   * calls) runs there; one with built-in functions runs in the engine; one
+   * mixing both is split (splitPythonCalls).
    */
-  #hostOrEngine(text: string, onHost: () => PlanNode, inEngine: () => PlanNode): Table {
+  #hostOrEngine(text: string, method: 'select' | 'where', onHost: () => PlanNode, inEngine: () => PlanNode): Table {
     let plan: PlanNode;
+    // Over a relation already in the engine, an expression calling no Python function stays there.
+    if (this.#plan.kind === 'engine' && typeof text === 'string' && !callsPython(text, this.#host.functionNames())) {
+      return new Table(this.#host, inEngine());
+    }
     try {
       plan = onHost();
     } catch (error) {
@@ -181,10 +195,8 @@ export class Table {
       if (typeof text !== 'string' || !usesBuiltinSql(text, this.#host.functionNames())) throw error;
       const python = this.#host.functionNames().map((f) => f.toLowerCase());
       const mixed = typeof text === 'string' ? calledNames(text).filter((n) => python.includes(n.toLowerCase())) : [];
-      if (mixed.length > 0 && error.code === 'UNKNOWN_FUNCTION') throw error;
-      if (mixed.length > 0) {
-        throw new ExpressionError('EXPRESSION_SYNTAX', `"${text}" mixes the Python function(s) ${mixed.join(', ')} with built-in SQL; put them in separate select/where calls`, { expression: text, cause: error });
-      }
+      if (mixed.length > 0 && unknownFunctions(text, this.#host.functionNames()).length > 0) throw error;
+      if (mixed.length > 0) return splitPythonCalls(this, text, method, this.#host.functionNames());
       plan = inEngine();
     }
     return new Table(this.#host, plan);
@@ -387,7 +399,7 @@ export class Table {
 
   /** Keeps the rows for which `predicate` is TRUE (not FALSE, not NULL). */
   where(predicate: string): Table {
-    return this.#hostOrEngine(predicate, () => {
+    return this.#hostOrEngine(predicate, 'where', () => {
       const expr = parsePredicate(predicate);
       validateNames(expr, predicate, this.#plan.columns, this.#host.functionNames());
       return Object.freeze({ kind: 'filter', input: this.#plan, predicate: expr, text: predicate, columns: this.#plan.columns });
@@ -414,6 +426,7 @@ export class Table {
       () => this.#host.runCollect(this.#plan, options),
       () => this.#host.runCount(this.#plan, options),
       () => this.#host.runStream(this.#plan, options),
+      () => this.#host.runArrow(this.#plan, options),
     );
   }
 }
@@ -476,4 +489,40 @@ function checkedSelect(items: readonly SelectItem[], fields: string, columns: re
 /** The items of a field list with the name each gives its column. */
 function splitFields(fields: string): { text: string; name: string }[] {
   return splitTopLevel(fields).map((text, i) => ({ text, name: selectItem(text, i).name }));
+}
+
+let pythonColumns = 0;
+
+/**
+ * A select or where whose expression mixes Python calls and built-in SQL,
+ * split as Flink's planner splits PythonCalc from Calc: the arguments of
+ * the innermost Python calls are computed first (in the engine when they use
+ * built-ins), the calls run on the workers as their own stage, and the
+ * expression around them goes on over their results, until none is left.
+ */
+function splitPythonCalls(table: Table, text: string, method: 'select' | 'where', functions: readonly string[]): Table {
+  // Each result keeps the name it would have had unsplit.
+  const named = method === 'where' ? text : splitTopLevel(text).map((item, i) => {
+    const { name } = selectItem(item, i);
+    return name === `_c${i}` ? `${item} AS \`_c${i}\`` : item;
+  }).join(', ');
+  const { calls, rest } = cutPythonCalls(named, functions, () => `__py${++pythonColumns}`);
+  const columns = table.columns.map(asField);
+  const args = calls.flatMap((call) => call.args.map((arg, j) => ({ text: arg, name: `${call.column}_${j}` })));
+  const withArgs = args.length === 0 ? table : table.select([...columns, ...args.map((a) => `${a.text} AS \`${a.name}\``)].join(', '));
+  const withCalls = withArgs.select([
+    ...columns,
+    ...calls.map((call) => `${call.name}(${call.args.map((_, j) => `\`${call.column}_${j}\``).join(', ')}) AS \`${call.column}\``),
+  ].join(', '));
+  if (method === 'select') return withCalls.select(rest);
+  return withCalls.where(rest).select(columns.join(', '));
+}
+
+function callsPython(text: string, functions: readonly string[]): boolean {
+  const python = functions.map((f) => f.toLowerCase());
+  try {
+    return calledNames(text).some((n) => python.includes(n.toLowerCase()));
+  } catch {
+    return true;
+  }
 }

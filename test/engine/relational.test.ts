@@ -127,3 +127,22 @@ test('a Python function between two engine stages, over a CSV file, into a CSV s
   expect(pythonWorkers()).toEqual([]);
   expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
 });
+
+test('Python calls mixed with built-in SQL in one expression are split into their own stage (PythonCalc)', async () => {
+  const tEnv = TableEnvironment.create({ parallelism: 1 });
+  try {
+    tEnv.registerFunction('shout', udf('lambda s: None if s is None else s.upper() + "!"', [DataTypes.STRING()], DataTypes.STRING()));
+    tEnv.registerFunction('strlen', udf('lambda s: len(s)', [DataTypes.STRING()], DataTypes.BIGINT()));
+    const rows = await people(tEnv)
+      .where("strlen(COALESCE(name, '')) > 2 AND id < 4")
+      .select("id, LOWER(shout(name)) AS l, strlen(CONCAT(name, '-', CAST(id AS STRING))) + 1, shout(UPPER(name))")
+      .orderBy('id').execute().collect();
+    expect(rows).toEqual([
+      { id: 1n, l: 'ann!', _c2: 6n, _c3: 'ANN!' },
+      { id: 2n, l: 'bob!', _c2: 6n, _c3: 'BOB!' },
+    ]);
+  } finally {
+    await tEnv.close();
+  }
+  expect(pythonWorkers()).toEqual([]);
+});
