@@ -95,6 +95,21 @@ test('INSERT INTO a CSV table resolves once the sink is published; reading it ba
   expect(await (await tEnv.executeSql('SELECT * FROM big_orders')).collect()).toEqual([{ id: 1n, product: 'apple' }, { id: 3n, product: 'apple' }]);
 });
 
+test.each(['parquet', 'json'])('CREATE TABLE with the %s format: INSERT INTO writes it, SELECT reads it back', async (format) => {
+  const file = path.join(dir, `orders.${format}`);
+  fs.rmSync(file, { force: true });
+  await tEnv.executeSql(`CREATE TABLE copy (id BIGINT, product STRING, amount INT) WITH ('connector' = 'filesystem', 'path' = '${file}', 'format' = '${format}')`);
+  const result = await tEnv.executeSql('INSERT INTO copy SELECT * FROM orders WHERE id <> 3');
+  expect(result.jobResult?.sinks).toEqual([{ table: 'copy', rows: 3 }]);
+  expect(fs.existsSync(file)).toBe(true);
+  expect(await (await tEnv.executeSql('SELECT product, amount FROM copy ORDER BY id DESC')).collect()).toEqual([
+    { product: 'plum', amount: 1 }, { product: 'pear', amount: null }, { product: 'apple', amount: 3 },
+  ]);
+  const error = await sqlError(`CREATE TABLE bad (id BIGINT) WITH ('connector' = 'filesystem', 'path' = '${file}', 'format' = '${format}', 'csv.null-literal' = 'x')`);
+  expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  expect(error.message).toContain("'csv.null-literal'");
+});
+
 test('an INSERT whose columns do not fit the sink fails and leaves no file', async () => {
   const out = path.join(dir, 'unfit.csv');
   await tEnv.executeSql(`CREATE TABLE unfit (id BIGINT) WITH ('connector' = 'filesystem', 'path' = '${out}', 'format' = 'csv')`);
@@ -260,6 +275,8 @@ describe('errors name the statement, the line and column, and what exists', () =
     const create = (options: string) => `CREATE TABLE t (a BIGINT) WITH (${options})`;
     expect(await sqlError('CREATE TABLE t (a BIGINT)')).toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(await sqlError(create("'connector' = 'kafka'"))).toMatchObject({ code: 'INVALID_ARGUMENT', column: 33 });
+    const avro = create(`'connector' = 'filesystem', 'path' = '${INPUT}', 'format' = 'avro'`);
+    expect(await sqlError(avro)).toMatchObject({ code: 'INVALID_ARGUMENT', column: avro.indexOf("'format'") + 1 });
     expect(await sqlError(create("'connector' = 'filesystem', 'format' = 'csv'"))).toMatchObject({ code: 'INVALID_ARGUMENT' });
     const unknown = await sqlError(create(`'connector' = 'filesystem', 'path' = '${INPUT}', 'format' = 'csv', 'csv.field-delimitr' = ';'`));
     expect(unknown.message).toContain('csv.field-delimiter');
