@@ -9,8 +9,6 @@ export interface QueryCatalog {
   lookup(name: string): Table | undefined;
   /** Every table and view name, for the error that names an unknown one. */
   tableNames(): string[];
-  /** The registered Python functions' names. */
-  functionNames(): string[];
 }
 
 /** A query translated into Table API calls: the table, and the calls as text (what EXPLAIN shows). */
@@ -99,12 +97,7 @@ class QueryTranslator {
     const scope: Scope = new Map();
     let table = this.fromItem(from[0]!, scope);
     for (const item of from.slice(1)) table = this.join(table, item, scope);
-    if (ast.where) {
-      const columns = table.columns;
-      const lifted = this.liftPython(table, this.unqualified(ast.where, scope), 'WHERE');
-      table = this.step(lifted.table, 'where', expressionText(lifted.expr), 'WHERE');
-      if (lifted.table !== table && lifted.table.columns.length !== columns.length) table = this.step(table, 'select', columns.map(quote).join(', '), 'WHERE');
-    }
+    if (ast.where) table = this.step(table, 'where', this.expression(ast.where as SqlAst, scope), 'WHERE');
     const groupBy = (ast.groupby as { columns?: SqlAst[] | null } | null)?.columns ?? null;
     const items = this.selectItems(ast.columns as SqlAst[], table.columns, scope);
     // ORDER BY may sort by what the select list leaves out: such keys are computed as hidden columns, dropped after sorting.
@@ -124,18 +117,7 @@ class QueryTranslator {
     } else if (ast.having) {
       throw unsupported(this.statement, this.at('HAVING'), 'HAVING without GROUP BY');
     } else {
-      // Python calls mixed with built-in SQL in an item are computed first, in columns of their own.
-      const selectFields = [...fields];
-      const calls = this.pythonAndBuiltin(items);
-      items.forEach((item, i) => {
-        if (!item.ast) return;
-        const lifted = this.liftPython(table, item.ast, 'SELECT', calls.python && calls.builtin);
-        if (lifted.table === table) return;
-        table = lifted.table;
-        const text = expressionText(lifted.expr);
-        selectFields[i] = `${text} AS ${quote(item.alias ?? item.name)}`;
-      });
-      table = this.step(table, 'select', selectFields.join(', '), 'SELECT');
+      table = this.step(table, 'select', fields.join(', '), 'SELECT');
     }
     if (ast.distinct) {
       const selected = table;
@@ -144,74 +126,6 @@ class QueryTranslator {
     }
     table = this.ordered(table, order.keys, ast.limit);
     return hidden ? this.step(table, 'select', items.map((i) => quote(i.name)).join(', '), 'SELECT') : table;
-  }
-
-  /**
-   * An expression that mixes Python calls with built-in SQL, split as Flink's
-   * planner splits a PythonCalc from a Calc: Python calls whose arguments are
-   * plain are computed first, as hidden columns (addColumns), and built-in
-   * arguments of Python calls before them, until what is left is one or the
-   * other. The table is returned unchanged when nothing is mixed.
-   */
-  liftPython(input: Table, expr: SqlAst, clause: string, mixedAround = false): { table: Table; expr: SqlAst } {
-    const python = this.catalog.functionNames().map((f) => f.toLowerCase());
-    const isPython = (node: SqlAst) => isPythonCall(node, python);
-    const isBuiltin = (node: SqlAst) => isBuiltinSql(node, python);
-    const has = (node: unknown, test: (n: SqlAst) => boolean): boolean => {
-      if (Array.isArray(node)) return node.some((n) => has(n, test));
-      if (node === null || typeof node !== 'object') return false;
-      return test(node as SqlAst) || Object.values(node as SqlAst).some((v) => has(v, test));
-    };
-    let table = input;
-    let current = expr;
-    while (has(current, isPython) && (mixedAround || has(current, isBuiltin))) {
-      const fields: string[] = [];
-      const hide = (node: SqlAst): SqlAst => {
-        const name = `$py${table.columns.filter((c) => c.startsWith('$py')).length + fields.length}`;
-        fields.push(`${expressionText(node)} AS ${quote(name)}`);
-        return { type: 'column_ref', table: null, column: name };
-      };
-      // First the Python calls with plain arguments; failing those, the built-in arguments of Python calls.
-      const rewrite = (node: unknown, pick: 'python' | 'arguments'): unknown => {
-        if (Array.isArray(node)) return node.map((n) => rewrite(n, pick));
-        if (node === null || typeof node !== 'object') return node;
-        const n = node as SqlAst;
-        if (isPython(n)) {
-          if (pick === 'python' && !has(n.args, isBuiltin)) return hide(n);
-          if (pick === 'arguments') {
-            const args = n.args as { value?: SqlAst[] } | null;
-            const value = (args?.value ?? []).map((arg) => (has(arg, isBuiltin) && !has(arg, isPython) ? hide(arg) : rewrite(arg, pick)));
-            return { ...n, args: { ...args, value } };
-          }
-        }
-        return Object.fromEntries(Object.entries(n).map(([k, v]) => [k, rewrite(v, pick)]));
-      };
-      let next = rewrite(current, 'python') as SqlAst;
-      if (fields.length === 0) next = rewrite(current, 'arguments') as SqlAst;
-      if (fields.length === 0) break;
-      const added = fields.join(', ');
-      const before = table;
-      this.calls.push(`addColumns(${JSON.stringify(added)})`);
-      table = this.guard(() => before.addColumns(added), clause);
-      current = next;
-    }
-    return { table, expr: current };
-  }
-
-  /** Whether a select list calls Python functions, and built-in SQL, anywhere in it. */
-  pythonAndBuiltin(items: readonly SelectText[]): { python: boolean; builtin: boolean } {
-    const python = this.catalog.functionNames().map((f) => f.toLowerCase());
-    let calls = { python: false, builtin: false };
-    const visit = (node: unknown): void => {
-      if (Array.isArray(node)) return node.forEach(visit);
-      if (node === null || typeof node !== 'object') return;
-      const n = node as SqlAst;
-      if (isPythonCall(n, python)) calls = { ...calls, python: true };
-      if (isBuiltinSql(n, python)) calls = { ...calls, builtin: true };
-      Object.values(n).forEach(visit);
-    };
-    items.forEach((item) => visit(item.ast));
-    return calls;
   }
 
   /** ORDER BY's keys as orderBy takes them: a selected expression by its column, anything else as a hidden column. */
@@ -425,7 +339,7 @@ class QueryTranslator {
         if (written !== actual && !items.some((item) => item.name === written)) alias = written;
       }
       const name = alias ?? (expr.type === 'column_ref' ? columnName(this.unqualified(expr, scope)) : `_c${i}`);
-      items.push({ text: alias === null ? expression : `${expression} AS ${quote(alias)}`, expression, name, ast: this.unqualified(expr, scope), alias });
+      items.push({ text: alias === null ? expression : `${expression} AS ${quote(alias)}`, expression, name });
     }
     return items;
   }
@@ -516,31 +430,9 @@ class QueryTranslator {
 interface SelectText {
   /** The item as the Table API's select list takes it. */
   readonly text: string;
-  /** The expression's AST, qualifiers resolved; none for a star's columns. */
-  readonly ast?: SqlAst;
-  readonly alias?: string | null;
   /** The expression alone, to match HAVING's expressions against. */
   readonly expression: string;
   readonly name: string;
-}
-
-/** Operators the host evaluates next to Python calls; any other is built-in SQL. */
-const HOST_OPERATORS = new Set(['+', '-', '*', '/', '%', '=', '<>', '!=', '<', '<=', '>', '>=', 'AND', 'OR', 'IS', 'IS NOT']);
-
-function isPythonCall(node: SqlAst, python: readonly string[]): boolean {
-  return node.type === 'function' && python.includes(functionName(node).toLowerCase());
-}
-
-/** A node the host cannot evaluate: a built-in function, aggregate, CASE, CAST, or an operator such as LIKE or IN. */
-function isBuiltinSql(node: SqlAst, python: readonly string[]): boolean {
-  if (node.type === 'function') return !isPythonCall(node, python);
-  if (node.type === 'binary_expr') return !HOST_OPERATORS.has(String(node.operator).toUpperCase());
-  return ['aggr_func', 'case', 'cast', 'interval'].includes(String(node.type));
-}
-
-function functionName(node: SqlAst): string {
-  const parts = (node.name as { name?: Array<{ value: string }> } | undefined)?.name;
-  return Array.isArray(parts) ? parts.map((p) => p.value).join('.') : String(node.name);
 }
 
 function columnName(ref: SqlAst): string {
