@@ -444,6 +444,37 @@ export class GroupedTable {
     Object.freeze(this);
   }
 
+  /**
+   * A select list with both Python and built-in aggregates: each kind runs
+   * as its own aggregation over the same groups (the Python one on the
+   * workers, the built-in one in the engine), joined on the keys (NULL keys
+   * matching), then put back in the list's order. Each item may use one kind.
+   */
+  #mixedAggregates(fields: string, functions: readonly string[]): Table {
+    const python = functions.map((f) => f.toLowerCase());
+    const items = splitTopLevel(fields).map((text, i) => ({ ...selectItem(text, i), text, i }));
+    const usesPython = (text: string) => calledNames(text).some((n) => python.includes(n.toLowerCase()));
+    const input = new Table(this.#host, this.#plan);
+    const keys = this.#keys.map(asField);
+    const hostItems = items.filter((item) => usesPython(item.expr));
+    const engineItems = items.filter((item) => !usesPython(item.expr) && !this.#keys.includes(item.name));
+    for (const item of hostItems) {
+      if (usesBuiltinSql(item.expr, functions)) {
+        throw new ExpressionError('EXPRESSION_SYNTAX', `"${item.text}" mixes a Python aggregate with built-in SQL in one item of "${fields}"; give each its own item`, { expression: fields });
+      }
+    }
+    const onHost = input.groupBy(this.#keys.join(', ')).select([...keys, ...hostItems.map((item) => `${item.expr} AS \`__pa${item.i}\``)].join(', '));
+    const inEngine = new Table(this.#host, selectNode(this.#plan, [
+      ...this.#keys.map((k, j) => `${asField(k)} AS \`__k${j}\``), ...engineItems.map((item) => `${item.expr} AS \`__pb${item.i}\``),
+    ].join(', '), functions, this.#keys));
+    const on = this.#keys.length === 0 ? undefined : this.#keys.map((k, j) => `${asField(k)} IS NOT DISTINCT FROM \`__k${j}\``).join(' AND ');
+    const joined = onHost.join(inEngine, on);
+    return joined.select(items.map((item) => {
+      const source = hostItems.includes(item) ? `__pa${item.i}` : engineItems.includes(item) ? `__pb${item.i}` : item.name;
+      return `${asField(source)} AS ${asField(item.name)}`;
+    }).join(', '));
+  }
+
   /** The key columns. */
   get keys(): readonly string[] {
     return this.#keys;
@@ -466,9 +497,8 @@ export class GroupedTable {
       if (!usesBuiltinSql(fields, functions)) throw error;
       const python = functions.map((f) => f.toLowerCase());
       const mixed = calledNames(fields).filter((n) => python.includes(n.toLowerCase()));
-      if (mixed.length > 0) {
-        throw new ExpressionError('EXPRESSION_SYNTAX', `"${fields}" mixes the Python aggregate(s) ${mixed.join(', ')} with built-in aggregates, which is not supported yet`, { expression: fields, cause: error });
-      }
+      if (mixed.length > 0 && unknownFunctions(fields, functions).length > 0) throw error;
+      if (mixed.length > 0) return this.#mixedAggregates(fields, functions);
       plan = selectNode(this.#plan, fields, functions, this.#keys);
     }
     return new Table(this.#host, plan);

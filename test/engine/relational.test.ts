@@ -146,3 +146,32 @@ test('Python calls mixed with built-in SQL in one expression are split into thei
   }
   expect(pythonWorkers()).toEqual([]);
 });
+
+test('groupBy().select() mixing Python and built-in aggregates', async () => {
+  const tEnv = TableEnvironment.create({ parallelism: 1 });
+  try {
+    const module = path.join(dir, 'mixaggs.py');
+    fs.writeFileSync(module, [
+      'from pyudf import AggregateFunction, DataTypes, udaf',
+      'class PySum(AggregateFunction):',
+      '    def create_accumulator(self):',
+      '        return [0]',
+      '    def accumulate(self, acc, v):',
+      '        if v is not None:',
+      '            acc[0] += v',
+      '    def get_value(self, acc):',
+      '        return acc[0]',
+      "py_sum = udaf(PySum(), result_type=DataTypes.BIGINT(), accumulator_type='ARRAY<BIGINT>')",
+      '',
+    ].join('\n'));
+    tEnv.addPythonFile(module);
+    tEnv.registerFunction('py_sum', udf('mixaggs.py_sum'));
+    const t = tEnv.fromElements([['x', 1n], ['x', 2n], [null, 5n], ['y', null]], { k: DataTypes.STRING(), v: DataTypes.BIGINT() });
+    const rows = await t.groupBy('k').select('k, py_sum(v) AS p, COUNT(v) AS c, MAX(v) AS m').orderBy('k').execute().collect();
+    expect(rows).toEqual([
+      { k: null, p: 5n, c: 1n, m: 5n }, { k: 'x', p: 3n, c: 2n, m: 2n }, { k: 'y', p: 0n, c: 0n, m: null },
+    ]);
+  } finally {
+    await tEnv.close();
+  }
+});
