@@ -124,6 +124,9 @@ describe('SQL jobs with Python functions, on one environment whose workers stay 
     ]);
     expect(await rows('SELECT product FROM reviews GROUP BY product HAVING total(id) >= 4')).toEqual([{ product: 'apple' }, { product: 'plum' }]);
     expect(await rows('SELECT total(stars) AS all_stars FROM reviews')).toEqual([{ all_stars: 16n }]);
+    const mixed = await rows('SELECT product, total(stars) AS stars, COUNT(*) AS n FROM reviews GROUP BY product HAVING COUNT(*) >= 1');
+    expect(mixed).toHaveLength(3);
+    expect(mixed).toEqual(expect.arrayContaining([{ product: 'apple', stars: 8n, n: 2n }, { product: 'pear', stars: 7n, n: 1n }, { product: 'plum', stars: 1n, n: 1n }]));
   });
 
   test('a view over Python functions, used from SQL and from the Table API', async () => {
