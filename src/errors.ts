@@ -6,6 +6,8 @@ export type PyUdfErrorCode =
   | 'INVALID_ARGUMENT'
   | 'UNKNOWN_TABLE'
   | 'EXPRESSION_SYNTAX'
+  | 'SQL_SYNTAX'
+  | 'SQL_UNSUPPORTED'
   | 'UNKNOWN_COLUMN'
   | 'UNKNOWN_FUNCTION'
   | 'EXPRESSION_TYPE'
@@ -55,6 +57,34 @@ export class ExpressionError extends PyUdfError {
   ) {
     super(code, message, { cause: details.cause });
     this.expression = details.expression;
+    this.unknownName = details.unknownName;
+    this.candidates = details.candidates ?? [];
+  }
+}
+
+/**
+ * A SQL statement that does not parse, names a table, column or function that
+ * does not exist, mistypes, or uses what is not supported: raised before any
+ * worker starts, with the statement and the 1-based line and column it points at.
+ */
+export class SqlError extends PyUdfError {
+  readonly statement: string;
+  readonly line: number;
+  readonly column: number;
+  /** The unknown name, for UNKNOWN_TABLE, UNKNOWN_COLUMN and UNKNOWN_FUNCTION. */
+  readonly unknownName?: string;
+  /** What exists instead (tables, columns or functions). */
+  readonly candidates: readonly string[];
+
+  constructor(
+    code: 'SQL_SYNTAX' | 'SQL_UNSUPPORTED' | 'UNKNOWN_TABLE' | 'UNKNOWN_COLUMN' | 'UNKNOWN_FUNCTION' | 'EXPRESSION_TYPE' | 'INVALID_ARGUMENT',
+    message: string,
+    details: { statement: string; line: number; column: number; unknownName?: string; candidates?: readonly string[]; cause?: unknown },
+  ) {
+    super(code, `${message} (line ${details.line}, column ${details.column})`, { cause: details.cause });
+    this.statement = details.statement;
+    this.line = details.line;
+    this.column = details.column;
     this.unknownName = details.unknownName;
     this.candidates = details.candidates ?? [];
   }

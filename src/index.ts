@@ -1,5 +1,6 @@
 export { TableEnvironment, type TableEnvironmentOptions } from './table/table-environment.js';
 export { Table, GroupedTable, TableResult, type ExecuteOptions, type JobResult, type SinkResult, type PythonEnvironmentInfo } from './table/table.js';
+export { SqlTableResult, type ResultKind } from './sql/sql-result.js';
 export { FileSystem, OldCsv, Parquet, Json, ConnectTableDescriptor, fileTableDefinition, type CsvOptions, type FileFormat } from './table/descriptors.js';
 export { Schema, type Field, type TableSchema } from './table/schema.js';
 export { type ElementsSchema } from './table/element-schema.js';
@@ -11,6 +12,6 @@ export { DataType, DataTypes, type TypeName, type RowField, type DataTypeParams 
 export type { Row, SqlRow, SqlValue } from './types/values.js';
 export type { Logger, LogEntry } from './logging.js';
 export {
-  PyUdfError, ExpressionError, UdfError, CsvFormatError, WorkerError, EnvironmentError,
+  PyUdfError, ExpressionError, SqlError, UdfError, CsvFormatError, WorkerError, EnvironmentError,
   type PyUdfErrorCode, type UdfPhase,
 } from './errors.js';

@@ -33,6 +33,8 @@ import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.j
 import { elementsSchema, type ElementsSchema } from './element-schema.js';
 import { Table, type CollectedRows, type CountedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult, type TableHost } from './table.js';
 import type { DataType } from '../types/data-types.js';
+import { executeSql, sqlQuery, type SqlSession } from '../sql/execute-sql.js';
+import type { SqlTableResult } from '../sql/sql-result.js';
 
 export interface TableEnvironmentOptions {
   /** Python workers per job; batches are spread across them. Default 1. */
@@ -174,10 +176,11 @@ interface QueuedInsert {
  *   .select('add(a, b) AS s').execute().collect();
  * await tEnv.close();
  */
-export class TableEnvironment implements TableHost {
+export class TableEnvironment implements TableHost, SqlSession {
   readonly #options: ResolvedOptions;
   readonly #functions = new Map<string, PythonFunction>();
   readonly #tables = new Map<string, TableDefinition>();
+  readonly #views = new Map<string, Table>();
   readonly #pythonFiles: string[] = [];
   readonly #archives: PythonArchive[] = [];
   #requirements: PythonRequirements | null = null;
@@ -319,13 +322,92 @@ export class TableEnvironment implements TableHost {
     this.#tables.set(name, definition);
   }
 
-  /** The table registered under `name`. */
+  /** The table or view registered under `name` (with the Table API, or by SQL DDL). */
   fromPath(name: string): Table {
-    const table = this.#tables.get(name);
+    const table = this.lookup(name);
     if (!table) {
-      throw new PyUdfError('UNKNOWN_TABLE', `unknown table "${name}"; registered tables: ${[...this.#tables.keys()].join(', ') || '(none)'}`);
+      throw new PyUdfError('UNKNOWN_TABLE', `unknown table "${name}"; tables and views: ${this.tableNames().join(', ') || '(none)'}`);
     }
-    return this.#scan(name, table);
+    return table;
+  }
+
+  /** PyFlink's `from_path`: the table or view registered under `name`. */
+  from(name: string): Table {
+    return this.fromPath(name);
+  }
+
+  /** Registers a table under `name` as a view, for SQL queries and `from(name)`. */
+  createTemporaryView(name: string, table: Table): void {
+    this.#checkOpen('createTemporaryView');
+    if (typeof name !== 'string' || name === '') throw new PyUdfError('INVALID_ARGUMENT', 'createTemporaryView: a view name must be a non-empty string');
+    if (!(table instanceof Table)) throw new PyUdfError('INVALID_ARGUMENT', `createTemporaryView("${name}"): expected a Table`);
+    if (this.#tables.has(name)) throw new PyUdfError('INVALID_ARGUMENT', `createTemporaryView("${name}"): a table of that name exists; drop it first`);
+    this.#views.set(name, table);
+  }
+
+  /**
+   * Runs one SQL statement in Flink's dialect: CREATE TABLE / VIEW / FUNCTION,
+   * DROP, SHOW, DESCRIBE, EXPLAIN, INSERT INTO (resolves once the job has
+   * finished and its sink is published) or a SELECT (its rows are read from
+   * the result). Errors in the statement are raised before anything runs.
+   */
+  executeSql(statement: string, options?: ExecuteOptions): Promise<SqlTableResult> {
+    this.#checkOpen('executeSql');
+    return executeSql(this, statement, options);
+  }
+
+  /** A SELECT query as a Table the Table API goes on with. */
+  sqlQuery(query: string): Table {
+    this.#checkOpen('sqlQuery');
+    return sqlQuery(this, query);
+  }
+
+  // SqlSession: one catalog for tables and views, whichever API made them.
+
+  lookup(name: string): Table | undefined {
+    const view = this.#views.get(name);
+    if (view) return view;
+    const table = this.#tables.get(name);
+    return table ? this.#scan(name, table) : undefined;
+  }
+
+  /** Names of every table and view. */
+  tableNames(): string[] {
+    return [...this.#tables.keys(), ...this.#views.keys()];
+  }
+
+  /** PyFlink's `list_tables`: tables and views. */
+  listTables(): string[] {
+    return this.tableNames();
+  }
+
+  listViews(): string[] {
+    return [...this.#views.keys()];
+  }
+
+  listTemporaryTables(): string[] {
+    return [...this.#tables.keys()];
+  }
+
+  /** PyFlink's `list_user_defined_functions`. */
+  listUserDefinedFunctions(): string[] {
+    return this.functionNames();
+  }
+
+  tableSchema(name: string): TableSchema | null {
+    return this.#tables.get(name)?.schema ?? null;
+  }
+
+  dropTemporaryTable(name: string): boolean {
+    return this.#tables.delete(name);
+  }
+
+  dropTemporaryView(name: string): boolean {
+    return this.#views.delete(name);
+  }
+
+  dropTemporarySystemFunction(name: string): boolean {
+    return this.#functions.delete(name);
   }
 
   /**
