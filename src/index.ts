@@ -2,7 +2,7 @@ export { TableEnvironment, type TableEnvironmentOptions } from './table/table-en
 export { Table, GroupedTable, TableResult, type ExecuteOptions, type JobResult, type SinkResult, type PythonEnvironmentInfo } from './table/table.js';
 export { FileSystem, OldCsv, ConnectTableDescriptor, type CsvOptions } from './table/descriptors.js';
 export { Schema, type Field, type TableSchema } from './table/schema.js';
-export { udf, type PythonFunction, type UdfOptions, type FuncType } from './table/python-function.js';
+export { udf, type PythonFunction, type UdfOptions, type UdfDeclaration, type FuncType } from './table/python-function.js';
 export { udtf, udaf } from './table/table-and-aggregate-functions.js';
 export type { FunctionMetrics, MeterReading, DistributionReading, GaugeReading } from './execution/job-metrics.js';
 export type { ErrorPolicy, UdfErrorCount, DeadLetter } from './execution/udf-errors.js';

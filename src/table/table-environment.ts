@@ -25,7 +25,7 @@ import { IdleWorkers, setupKey } from '../workers/idle-workers.js';
 import { ConnectTableDescriptor, FileSystem, type CsvTableDefinition } from './descriptors.js';
 import { isPythonFunction, type PythonFunction } from './python-function.js';
 import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.js';
-import { Table, type CollectedRows, type CountedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult, type TableHost } from './table.js';
+import { Table, type CollectedRows, type CountedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult } from './table.js';
 import type { DataType } from '../types/data-types.js';
 
 export interface TableEnvironmentOptions {
@@ -168,7 +168,7 @@ interface QueuedInsert {
  *   .select('add(a, b) AS s').execute().collect();
  * await tEnv.close();
  */
-export class TableEnvironment implements TableHost {
+export class TableEnvironment {
   readonly #options: ResolvedOptions;
   readonly #functions = new Map<string, PythonFunction>();
   readonly #tables = new Map<string, TableDefinition>();
@@ -369,29 +369,35 @@ export class TableEnvironment implements TableHost {
     await this.close();
   }
 
-  // TableHost
+  // What Table asks of its environment (TableHost). Marked internal: the published
+  // declarations leave them out, so they are not part of TableEnvironment's public type.
 
+  /** @internal */
   functionNames(): string[] {
     return [...this.#functions.keys()];
   }
 
+  /** @internal */
   functionDeclaration(name: string): PythonFunction | undefined {
     const registered = resolveFunctionName(name, this.functionNames());
     return registered === undefined ? undefined : this.#functions.get(registered);
   }
 
+  /** @internal */
   queueInsert(plan: PlanNode, tableName: string): void {
     this.#checkOpen('insertInto');
     this.#sinkTable(tableName);
     this.#queued.push({ plan, tableName });
   }
 
+  /** @internal */
   runInsert(plan: PlanNode, tableName: string, jobName: string, options?: ExecuteOptions): Promise<JobResult> {
     this.#checkOpen('executeInsert');
     this.#sinkTable(tableName);
     return this.#runInserts([{ plan, tableName }], jobName, options);
   }
 
+  /** @internal */
   async runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows> {
     this.#checkOpen('execute');
     const rows: Row[] = [];
@@ -402,6 +408,7 @@ export class TableEnvironment implements TableHost {
     return { rows, udfErrors, skippedInputLines, metrics };
   }
 
+  /** @internal */
   async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
     this.#checkOpen('execute');
     let rows = 0;
@@ -411,6 +418,7 @@ export class TableEnvironment implements TableHost {
     return { rows, metrics };
   }
 
+  /** @internal */
   async *runStream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row> {
     this.#checkOpen('execute');
     // The job runs beside the reader; a reader that stops early cancels it.
