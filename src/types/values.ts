@@ -68,7 +68,9 @@ export function coerceValue(value: unknown, type: DataType, where: string): SqlV
       let n: bigint;
       if (typeof value === 'bigint') n = value;
       else if (typeof value === 'number' && Number.isSafeInteger(value)) n = BigInt(value);
-      else return bad();
+      else if (typeof value === 'number' && Number.isInteger(value)) {
+        return bad(`is beyond Number.MAX_SAFE_INTEGER (2^53 - 1): a JavaScript number that large is an unsafe integer, already rounded; pass a bigint for a BIGINT (e.g. ${BigInt(value)}n or BigInt('...') from the exact digits)`);
+      } else return bad();
       return n >= BIGINT_MIN && n <= BIGINT_MAX ? n : bad();
     }
     case 'FLOAT':

@@ -121,6 +121,24 @@ describe('download', () => {
     expect(run.stdout).toBe(`1 new file(s) in ${dest}:\n  mpmath-1.4.1-py3-none-any.whl`); // execa strips the last newline
   });
 
+  test('a requirements file that does not exist: says so, and runs no pip', async () => {
+    const dest = path.join(dir, 'missing-file-download');
+    const run = await pyudf(['download', '-r', path.join(dir, 'missing.txt'), '-d', dest]);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toBe(`pyudf: requirements file ${path.join(dir, 'missing.txt')} does not exist [IO]`);
+    expect(fs.existsSync(dest)).toBe(false);
+  });
+
+  test('a misspelt package name is not found on the index, which pip did reach', async () => {
+    const requirements = requirementsFile('misspelt.txt', 'mpmathh==1.3.0\n');
+    const run = await pyudf(['download', '-r', requirements, '-d', path.join(dir, 'misspelt-download')]);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toContain('pyudf: mpmathh==1.3.0 not found on the package index');
+    expect(run.stderr).toContain("check the name's spelling");
+    expect(run.stderr).not.toContain('network');
+    expect(run.stderr).toContain('[ENVIRONMENT_BUILD_FAILED]');
+  });
+
   test('with neither -r nor --runtime it refuses', async () => {
     const run = await pyudf(['download', '-d', path.join(dir, 'nothing')]);
     expect(run.exitCode).not.toBe(0);
