@@ -4,6 +4,7 @@ import { EnvironmentError, PyUdfError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { packagePaths } from '../paths.js';
 import { runSetupCommand } from './commands.js';
+import { logPipSteps } from './pip.js';
 
 const SDIST = /\.(tar\.gz|zip|tar\.bz2)$/;
 
@@ -28,12 +29,12 @@ export async function downloadRequirements(options: {
   }
   fs.mkdirSync(options.dest, { recursive: true });
   const before = new Set(fs.readdirSync(options.dest));
-  const pipDownload = (what: string, args: string[]) => runSetupCommand(options.python, ['-m', 'pip', 'download',
-    '--disable-pip-version-check', '--no-input', '--retries', '0', '--progress-bar', 'off', '-d', options.dest, ...args], `downloading ${what}`);
+  const pipDownload = (what: string, args: string[], onLine?: (line: string) => void) => runSetupCommand(options.python, ['-m', 'pip', 'download',
+    '--disable-pip-version-check', '--no-input', '--retries', '0', '--progress-bar', 'off', '-d', options.dest, ...args], `downloading ${what}`, { onLine });
   const download = async (what: string, args: string[]) => {
     options.logger.log({ level: 'info', source: 'pyudf', message: `downloading ${what} into ${options.dest}` });
     try {
-      await pipDownload(what, args);
+      await pipDownload(what, args, logPipSteps(options.logger));
     } catch (error) {
       if (!(error instanceof EnvironmentError)) throw error;
       // pip says "No matching distribution" both for a name the index lacks and for an index it
