@@ -7,7 +7,7 @@ export { udtf, udaf } from './table/table-and-aggregate-functions.js';
 export type { FunctionMetrics, MeterReading, DistributionReading, GaugeReading } from './execution/job-metrics.js';
 export type { ErrorPolicy, UdfErrorCount, DeadLetter } from './execution/udf-errors.js';
 export { DataType, DataTypes, type TypeName, type RowField, type DataTypeParams } from './types/data-types.js';
-export type { Row, SqlRow, SqlValue } from './types/values.js';
+export type { Row, SchemaRow, SqlRow, SqlValue } from './types/values.js';
 export type { Logger, LogEntry } from './logging.js';
 export {
   PyUdfError, ExpressionError, UdfError, CsvFormatError, WorkerError, EnvironmentError,

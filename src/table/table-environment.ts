@@ -19,7 +19,7 @@ import { functionsUsed, type PlanNode, type TableDefinition } from '../planning/
 import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
 import { widensTo } from '../types/data-types.js';
-import { coerceValue, type Row, type SqlValue } from '../types/values.js';
+import { coerceValue, type Row, type SchemaRow, type SqlValue } from '../types/values.js';
 import { WorkerPool, type WorkersReport } from '../workers/worker-pool.js';
 import { IdleWorkers, setupKey } from '../workers/idle-workers.js';
 import { ConnectTableDescriptor, FileSystem, type CsvTableDefinition } from './descriptors.js';
@@ -310,7 +310,7 @@ export class TableEnvironment {
    * A table of in-memory rows: each row an array in schema order or an object
    * keyed by column name. Values are checked against the schema now.
    */
-  fromElements(rows: ReadonlyArray<readonly unknown[] | Readonly<Record<string, unknown>>>, schema: Schema | Readonly<Record<string, DataType>>): Table {
+  fromElements<S extends Readonly<Record<string, DataType>>>(rows: ReadonlyArray<readonly unknown[] | Readonly<Record<string, unknown>>>, schema: Schema | S): Table<SchemaRow<S>> {
     const fields = toTableSchema(schema, 'fromElements');
     if (!Array.isArray(rows)) throw new PyUdfError('INVALID_ARGUMENT', 'fromElements: rows must be an array');
     const checked = rows.map((row, r) => {
@@ -320,15 +320,15 @@ export class TableEnvironment {
       }
       return Object.freeze(fields.map((f, c) => coerceValue(values[c], f.type, `fromElements: row ${r}, column "${f.name}"`))) as readonly SqlValue[];
     });
-    return this.#scan('(elements)', Object.freeze({ kind: 'elements', rows: Object.freeze(checked), schema: fields }));
+    return this.#scan('(elements)', Object.freeze({ kind: 'elements', rows: Object.freeze(checked), schema: fields })) as Table<SchemaRow<S>>;
   }
 
   /**
    * A table of whole columns, e.g. `{ a: BigInt64Array, b: Float64Array }`:
    * typed arrays of a column's exact type are used without copying.
    */
-  fromColumns(columns: Readonly<Record<string, ColumnData>>, schema: Schema | Readonly<Record<string, DataType>>): Table {
-    return this.#scan('(columns)', columnsTable(columns, toTableSchema(schema, 'fromColumns')));
+  fromColumns<S extends Readonly<Record<string, DataType>>>(columns: Readonly<Record<string, ColumnData>>, schema: Schema | S): Table<SchemaRow<S>> {
+    return this.#scan('(columns)', columnsTable(columns, toTableSchema(schema, 'fromColumns'))) as Table<SchemaRow<S>>;
   }
 
   /**

@@ -70,7 +70,7 @@ export interface CountedRows {
  * all at once (`collect()`), one by one as they come (`for await`), or only
  * counted (`count()`).
  */
-export class TableResult {
+export class TableResult<R = Row> {
   readonly #run: () => Promise<CollectedRows>;
   readonly #count: () => Promise<CountedRows>;
   readonly #stream: () => AsyncGenerator<Row>;
@@ -92,15 +92,18 @@ export class TableResult {
     return counted.rows;
   }
 
-  /** Runs the job and returns its rows, BIGINT as bigint. */
-  async collect(): Promise<Row[]> {
+  /**
+   * Runs the job and returns its rows, BIGINT as bigint. `collect<MyRow>()` names the rows'
+   * type where the table's own is not known (e.g. after `select`).
+   */
+  async collect<T = R>(): Promise<T[]> {
     this.#result ??= this.#run().then((result) => {
       this.#udfErrors = result.udfErrors;
       this.#skippedInputLines = result.skippedInputLines;
       this.#metrics = result.metrics;
       return result;
     });
-    return (await this.#result).rows;
+    return (await this.#result).rows as T[];
   }
 
   /** After collect() or count(): per Python function the job called, its figures and metrics. */
@@ -119,8 +122,8 @@ export class TableResult {
   }
 
   /** Runs the job and yields rows as their batches finish; breaking out of the loop cancels the job. */
-  [Symbol.asyncIterator](): AsyncGenerator<Row> {
-    return this.#stream();
+  [Symbol.asyncIterator](): AsyncGenerator<R> {
+    return this.#stream() as AsyncGenerator<R>;
   }
 }
 
@@ -131,7 +134,7 @@ export class TableResult {
  * @example
  * const rows = await tEnv.fromPath('mySource').where('a > 0').select('add(a, b) AS s').execute().collect();
  */
-export class Table {
+export class Table<R = Row> {
   readonly #host: TableHost;
   readonly #plan: PlanNode;
 
@@ -225,15 +228,15 @@ export class Table {
   }
 
   /** Keeps the rows for which `predicate` is TRUE (not FALSE, not NULL). */
-  where(predicate: string): Table {
+  where(predicate: string): Table<R> {
     const expr = parsePredicate(predicate);
     validateNames(expr, predicate, this.#plan.columns, this.#host.functionNames());
-    return new Table(this.#host, Object.freeze({
+    return new Table<R>(this.#host, Object.freeze({
       kind: 'filter', input: this.#plan, predicate: expr, text: predicate, columns: this.#plan.columns,
     }));
   }
 
-  filter(predicate: string): Table {
+  filter(predicate: string): Table<R> {
     return this.where(predicate);
   }
 
@@ -248,8 +251,8 @@ export class Table {
   }
 
   /** Runs this table as a job whose rows come back to TypeScript. */
-  execute(options?: ExecuteOptions): TableResult {
-    return new TableResult(
+  execute(options?: ExecuteOptions): TableResult<R> {
+    return new TableResult<R>(
       () => this.#host.runCollect(this.#plan, options),
       () => this.#host.runCount(this.#plan, options),
       () => this.#host.runStream(this.#plan, options),

@@ -32,6 +32,12 @@ export interface SqlRow {
 /** A result row: output column name to value. */
 export type Row = Record<string, SqlValue>;
 
+/**
+ * The row type of a table whose schema is the object `S` (column name → DataType): its
+ * columns are known, so `row.a` type-checks and a misspelt column does not.
+ */
+export type SchemaRow<S> = { [K in keyof S & string]: SqlValue };
+
 const INT_RANGES = {
   TINYINT: [-128, 127],
   SMALLINT: [-32768, 32767],

@@ -58,6 +58,12 @@ export const sums: unknown[] = rows.map((row) => row.s);
 export const missingPython = (e: unknown): boolean => e instanceof EnvironmentError && e.code === 'PYTHON_NOT_FOUND';
 export const declared: PythonFunction = udf('m.f', { resultType: DataTypes.STRING(), concurrency: 100 });
 export const serialized: string = JSON.stringify(new EnvironmentError('PYTHON_NOT_FOUND', 'no python', {}));
+// Rows are typed from a schema object: a misspelt column does not compile.
+const typedRows = await tEnv.fromElements([[1n, 2n]], { a: DataTypes.BIGINT(), b: DataTypes.BIGINT() }).execute().collect();
+export const first = typedRows[0]?.a;
+// @ts-expect-error misspelt
+export const misspelt = typedRows[0]?.aa;
+export const named = async () => (await tEnv.fromElements([[1n]], { a: DataTypes.BIGINT() }).select('a AS s').execute().collect<{ s: bigint }>())[0]?.s;
 // The methods Table uses to run jobs are not part of TableEnvironment's public type.
 // @ts-expect-error internal
 tEnv.runCollect;
