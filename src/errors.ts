@@ -40,6 +40,32 @@ export class PyUdfError extends Error {
   override get name(): string {
     return this.constructor.name;
   }
+
+  /**
+   * What JSON.stringify writes: name, code, message, the subclass's own fields and the
+   * cause's message. bigints (e.g. in a UdfError's row) become strings, which JSON lacks.
+   */
+  toJSON(): Record<string, unknown> {
+    const fields: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
+    for (const [key, value] of Object.entries(this)) {
+      if (key !== 'code') fields[key] = jsonSafe(value);
+    }
+    if (this.cause !== undefined) {
+      fields.cause = this.cause instanceof Error ? this.cause.message : jsonSafe(this.cause);
+    }
+    return fields;
+  }
+}
+
+function jsonSafe(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value instanceof Map) return [...value].map(([k, v]) => [jsonSafe(k), jsonSafe(v)]);
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
+  }
+  return value;
 }
 
 /** An expression that does not parse, or names a column or function that does not exist. */

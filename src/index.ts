@@ -4,12 +4,12 @@ export { SqlTableResult, type ResultKind } from './sql/sql-result.js';
 export { FileSystem, OldCsv, Parquet, Json, ConnectTableDescriptor, fileTableDefinition, type CsvOptions, type FileFormat } from './table/descriptors.js';
 export { Schema, type Field, type TableSchema } from './table/schema.js';
 export { type ElementsSchema } from './table/element-schema.js';
-export { udf, type PythonFunction, type UdfOptions, type FuncType } from './table/python-function.js';
+export { udf, type PythonFunction, type UdfOptions, type UdfDeclaration, type FuncType } from './table/python-function.js';
 export { udtf, udaf } from './table/table-and-aggregate-functions.js';
 export type { FunctionMetrics, MeterReading, DistributionReading, GaugeReading } from './execution/job-metrics.js';
 export type { ErrorPolicy, UdfErrorCount, DeadLetter } from './execution/udf-errors.js';
 export { DataType, DataTypes, type TypeName, type RowField, type DataTypeParams } from './types/data-types.js';
-export type { Row, SqlRow, SqlValue } from './types/values.js';
+export type { Row, SchemaRow, SqlRow, SqlValue } from './types/values.js';
 export type { Logger, LogEntry } from './logging.js';
 export {
   PyUdfError, ExpressionError, SqlError, UdfError, CsvFormatError, WorkerError, EnvironmentError,

@@ -18,10 +18,11 @@ const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 
 /**
  * The default logger writes to stderr: UDF output always (users print to see
- * it), pyudf's own entries from PYUDF_LOG's level on (default "warn").
+ * it), pyudf's own entries from PYUDF_LOG's level on (default "info": what
+ * pyudf builds on a first run, step by step; nothing on a run that reuses it).
  */
 export function defaultLogger(): Logger {
-  const threshold = LEVELS[(process.env.PYUDF_LOG ?? 'warn') as keyof typeof LEVELS] ?? LEVELS.warn;
+  const threshold = LEVELS[(process.env.PYUDF_LOG ?? 'info') as keyof typeof LEVELS] ?? LEVELS.info;
   return {
     log(entry) {
       if (entry.source === 'udf') {

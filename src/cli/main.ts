@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import ora, { type Ora } from 'ora';
 import { PyUdfError } from '../errors.js';
 import { chooseInterpreter } from '../environments/interpreter.js';
 import { downloadRequirements } from '../environments/download.js';
@@ -10,15 +11,47 @@ import type { Logger } from '../logging.js';
 import { PYUDF_VERSION } from '../paths.js';
 import { diagnose } from './doctor.js';
 
-/** Progress goes to stderr on a terminal (and with --verbose), never under CI unless asked. */
-function progressLogger(verbose: boolean): Logger {
-  const show = verbose || (process.stderr.isTTY === true && !process.env.CI);
+/**
+ * Progress on stderr. On a terminal: a live line (a spinner and the step at hand) under the
+ * steps that matter (what is built and why, when it is ready). Elsewhere (CI logs, pipes): one
+ * plain line per step. --quiet leaves only warnings and errors; --verbose adds debug lines.
+ */
+interface Progress extends Logger {
+  /** Clears the live line; call before writing results to stdout or failing. */
+  stop(): void;
+}
+
+function progress(): Progress {
+  const { quiet, verbose } = globals();
   const started = Date.now();
+  const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1)}s]`;
+  const width = process.stderr.columns ?? 0;
+  const live = !quiet && process.stderr.isTTY === true && width >= 20 && !process.env.CI;
+  // The live line must fit on one terminal row, or each redraw would leave a wrapped remnant.
+  const fit = (text: string) => (text.length < width - 2 ? text : `${text.slice(0, width - 4)}…`);
+  let spinner: Ora | undefined;
+  const shown = (level: string) => level === 'warn' || level === 'error' || (!quiet && level === 'info') || (verbose && level === 'debug');
   return {
     log(entry) {
-      if (entry.level === 'warn' || entry.level === 'error' || (show && entry.level === 'info')) {
-        process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${entry.message}\n`);
+      if (!shown(entry.level)) return;
+      if (!live) {
+        process.stderr.write(`${stamp()} ${entry.message}\n`);
+        return;
       }
+      // A step that is pip's passes through the live line; the others stay on screen.
+      if (entry.message.startsWith('pip: ') || entry.level === 'debug') {
+        spinner ??= ora({ stream: process.stderr }).start();
+        spinner.text = fit(`${stamp()} ${entry.message}`);
+      } else {
+        spinner?.stop();
+        spinner = undefined;
+        process.stderr.write(`${stamp()} ${entry.message}\n`);
+        if (entry.level === 'info') spinner = ora({ stream: process.stderr, text: fit(`${stamp()} working`) }).start();
+      }
+    },
+    stop() {
+      spinner?.stop();
+      spinner = undefined;
     },
   };
 }
@@ -32,9 +65,12 @@ const program = new Command('pyudf')
   .description('Python environments for pyudf jobs: download packages for offline use, build and manage cached environments.')
   .addOption(new Option('--python <path>', 'the Python interpreter (default: PYUDF_PYTHON, else python3)'))
   .addOption(new Option('--cache-dir <dir>', 'where environments are cached (default: PYUDF_CACHE_DIR, else ~/.cache/pyudf)'))
-  .option('-v, --verbose', 'show progress even when not on a terminal', false);
+  .option('-q, --quiet', 'no progress: only warnings, errors and the result', false)
+  .option('-v, --verbose', "also pyudf's debug messages (the commands it runs)", false);
 
-const globals = () => program.opts<{ python?: string; cacheDir?: string; verbose: boolean }>();
+function globals() {
+  return program.opts<{ python?: string; cacheDir?: string; quiet: boolean; verbose: boolean }>();
+}
 
 program.command('download')
   .description('download requirements (and their build backends) into a cached dir, for offline installs; needs network')
@@ -43,10 +79,11 @@ program.command('download')
   .option('--runtime', "also download the worker runtime's wheels (for machines with no index at all)", false)
   .action(async (opts: { requirement?: string; dest: string; runtime: boolean }) => {
     if (!opts.requirement && !opts.runtime) throw new PyUdfError('INVALID_ARGUMENT', 'pyudf download: give -r requirements.txt and/or --runtime');
+    const logger = progress();
     const added = await downloadRequirements({
       python: chooseInterpreter(globals().python), requirementsFile: opts.requirement, dest: opts.dest,
-      runtime: opts.runtime, logger: progressLogger(globals().verbose),
-    });
+      runtime: opts.runtime, logger,
+    }).finally(() => logger.stop());
     process.stdout.write(`${added.length} new file(s) in ${opts.dest}${added.length ? `:\n  ${added.join('\n  ')}` : ''}\n`);
   });
 
@@ -57,19 +94,26 @@ env.command('build')
   .requiredOption('-r, --requirement <file>', 'requirements file')
   .option('-d, --cached-dir <dir>', 'install offline from this dir only')
   .action(async (opts: { requirement: string; cachedDir?: string }) => {
-    const logger = progressLogger(globals().verbose);
-    const runtime = await ensureWorkerRuntime(chooseInterpreter(globals().python), {
-      cacheDir: globals().cacheDir, logger,
-      findLinks: opts.cachedDir && holdsRuntimeWheels(opts.cachedDir) ? opts.cachedDir : undefined,
-    });
-    const built = await ensureJobEnvironment(runtime, { requirementsFile: opts.requirement, cachedDir: opts.cachedDir ?? null }, { cacheDir: globals().cacheDir, logger });
+    const logger = progress();
+    const built = await (async () => {
+      const runtime = await ensureWorkerRuntime(chooseInterpreter(globals().python), {
+        cacheDir: globals().cacheDir, logger,
+        findLinks: opts.cachedDir && holdsRuntimeWheels(opts.cachedDir) ? opts.cachedDir : undefined,
+      });
+      return ensureJobEnvironment(runtime, { requirementsFile: opts.requirement, cachedDir: opts.cachedDir ?? null }, { cacheDir: globals().cacheDir, logger });
+    })().finally(() => logger.stop());
     process.stdout.write(`${built.built ? 'built' : 'reused'} ${built.key} ${built.dir}\n`);
   });
 
 env.command('list')
   .description('list cached worker runtimes and job environments')
-  .action(() => {
+  .option('--json', 'one JSON array, for scripts', false)
+  .action((opts: { json: boolean }) => {
     const entries = listCachedEnvironments(globals().cacheDir);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(entries.map((e) => ({ ...e, lastUsed: e.lastUsed.toISOString() })), null, 2)}\n`);
+      return;
+    }
     if (entries.length === 0) process.stdout.write('no cached environments\n');
     for (const e of entries) {
       process.stdout.write(`${e.kind.padEnd(7)} ${e.name}  ${mib(e.bytes).padStart(10)}  last used ${e.lastUsed.toISOString()}${e.incomplete ? '  (unfinished)' : ''}${e.requirementsFile ? `  ${e.requirementsFile}` : ''}\n`);

@@ -11,9 +11,15 @@ export async function runSetupCommand(
   file: string,
   args: readonly string[],
   what: string,
-  options: { env?: Record<string, string>; extendEnv?: boolean; hint?: string; signal?: AbortSignal } = {},
+  options: {
+    env?: Record<string, string>; extendEnv?: boolean; hint?: string; signal?: AbortSignal;
+    /** Called with each line the command writes to stdout, as it writes it (pip's progress). */
+    onLine?: (line: string) => void;
+  } = {},
 ): Promise<string> {
+  const onLine = options.onLine;
   const result = await execa(file, args, {
+    ...(onLine ? { stdout: function* (line: unknown) { onLine(maskCredentials(String(line))); yield line; } } : {}),
     all: true,
     reject: false,
     cleanup: true,

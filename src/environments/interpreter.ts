@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { EnvironmentError } from '../errors.js';
 import { runSetupCommand } from './commands.js';
 
@@ -28,6 +29,9 @@ export function probeInterpreter(command: string): Promise<Interpreter> {
   let probe = cache.get(command);
   if (!probe) {
     probe = (async () => {
+      if (command.includes('/') && fs.statSync(command, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new EnvironmentError('PYTHON_NOT_FOUND', `Python interpreter "${command}" is a directory, not a program: name the interpreter inside it (e.g. ${command.replace(/\/+$/, '')}/python3) with the pythonExecutable option, tEnv.setPythonExecutable(path) or PYUDF_PYTHON.`, { command: [command] });
+      }
       let out: string;
       try {
         out = await runSetupCommand(command, ['-c', PROBE], `probing Python interpreter "${command}"`, {

@@ -5,7 +5,7 @@ import { EnvironmentError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { cacheRoot } from './cache-dir.js';
 import { maskCredentials, runSetupCommand } from './commands.js';
-import { explainPipFailure, isolatedPipEnv } from './pip.js';
+import { explainPipFailure, isolatedPipEnv, logPipSteps } from './pip.js';
 import { isPublished, publishOnce } from './published-dir.js';
 import type { WorkerRuntime } from './worker-runtime.js';
 
@@ -106,23 +106,25 @@ export async function ensureJobEnvironment(
   const { built } = await publishOnce(dir, async (staging) => {
     const started = Date.now();
     const lines = requirementLines(text);
-    options.logger.log({ level: 'info', source: 'pyudf', message: `creating Python environment ${key} for ${requirementsFile}` });
+    options.logger.log({ level: 'info', source: 'pyudf', message: `creating Python environment ${key} for ${requirementsFile} — first job with these requirements; later jobs reuse it` });
     options.logger.log({ level: 'info', source: 'pyudf', message: maskCredentials(`installing ${lines.length} requirement(s)${cachedDir ? ` from ${cachedDir}` : ''}: ${lines.join(', ')}`) });
     fs.mkdirSync(staging, { recursive: true });
     const source = cachedDir ? ['--isolated', '--no-index', '--find-links', cachedDir] : [];
     const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--retries', '0',
       '--no-warn-script-location', '--progress-bar', 'off', ...source,
       '--target', path.join(staging, 'site'), '-r', requirementsFile];
+    options.logger.log({ level: 'debug', source: 'pyudf', message: maskCredentials(`running ${[runtime.interpreter.executable, ...args].join(' ')}`) });
     try {
       await runSetupCommand(runtime.interpreter.executable, args, `installing the requirements of ${requirementsFile}`, {
         signal: options.signal,
+        onLine: logPipSteps(options.logger),
         env: cachedDir ? isolatedPipEnv() : undefined,
         extendEnv: !cachedDir,
       });
     } catch (error) {
       throw explain(error, requirementsFile, cachedDir);
     }
-    options.logger.log({ level: 'info', source: 'pyudf', message: `Python environment ${key} done in ${((Date.now() - started) / 1000).toFixed(1)} s` });
+    options.logger.log({ level: 'info', source: 'pyudf', message: `Python environment ${key} ready in ${((Date.now() - started) / 1000).toFixed(1)} s` });
     // The manifest stores a digest, not the text: requirement lines may carry index credentials.
     return { requirementsFile, requirementsSha256: crypto.createHash('sha256').update(text).digest('hex'), cachedDir };
   }, options.signal);

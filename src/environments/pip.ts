@@ -1,3 +1,4 @@
+import type { Logger } from '../logging.js';
 import os from 'node:os';
 
 /**
@@ -46,4 +47,24 @@ export function explainPipFailure(output: string): PipFailure {
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The lines of pip's output that mark its steps, one per package: "Collecting x",
+ * "Processing x.whl", "Installing collected packages: ...", "Successfully installed ...".
+ */
+export function pipStep(line: string): string | undefined {
+  // " (from -r requirements.txt (line 3))" and a wheel's directory say nothing a reader needs.
+  const text = line.trim().replace(/ \(from .*\)$/, '');
+  const processing = /^Processing (\S+)$/.exec(text);
+  if (processing) return `Processing ${processing[1]!.split('/').at(-1)}`;
+  return /^(Collecting|Downloading|Using cached|Building wheel|Installing collected packages|Successfully installed)\b/.test(text) ? text : undefined;
+}
+
+/** An onLine for runSetupCommand that logs pip's steps as `pip: <step>`. */
+export function logPipSteps(logger: Logger): (line: string) => void {
+  return (line) => {
+    const step = pipStep(line);
+    if (step) logger.log({ level: 'info', source: 'pyudf', message: `pip: ${step}` });
+  };
 }

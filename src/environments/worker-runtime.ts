@@ -7,7 +7,7 @@ import { packagePaths } from '../paths.js';
 import { cacheRoot } from './cache-dir.js';
 import { runSetupCommand } from './commands.js';
 import { probeInterpreter, type Interpreter } from './interpreter.js';
-import { isolatedPipEnv } from './pip.js';
+import { isolatedPipEnv, logPipSteps } from './pip.js';
 import { publishOnce } from './published-dir.js';
 
 export interface WorkerRuntime {
@@ -78,9 +78,13 @@ export async function ensureWorkerRuntime(
         { command: [interpreter.executable] });
     }
     const started = Date.now();
-    options.logger.log({ level: 'info', source: 'pyudf', message: `building the Python worker runtime in ${dir}` });
+    const log = (message: string, level: 'info' | 'debug' = 'info') => options.logger.log({ level, source: 'pyudf', message });
+    log(`building the Python worker runtime (grpcio, protobuf, pyarrow, pandas) for Python ${interpreter.version} — first run only; later jobs reuse it from ${dir}`);
+    log(`creating the virtualenv (${interpreter.executable} -m venv)`);
     await runSetupCommand(interpreter.executable, ['-m', 'venv', '--without-pip', staging], 'creating the worker runtime virtualenv', { signal: options.signal });
     const source = findLinks ? ['--isolated', '--no-index', '--find-links', findLinks] : [];
+    log(`installing ${packagePaths.runtimeRequirements} with pip${findLinks ? ` from ${findLinks} only` : ''}`);
+    log(`running ${interpreter.executable} -m pip --python ${path.join(staging, 'bin', 'python')} install ${[...source, '-r', packagePaths.runtimeRequirements].join(' ')}`, 'debug');
     await runSetupCommand(
       interpreter.executable,
       ['-m', 'pip', '--python', path.join(staging, 'bin', 'python'), 'install', '--disable-pip-version-check',
@@ -88,6 +92,7 @@ export async function ensureWorkerRuntime(
       'installing the worker runtime (grpcio, protobuf, pyarrow, pandas)',
       {
         signal: options.signal,
+        onLine: logPipSteps(options.logger),
         env: findLinks ? isolatedPipEnv() : undefined,
         extendEnv: !findLinks,
         hint: findLinks
@@ -95,7 +100,7 @@ export async function ensureWorkerRuntime(
           : `pip could not get the worker runtime. Where there is network, run: ${interpreter.executable} -m pip download -d DIR -r ${packagePaths.runtimeRequirements}; then set PYUDF_RUNTIME_FIND_LINKS=DIR here.`,
       },
     );
-    options.logger.log({ level: 'info', source: 'pyudf', message: `worker runtime ready in ${Date.now() - started} ms` });
+    log(`worker runtime ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { interpreter: interpreter.executable, version: interpreter.version, requirements };
   }, options.signal);
   return Object.freeze({ interpreter, dir, python, built });

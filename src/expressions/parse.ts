@@ -1,10 +1,20 @@
-import sqlParser from 'node-sql-parser';
+import { createRequire } from 'node:module';
+import type { Parser } from 'node-sql-parser';
 import { ExpressionError } from '../errors.js';
 import { node, type BinaryOp, type Expr, type SelectItem } from './nodes.js';
 
 // The expression language is SQL's: we let a SQL parser read it by wrapping the
 // text in a SELECT, then translate its AST into our own frozen nodes.
-const parser = new sqlParser.Parser();
+// The parser is most of the library's load time (about half a second), so it
+// is loaded on the first expression, not on `import 'pyudf'`.
+let parser: Parser | undefined;
+function sqlParser(): Parser {
+  if (!parser) {
+    const { Parser: ParserClass } = createRequire(import.meta.url)('node-sql-parser') as typeof import('node-sql-parser');
+    parser = new ParserClass();
+  }
+  return parser;
+}
 const DIALECT = { database: 'MySQL' } as const;
 
 const SELECT_PREFIX = 'SELECT ';
@@ -51,7 +61,7 @@ function astify(text: string, prefix: string, sql: string): SqlAst {
   }
   let ast: unknown;
   try {
-    ast = parser.astify(sql, DIALECT);
+    ast = sqlParser().astify(sql, DIALECT);
   } catch (error) {
     const offset = (error as { location?: { start?: { offset?: number } } }).location?.start?.offset;
     const at = offset === undefined ? '' : ` at position ${Math.max(0, offset - prefix.length) + 1}`;

@@ -48,21 +48,46 @@ export interface UdfOptions {
   readonly ioThreads?: number;
 }
 
+/** udf()'s options-object form: the types and the options in one object. */
+export interface UdfDeclaration extends UdfOptions {
+  /** null or absent: taken from the Python declaration (`@udf(input_types=...)`). */
+  readonly inputTypes?: readonly DataType[] | null;
+  /** null or absent: taken from the Python declaration (`@udf(result_type=...)`). */
+  readonly resultType?: DataType | null;
+}
+
 /**
- * Declares a Python scalar function.
+ * Declares a Python scalar function: positionally, `udf(callable, inputTypes, resultType, options)`,
+ * or with one object, `udf(callable, { inputTypes, resultType, concurrency, ... })`.
  *
  * @example
  * const add = udf('lambda i, j: i + j', [DataTypes.BIGINT(), DataTypes.BIGINT()], DataTypes.BIGINT());
  * const fadd = udf('my_udfs.add'); // types from my_udfs.py's @udf(...) declaration
  * const lenient = udf('my_udfs.parse', null, null, { onError: 'null' });
  * const vadd = udf('lambda a, b: a + b', [DataTypes.DOUBLE(), DataTypes.DOUBLE()], DataTypes.DOUBLE(), { funcType: 'pandas' });
+ * const fetch = udf('my_udfs.fetch', { resultType: DataTypes.STRING(), concurrency: 100 });
  */
+export function udf(callable: string, declaration: UdfDeclaration): PythonFunction;
 export function udf(
   callable: string,
   inputTypes?: readonly DataType[] | null,
   resultType?: DataType | null,
-  options: UdfOptions = {},
+  options?: UdfOptions,
+): PythonFunction;
+export function udf(
+  callable: string,
+  typesOrDeclaration?: readonly DataType[] | UdfDeclaration | null,
+  resultTypeArgument?: DataType | null,
+  optionsArgument: UdfOptions = {},
 ): PythonFunction {
+  const isDeclaration = typesOrDeclaration != null && !Array.isArray(typesOrDeclaration) && !(typesOrDeclaration instanceof DataType);
+  if (isDeclaration && (resultTypeArgument != null || arguments.length > 3)) {
+    throw new PyUdfError('INVALID_ARGUMENT', `udf(${JSON.stringify(callable)}): with an options object as second argument, pass the result type and options in it, not after it`);
+  }
+  const declaration = isDeclaration ? typesOrDeclaration as UdfDeclaration : undefined;
+  const inputTypes = declaration ? declaration.inputTypes : typesOrDeclaration as readonly DataType[] | null | undefined;
+  const resultType = declaration ? declaration.resultType : resultTypeArgument;
+  const options: UdfOptions = declaration ?? optionsArgument;
   if (typeof callable !== 'string' || callable.trim() === '') {
     throw new PyUdfError('INVALID_ARGUMENT', `udf: callable must be a Python expression such as 'lambda i, j: i + j' or 'my_udfs.add', got ${String(callable)}`);
   }

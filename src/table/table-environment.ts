@@ -21,7 +21,7 @@ import { functionsUsed, type PlanNode, type TableDefinition } from '../planning/
 import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
 import { widensTo } from '../types/data-types.js';
-import { coerceValue, type Row, type SqlValue } from '../types/values.js';
+import { coerceValue, type Row, type SchemaRow, type SqlValue } from '../types/values.js';
 import { WorkerPool, type WorkersReport } from '../workers/worker-pool.js';
 import { IdleWorkers, setupKey } from '../workers/idle-workers.js';
 import { ConnectTableDescriptor, FileSystem, fileTableDefinition, type CsvOptions, type CsvTableDefinition } from './descriptors.js';
@@ -31,9 +31,9 @@ import type * as arrow from 'apache-arrow';
 import { isPythonFunction, type PythonFunction } from './python-function.js';
 import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.js';
 import { elementsSchema, type ElementsSchema } from './element-schema.js';
-import { Table, type CollectedRows, type CountedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult, type TableHost } from './table.js';
+import { Table, type CollectedRows, type CountedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult } from './table.js';
 import type { DataType } from '../types/data-types.js';
-import { executeSql, sqlQuery, type SqlSession } from '../sql/execute-sql.js';
+import { executeSql, sqlQuery } from '../sql/execute-sql.js';
 import type { SqlTableResult } from '../sql/sql-result.js';
 
 export interface TableEnvironmentOptions {
@@ -176,7 +176,7 @@ interface QueuedInsert {
  *   .select('add(a, b) AS s').execute().collect();
  * await tEnv.close();
  */
-export class TableEnvironment implements TableHost, SqlSession {
+export class TableEnvironment {
   readonly #options: ResolvedOptions;
   readonly #functions = new Map<string, PythonFunction>();
   readonly #tables = new Map<string, TableDefinition>();
@@ -417,6 +417,8 @@ export class TableEnvironment implements TableHost, SqlSession {
    * DataType }`, a `DataTypes.ROW([...])`, a list of column names (types
    * inferred from the values), or nothing (columns `_1`, `_2`, ..., inferred).
    */
+  fromElements<S extends Readonly<Record<string, DataType>>>(rows: ReadonlyArray<readonly unknown[] | Readonly<Record<string, unknown>>>, schema: S): Table<SchemaRow<S>>;
+  fromElements(rows: ReadonlyArray<readonly unknown[] | Readonly<Record<string, unknown>>>, schema?: ElementsSchema): Table;
   fromElements(rows: ReadonlyArray<readonly unknown[] | Readonly<Record<string, unknown>>>, schema?: ElementsSchema): Table {
     if (!Array.isArray(rows)) throw new PyUdfError('INVALID_ARGUMENT', 'fromElements: rows must be an array');
     const fields = elementsSchema(rows, schema);
@@ -434,8 +436,8 @@ export class TableEnvironment implements TableHost, SqlSession {
    * A table of whole columns, e.g. `{ a: BigInt64Array, b: Float64Array }`:
    * typed arrays of a column's exact type are used without copying.
    */
-  fromColumns(columns: Readonly<Record<string, ColumnData>>, schema: Schema | Readonly<Record<string, DataType>>): Table {
-    return this.#scan('(columns)', columnsTable(columns, toTableSchema(schema, 'fromColumns')));
+  fromColumns<S extends Readonly<Record<string, DataType>>>(columns: Readonly<Record<string, ColumnData>>, schema: Schema | S): Table<SchemaRow<S>> {
+    return this.#scan('(columns)', columnsTable(columns, toTableSchema(schema, 'fromColumns'))) as Table<SchemaRow<S>>;
   }
 
   /**
@@ -478,29 +480,35 @@ export class TableEnvironment implements TableHost, SqlSession {
     await this.close();
   }
 
-  // TableHost
+  // What Table asks of its environment (TableHost). Marked internal: the published
+  // declarations leave them out, so they are not part of TableEnvironment's public type.
 
+  /** @internal */
   functionNames(): string[] {
     return [...this.#functions.keys()];
   }
 
+  /** @internal */
   functionDeclaration(name: string): PythonFunction | undefined {
     const registered = resolveFunctionName(name, this.functionNames());
     return registered === undefined ? undefined : this.#functions.get(registered);
   }
 
+  /** @internal */
   queueInsert(plan: PlanNode, tableName: string): void {
     this.#checkOpen('insertInto');
     this.#sinkTable(tableName);
     this.#queued.push({ plan, tableName });
   }
 
+  /** @internal */
   runInsert(plan: PlanNode, tableName: string, jobName: string, options?: ExecuteOptions): Promise<JobResult> {
     this.#checkOpen('executeInsert');
     this.#sinkTable(tableName);
     return this.#runInserts([{ plan, tableName }], jobName, options);
   }
 
+  /** @internal */
   async runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows> {
     this.#checkOpen('execute');
     const rows: Row[] = [];
@@ -511,6 +519,7 @@ export class TableEnvironment implements TableHost, SqlSession {
     return { rows, udfErrors, skippedInputLines, metrics };
   }
 
+  /** @internal */
   async runArrow(plan: PlanNode, options?: ExecuteOptions): Promise<arrow.Table> {
     this.#checkOpen('execute');
     let result: arrow.Table | null = null;
@@ -523,6 +532,7 @@ export class TableEnvironment implements TableHost, SqlSession {
     return result!;
   }
 
+  /** @internal */
   async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
     this.#checkOpen('execute');
     if (plan.kind === 'engine') {
@@ -537,6 +547,7 @@ export class TableEnvironment implements TableHost, SqlSession {
     return { rows, metrics };
   }
 
+  /** @internal */
   async *runStream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row> {
     this.#checkOpen('execute');
     // The job runs beside the reader; a reader that stops early cancels it.

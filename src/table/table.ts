@@ -79,7 +79,7 @@ export interface CountedRows {
  * all at once (`collect()`), one by one as they come (`for await`), or only
  * counted (`count()`).
  */
-export class TableResult {
+export class TableResult<R = Row> {
   readonly #run: () => Promise<CollectedRows>;
   readonly #count: () => Promise<CountedRows>;
   readonly #stream: () => AsyncGenerator<Row>;
@@ -109,15 +109,18 @@ export class TableResult {
     return this.#arrow();
   }
 
-  /** Runs the job and returns its rows, BIGINT as bigint. */
-  async collect(): Promise<Row[]> {
+  /**
+   * Runs the job and returns its rows, BIGINT as bigint. `collect<MyRow>()` names the rows'
+   * type where the table's own is not known (e.g. after `select`).
+   */
+  async collect<T = R>(): Promise<T[]> {
     this.#result ??= this.#run().then((result) => {
       this.#udfErrors = result.udfErrors;
       this.#skippedInputLines = result.skippedInputLines;
       this.#metrics = result.metrics;
       return result;
     });
-    return (await this.#result).rows;
+    return (await this.#result).rows as T[];
   }
 
   /** After collect() or count(): per Python function the job called, its figures and metrics. */
@@ -136,8 +139,8 @@ export class TableResult {
   }
 
   /** Runs the job and yields rows as their batches finish; breaking out of the loop cancels the job. */
-  [Symbol.asyncIterator](): AsyncGenerator<Row> {
-    return this.#stream();
+  [Symbol.asyncIterator](): AsyncGenerator<R> {
+    return this.#stream() as AsyncGenerator<R>;
   }
 }
 
@@ -148,7 +151,7 @@ export class TableResult {
  * @example
  * const rows = await tEnv.fromPath('mySource').where('a > 0').select('add(a, b) AS s').execute().collect();
  */
-export class Table {
+export class Table<R = Row> {
   readonly #host: TableHost;
   readonly #plan: PlanNode;
 
@@ -181,11 +184,11 @@ export class Table {
    * calls) runs there; one with built-in functions runs in the engine; one
    * mixing both is split (splitPythonCalls).
    */
-  #hostOrEngine(text: string, method: 'select' | 'where', onHost: () => PlanNode, inEngine: () => PlanNode): Table {
+  #hostOrEngine<T = Row>(text: string, method: 'select' | 'where', onHost: () => PlanNode, inEngine: () => PlanNode): Table<T> {
     let plan: PlanNode;
     // Over a relation already in the engine, an expression calling no Python function stays there.
     if (this.#plan.kind === 'engine' && typeof text === 'string' && !callsPython(text, this.#host.functionNames())) {
-      return new Table(this.#host, inEngine());
+      return new Table<T>(this.#host, inEngine());
     }
     try {
       plan = onHost();
@@ -196,10 +199,10 @@ export class Table {
       const python = this.#host.functionNames().map((f) => f.toLowerCase());
       const mixed = typeof text === 'string' ? calledNames(text).filter((n) => python.includes(n.toLowerCase())) : [];
       if (mixed.length > 0 && unknownFunctions(text, this.#host.functionNames()).length > 0) throw error;
-      if (mixed.length > 0) return splitPythonCalls(this, text, method, this.#host.functionNames());
+      if (mixed.length > 0) return splitPythonCalls(this as unknown as Table, text, method, this.#host.functionNames()) as unknown as Table<T>;
       plan = inEngine();
     }
-    return new Table(this.#host, plan);
+    return new Table<T>(this.#host, plan);
   }
 
   /** Inner join with `right` (column names must differ) on `predicate`; without one, every pair of rows. */
@@ -398,15 +401,15 @@ export class Table {
   }
 
   /** Keeps the rows for which `predicate` is TRUE (not FALSE, not NULL). */
-  where(predicate: string): Table {
-    return this.#hostOrEngine(predicate, 'where', () => {
+  where(predicate: string): Table<R> {
+    return this.#hostOrEngine<R>(predicate, 'where', () => {
       const expr = parsePredicate(predicate);
       validateNames(expr, predicate, this.#plan.columns, this.#host.functionNames());
       return Object.freeze({ kind: 'filter', input: this.#plan, predicate: expr, text: predicate, columns: this.#plan.columns });
     }, () => filterNode(this.#plan, predicate, this.#host.functionNames()));
   }
 
-  filter(predicate: string): Table {
+  filter(predicate: string): Table<R> {
     return this.where(predicate);
   }
 
@@ -421,8 +424,8 @@ export class Table {
   }
 
   /** Runs this table as a job whose rows come back to TypeScript. */
-  execute(options?: ExecuteOptions): TableResult {
-    return new TableResult(
+  execute(options?: ExecuteOptions): TableResult<R> {
+    return new TableResult<R>(
       () => this.#host.runCollect(this.#plan, options),
       () => this.#host.runCount(this.#plan, options),
       () => this.#host.runStream(this.#plan, options),

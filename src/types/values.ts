@@ -32,6 +32,12 @@ export interface SqlRow {
 /** A result row: output column name to value. */
 export type Row = Record<string, SqlValue>;
 
+/**
+ * The row type of a table whose schema is the object `S` (column name → DataType): its
+ * columns are known, so `row.a` type-checks and a misspelt column does not.
+ */
+export type SchemaRow<S> = { [K in keyof S & string]: SqlValue };
+
 const INT_RANGES = {
   TINYINT: [-128, 127],
   SMALLINT: [-32768, 32767],
@@ -70,7 +76,9 @@ export function coerceValue(value: unknown, type: DataType, where: string): SqlV
       let n: bigint;
       if (typeof value === 'bigint') n = value;
       else if (typeof value === 'number' && Number.isSafeInteger(value)) n = BigInt(value);
-      else return bad();
+      else if (typeof value === 'number' && Number.isInteger(value)) {
+        return bad(`is beyond Number.MAX_SAFE_INTEGER (2^53 - 1): a JavaScript number that large is an unsafe integer, already rounded; pass a bigint for a BIGINT (e.g. ${BigInt(value)}n or BigInt('...') from the exact digits)`);
+      } else return bad();
       return n >= BIGINT_MIN && n <= BIGINT_MAX ? n : bad();
     }
     case 'FLOAT':

@@ -33,10 +33,18 @@ describe('env build, list, prune and doctor on one cache', () => {
     requirements = requirementsFile('requirements.txt', 'mpmath==1.3.0\n');
   });
 
-  test('env build builds the environment, then reuses it', async () => {
+  test('env build builds the environment, then reuses it; off a terminal it prints a plain line per step', async () => {
     const first = await pyudf(['env', 'build', '-r', requirements, '-d', cachedDir, '--cache-dir', cacheDir]);
-    expect(first.stderr).toBe('');
     expect(first.exitCode).toBe(0);
+    expect(first.stderr.split('\n')).toEqual([
+      expect.stringMatching(/^\[\d+\.\ds\] creating Python environment [0-9a-f]{16} for .* — first job with these requirements; later jobs reuse it$/),
+      expect.stringMatching(/^\[\d+\.\ds\] installing 1 requirement\(s\) from .*: mpmath==1\.3\.0$/),
+      expect.stringMatching(/^\[\d+\.\ds\] pip: Processing mpmath-1\.3\.0-py3-none-any\.whl$/),
+      expect.stringMatching(/^\[\d+\.\ds\] pip: Installing collected packages: mpmath$/),
+      expect.stringMatching(/^\[\d+\.\ds\] pip: Successfully installed mpmath-1\.3\.0$/),
+      expect.stringMatching(/^\[\d+\.\ds\] Python environment [0-9a-f]{16} ready in \d+\.\d s$/),
+    ]);
+    expect(first.stderr).not.toMatch(/\x1b\[/); // no terminal control codes in a log
     const match = /^built ([0-9a-f]{16}) (.+)$/.exec(first.stdout.trim());
     expect(match).not.toBeNull();
     key = match![1]!;
@@ -45,6 +53,7 @@ describe('env build, list, prune and doctor on one cache', () => {
 
     const second = await pyudf(['env', 'build', '-r', requirements, '-d', cachedDir, '--cache-dir', cacheDir]);
     expect(second.exitCode).toBe(0);
+    expect(second.stderr).toBe('');
     expect(second.stdout.trim()).toBe(`reused ${key} ${path.join(cacheDir, 'envs', key)}`);
   });
 
@@ -57,14 +66,37 @@ describe('env build, list, prune and doctor on one cache', () => {
     expect(run.stderr).toContain('[ENVIRONMENT_BUILD_FAILED]');
   });
 
+  test('--quiet builds without a word on stderr; --verbose adds the commands run', async () => {
+    const other = requirementsFile('quiet.txt', 'six==1.17.0\n');
+    const quiet = await pyudf(['--quiet', 'env', 'build', '-r', other, '-d', cachedDir, '--cache-dir', cacheDir]);
+    expect({ exitCode: quiet.exitCode, stderr: quiet.stderr }).toEqual({ exitCode: 0, stderr: '' });
+    expect(quiet.stdout).toMatch(/^built [0-9a-f]{16} /);
+    const again = requirementsFile('verbose.txt', 'six==1.17.0\nmpmath==1.3.0\n');
+    const verbose = await pyudf(['--verbose', 'env', 'build', '-r', again, '-d', cachedDir, '--cache-dir', cacheDir]);
+    expect(verbose.exitCode).toBe(0);
+    expect(verbose.stderr).toMatch(/^\[\d+\.\ds\] running .* -m pip install .*--target /m);
+  });
+
+  test('env list --json gives scripts one JSON array', async () => {
+    const run = await pyudf(['env', 'list', '--json', '--cache-dir', cacheDir]);
+    expect(run.exitCode).toBe(0);
+    const entries = JSON.parse(run.stdout) as { kind: string; name: string; dir: string; bytes: number; lastUsed: string; incomplete: boolean }[];
+    expect(entries.filter((e) => e.kind === 'env').map((e) => e.name)).toContain(key);
+    const env = entries.find((e) => e.name === key)!;
+    expect(env).toEqual(expect.objectContaining({ kind: 'env', dir: path.join(cacheDir, 'envs', key), incomplete: false, requirementsFile: requirements }));
+    expect(Number.isNaN(Date.parse(env.lastUsed))).toBe(false);
+    expect(env.bytes).toBeGreaterThan(0);
+  });
+
   test('env list shows the environment and the requirements it was built for', async () => {
     expect(key).not.toBe('');
     const run = await pyudf(['env', 'list', '--cache-dir', cacheDir]);
     expect(run.exitCode).toBe(0);
     const envLines = run.stdout.split('\n').filter((l) => l.startsWith('env '));
-    expect(envLines).toHaveLength(1);
-    expect(envLines[0]).toMatch(new RegExp(`^env +${key} .*last used .*${requirements.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
-    expect(envLines[0]).not.toContain('unfinished');
+    expect(envLines).toHaveLength(3);
+    const line = envLines.find((l) => l.includes(key))!;
+    expect(line).toMatch(new RegExp(`^env +${key} .*last used .*${requirements.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    expect(line).not.toContain('unfinished');
     expect(run.stdout).toMatch(/^runtime /m);
   });
 
@@ -73,7 +105,7 @@ describe('env build, list, prune and doctor on one cache', () => {
     const run = await pyudf(['doctor', '--cache-dir', cacheDir]);
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toContain(`ok      interpreter: ${executable.trim()} (Python `);
-    expect(run.stdout).toContain(`ok      cache: ${cacheDir} (--cache-dir), 1 job environment(s)`);
+    expect(run.stdout).toContain(`ok      cache: ${cacheDir} (--cache-dir), 3 job environment(s)`);
     expect(run.stdout).toContain('ok      worker runtime: built');
     expect(run.stdout).not.toContain('PROBLEM');
   });
@@ -115,10 +147,33 @@ describe('download', () => {
     const dest = path.join(dir, 'download');
     const requirements = requirementsFile('download.txt', 'mpmath==1.4.1\n');
     const run = await pyudf(['download', '-r', requirements, '-d', dest]);
-    expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
+    expect(run.stderr.split('\n')).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^\[\d+\.\ds\] downloading the requirements of .*download\.txt into /),
+      expect.stringMatching(/^\[\d+\.\ds\] pip: (Collecting mpmath==1\.4\.1|Processing mpmath-1\.4\.1-py3-none-any\.whl)$/),
+    ]));
+    expect((await pyudf(['-q', 'download', '-r', requirements, '-d', dest])).stderr).toBe('');
     expect(fs.readdirSync(dest)).toEqual(['mpmath-1.4.1-py3-none-any.whl']);
     expect(run.stdout).toBe(`1 new file(s) in ${dest}:\n  mpmath-1.4.1-py3-none-any.whl`); // execa strips the last newline
+  });
+
+  test('a requirements file that does not exist: says so, and runs no pip', async () => {
+    const dest = path.join(dir, 'missing-file-download');
+    const missing = path.join(dir, 'no-such-requirements.txt');
+    const run = await pyudf(['download', '-r', missing, '-d', dest]);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toBe(`pyudf: requirements file ${missing} does not exist [IO]`);
+    expect(fs.existsSync(dest)).toBe(false);
+  });
+
+  test('a misspelt package name is not found on the index, which pip did reach', async () => {
+    const requirements = requirementsFile('misspelt.txt', 'mpmathh==1.3.0\n');
+    const run = await pyudf(['download', '-r', requirements, '-d', path.join(dir, 'misspelt-download')]);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toContain('pyudf: mpmathh==1.3.0 not found on the package index');
+    expect(run.stderr).toContain("check the name's spelling");
+    expect(run.stderr).not.toContain('network');
+    expect(run.stderr).toContain('[ENVIRONMENT_BUILD_FAILED]');
   });
 
   test('with neither -r nor --runtime it refuses', async () => {

@@ -34,6 +34,27 @@ test('the worker runtime is built from a cached dir that holds its wheels', asyn
   const built = listCachedEnvironments(cacheDir);
   expect(built.filter((e) => e.kind === 'runtime' && !e.incomplete)).toHaveLength(1);
   expect(built.filter((e) => e.kind === 'env' && !e.incomplete)).toHaveLength(1);
-  expect(logger.entries.some((e) => e.message.startsWith('building the Python worker runtime'))).toBe(true);
+  // The first run says what it builds and why, each step as pip takes it, and how long it took.
+  const lines = logger.entries.filter((e) => e.source === 'pyudf' && e.level === 'info').map((e) => e.message);
+  const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+  const order = [
+    /^building the Python worker runtime \(grpcio, protobuf, pyarrow, pandas\) for Python .* — first run only; later jobs reuse it from /,
+    /^creating the virtualenv /,
+    /^installing .*runtime\.txt with pip from .* only$/,
+    /^pip: Processing .*grpcio-.*\.whl$/,
+    /^pip: Installing collected packages: .*pandas/,
+    /^pip: Successfully installed .*grpcio-/,
+    /^worker runtime ready in \d+\.\d s$/,
+    /^creating Python environment [0-9a-f]{16} for .*requirements\.txt — first job with these requirements; later jobs reuse it$/,
+    /^pip: Processing .*mpmath-1\.3\.0-py3-none-any\.whl$/,
+    /^pip: Successfully installed mpmath-1\.3\.0$/,
+    /^Python environment [0-9a-f]{16} ready in \d+\.\d s$/,
+  ].map(at);
+  expect({ lines, order }).toEqual({ lines, order: order.map(() => expect.any(Number)) });
+  expect(order.every((index) => index >= 0)).toBe(true);
+  expect([...order].sort((a, b) => a - b)).toEqual(order);
+  for (const name of ['grpcio', 'protobuf', 'pyarrow', 'pandas', 'numpy']) {
+    expect(lines.some((line) => new RegExp(`^pip: Processing ${name}-[^/ ]*\\.whl$`).test(line))).toBe(true);
+  }
   expect(pythonWorkers()).toEqual([]);
 }, 120_000);

@@ -44,7 +44,13 @@ test('a build whose find-links directory has no wheels fails with pip\'s command
   expect(e.message).toContain(e.output);
   // The message says what the directory must hold.
   expect(e.message).toContain(`PYUDF_RUNTIME_FIND_LINKS=${noWheels} must hold wheels`);
-  expect(logger.entries.map((l) => l.message)).toEqual([expect.stringMatching(/^building the Python worker runtime in /)]);
+  // Up front what it builds and why, then each step; no "ready" line for a build that failed.
+  expect(logger.entries.map((l) => `${l.level} ${l.message}`)).toEqual([
+    expect.stringMatching(/^info building the Python worker runtime \(grpcio, protobuf, pyarrow, pandas\) for Python 3\.\d+\.\d+ — first run only; later jobs reuse it from /),
+    expect.stringMatching(/^info creating the virtualenv \(.* -m venv\)$/),
+    `info installing ${packagePaths.runtimeRequirements} with pip from ${noWheels} only`,
+    expect.stringMatching(/^debug running .* -m pip --python .* install --isolated --no-index --find-links /),
+  ]);
 
   // No runtime, no staging directory, no lock: the cache holds nothing but the empty runtimes directory.
   const runtimes = path.join(cacheDir, 'runtimes');
@@ -62,7 +68,7 @@ test('a build removes what a killed build of its runtime left: a staging directo
 
   // The first build names the runtime's directory in its log.
   expect(await build()).toBeInstanceOf(EnvironmentError);
-  const finalDir = /^building the Python worker runtime in (.*)$/.exec(logger.entries[0]!.message)![1]!;
+  const finalDir = /^building the Python worker runtime .* reuse it from (.*)$/.exec(logger.entries[0]!.message)![1]!;
   expect(path.dirname(finalDir)).toBe(path.join(cacheDir, 'runtimes'));
 
   // What a build SIGKILLed half-way leaves: its staging directory, or a final directory without the marker.

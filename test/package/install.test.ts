@@ -1,5 +1,6 @@
-// Another project installs pyudf from this directory and uses it: a plain
-// Node ESM script runs a job, and TypeScript type-checks against dist's types.
+// Other projects install pyudf from the tarball `npm pack` makes, as from the registry:
+// a plain Node ESM script and a CommonJS one run a job, and a strict TypeScript project
+// type-checks against the published types.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, tempDir } from '../s
 
 const tempRoot = isolateTempRoot();
 const project = tempDir('consumer-');
+const cjsProject = tempDir('consumer-cjs-');
 const REPO_ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const TSC = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsc');
 
@@ -18,9 +20,21 @@ const TSC = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsc');
 const consumerEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) =>
   !/^npm_/i.test(name) && name !== 'INIT_CWD' && name !== 'NODE_OPTIONS')) as Record<string, string>;
 
-function run(file: string, args: readonly string[]) {
-  return execa(file, args, { cwd: project, env: consumerEnv, extendEnv: false, reject: false, all: true, stdin: 'ignore' });
+function run(file: string, args: readonly string[], cwd = project) {
+  return execa(file, args, { cwd, env: consumerEnv, extendEnv: false, reject: false, all: true, stdin: 'ignore' });
 }
+
+const CJS_JOB = `const { TableEnvironment, DataTypes, udf } = require('pyudf');
+
+(async () => {
+  const tEnv = TableEnvironment.create();
+  tEnv.registerFunction('add', udf('lambda i, j: i + j', { inputTypes: [DataTypes.BIGINT(), DataTypes.BIGINT()], resultType: DataTypes.BIGINT() }));
+  const rows = await tEnv.fromElements([[1n, 2n], [20n, 22n]], { a: DataTypes.BIGINT(), b: DataTypes.BIGINT() })
+    .select('add(a, b) AS s').execute().collect();
+  await tEnv.close();
+  process.stdout.write(rows.map((row) => String(row.s)).join(',') + '\\n');
+})();
+`;
 
 const JOB = `import { TableEnvironment, DataTypes, udf } from 'pyudf';
 
@@ -42,6 +56,21 @@ const rows: Row[] = await tEnv.fromElements([[1n, 2n]], { a: DataTypes.BIGINT(),
 await tEnv.close();
 export const sums: unknown[] = rows.map((row) => row.s);
 export const missingPython = (e: unknown): boolean => e instanceof EnvironmentError && e.code === 'PYTHON_NOT_FOUND';
+export const declared: PythonFunction = udf('m.f', { resultType: DataTypes.STRING(), concurrency: 100 });
+export const serialized: string = JSON.stringify(new EnvironmentError('PYTHON_NOT_FOUND', 'no python', {}));
+// Rows are typed from a schema object: a misspelt column does not compile.
+const typedRows = await tEnv.fromElements([[1n, 2n]], { a: DataTypes.BIGINT(), b: DataTypes.BIGINT() }).execute().collect();
+export const first = typedRows[0]?.a;
+// @ts-expect-error misspelt
+export const misspelt = typedRows[0]?.aa;
+export const named = async () => (await tEnv.fromElements([[1n]], { a: DataTypes.BIGINT() }).select('a AS s').execute().collect<{ s: bigint }>())[0]?.s;
+// The methods Table uses to run jobs are not part of TableEnvironment's public type.
+// @ts-expect-error internal
+tEnv.runCollect;
+// @ts-expect-error internal
+tEnv.queueInsert;
+// @ts-expect-error internal
+tEnv.functionNames;
 `;
 
 const UNTYPED = `import { DataTypes, udf } from 'pyudf';
@@ -55,13 +84,23 @@ const typeCheck = (file: string, ...more: string[]) =>
 let typed: ReturnType<typeof typeCheck>;
 let untyped: ReturnType<typeof typeCheck>;
 
-beforeAll(async () => {
-  const init = await run('npm', ['init', '-y']);
-  expect({ exitCode: init.exitCode, output: init.all }).toEqual({ exitCode: 0, output: expect.any(String) });
-  const manifest = path.join(project, 'package.json');
-  fs.writeFileSync(manifest, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifest, 'utf8')), type: 'module' }, null, 2));
-  const install = await run('npm', ['install', REPO_ROOT, '--no-audit', '--no-fund', '--ignore-scripts']);
+let tarball: string;
+let packed: string[];
+
+async function newProject(dir: string, type: 'module' | 'commonjs') {
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: path.basename(dir), version: '1.0.0', private: true, type }, null, 2));
+  const install = await run('npm', ['install', tarball, '--no-audit', '--no-fund', '--ignore-scripts'], dir);
   expect({ exitCode: install.exitCode, output: install.all }).toEqual({ exitCode: 0, output: expect.any(String) });
+}
+
+beforeAll(async () => {
+  // dist is built by the test command; packing does not build again.
+  const pack = await run('npm', ['pack', REPO_ROOT, '--ignore-scripts', '--json', '--pack-destination', project]);
+  expect({ exitCode: pack.exitCode, stderr: pack.stderr }).toEqual({ exitCode: 0, stderr: expect.any(String) });
+  const [report] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
+  tarball = path.join(project, report!.filename);
+  packed = report!.files.map((file) => file.path);
+  await Promise.all([newProject(project, 'module'), newProject(cjsProject, 'commonjs')]);
 
   fs.writeFileSync(path.join(project, 'job.mjs'), JOB);
   fs.writeFileSync(path.join(project, 'typed.ts'), TYPED);
@@ -77,13 +116,23 @@ afterAll(async () => {
   await Promise.all([typed, untyped]); // no tsc outlives the file
 });
 
-test('a local directory install links the package into node_modules', () => {
+test('the tarball holds the library, its licence and changelog, and no development files', () => {
+  expect(packed).toEqual(expect.arrayContaining([
+    'LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts',
+    'requirements/runtime.txt', 'proto/worker.proto',
+  ]));
+  expect(packed.filter((file) => /\.map$|^test\/|^src\/|^bench\/|^scripts\/|dev\.txt$|__pycache__/.test(file))).toEqual([]);
   const installed = path.join(project, 'node_modules', 'pyudf');
-  expect(fs.lstatSync(installed).isSymbolicLink()).toBe(true);
-  expect(fs.realpathSync(installed)).toBe(fs.realpathSync(REPO_ROOT));
-  expect(JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')).dependencies).toEqual({
-    pyudf: expect.stringMatching(/^file:/),
-  });
+  expect(fs.lstatSync(installed).isSymbolicLink()).toBe(false);
+  expect(fs.readFileSync(path.join(installed, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
+});
+
+test('a CommonJS script requires pyudf and runs a job with a Python UDF', async () => {
+  fs.writeFileSync(path.join(cjsProject, 'job.js'), CJS_JOB);
+  const job = await run('node', ['job.js'], cjsProject);
+  expect({ exitCode: job.exitCode, stdout: job.stdout, stderr: job.stderr }).toEqual({ exitCode: 0, stdout: '3,42', stderr: '' });
+  expect(pythonWorkers()).toEqual([]);
+  expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
 });
 
 test('a plain Node ESM script imports pyudf and runs a job with a Python UDF', async () => {

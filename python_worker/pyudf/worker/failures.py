@@ -33,7 +33,8 @@ def _is_ours(filename: str) -> bool:
 
 
 def _is_library(filename: str) -> bool:
-    return _is_ours(filename) or os.path.abspath(filename).startswith(tuple(_library_dirs))
+    # "<frozen importlib._bootstrap>": the import machinery, between the worker and a module it loads.
+    return filename.startswith("<frozen ") or _is_ours(filename) or os.path.abspath(filename).startswith(tuple(_library_dirs))
 
 
 def _user_frames(tb: Optional[TracebackType]) -> Optional[TracebackType]:
@@ -60,10 +61,14 @@ def udf_error(
     row_index: int = -1,
 ) -> worker_pb2.UdfError:
     tb = _user_frames(exc.__traceback__)
-    lines = traceback.format_exception(type(exc), exc, tb)
-    location = _innermost_user_location(tb)
-    if not location and isinstance(exc, SyntaxError) and exc.filename:
+    if isinstance(exc, SyntaxError) and exc.filename and not _is_library(exc.filename):
+        # A module that does not compile: its file, line and caret are the whole story; the
+        # frames above are the import machinery's.
+        lines = traceback.format_exception_only(type(exc), exc)
         location = f"{exc.filename}:{exc.lineno}"
+    else:
+        lines = traceback.format_exception(type(exc), exc, tb)
+        location = _innermost_user_location(tb)
     return worker_pb2.UdfError(
         function_name=function_name,
         phase=phase,

@@ -78,6 +78,14 @@ def _evaluate(function_name: str, expression: str) -> Any:
         found, value = _import_dotted(expression)
         if found:
             return value
+        module = expression.split(".")[0]
+        if "." in expression and module not in _namespace():
+            raise FunctionLoadError(
+                "ModuleNotFoundError",
+                f"no Python module {module!r} is shipped with the job, so {expression!r} cannot be resolved: "
+                f"ship its file with tEnv.addPythonFile('{module}.py') (or the directory holding the "
+                f"package {module!r}), or install it with tEnv.setPythonRequirements(...)",
+            )
     filename = f"<udf {function_name}>"
     # Registering the source lets tracebacks show the failing line of a lambda.
     linecache.cache[filename] = (len(expression), None, expression.splitlines(True) or [""], filename)

@@ -1,0 +1,85 @@
+// Every code block of the README and docs/ runs as written: Python blocks parse (a block
+// whose first line is "# name.py" is also written to that file for the page's TypeScript),
+// shell blocks parse, and a page's TypeScript blocks run, in order, as one program against
+// the built package. Blocks that are not meant to run (output, commands for a clone) are
+// marked `text` and skipped.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import ts from 'typescript';
+import { isolateTempRoot, pythonWorkers, tempDir } from '../support.js';
+
+isolateTempRoot();
+const REPO = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const RUNNABLE = new Set(['ts', 'js', 'python', 'bash', 'sh']);
+
+interface Block { lang: string; code: string; line: number }
+
+function blocksOf(file: string): Block[] {
+  const text = fs.readFileSync(path.join(REPO, file), 'utf8');
+  const blocks: Block[] = [];
+  for (const match of text.matchAll(/^ *```(\w*)\n([\s\S]*?)^ *```$/gm)) {
+    const indent = /^ */.exec(match[0])![0].length;
+    const code = match[2]!.split('\n').map((l) => l.slice(Math.min(indent, /^ */.exec(l)![0].length))).join('\n');
+    blocks.push({ lang: match[1]!, code, line: text.slice(0, match.index).split('\n').length });
+  }
+  return blocks;
+}
+
+const pages = ['README.md', ...fs.readdirSync(path.join(REPO, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+
+test('every fenced block names its language, and is one this test runs or `text`', () => {
+  const unknown = pages.flatMap((page) => blocksOf(page)
+    .filter((b) => !RUNNABLE.has(b.lang) && b.lang !== 'text')
+    .map((b) => `${page}:${b.line} \`\`\`${b.lang}`));
+  expect(unknown).toEqual([]);
+});
+
+describe.each(pages)('%s', (page) => {
+  const dir = tempDir('doc-blocks-');
+  const blocks = blocksOf(page);
+  const python = blocks.filter((b) => b.lang === 'python');
+  const shell = blocks.filter((b) => b.lang === 'bash' || b.lang === 'sh');
+  const script = blocks.filter((b) => b.lang === 'ts' || b.lang === 'js');
+
+  test('Python blocks parse', async () => {
+    for (const block of python) {
+      const run = await execa('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], { input: block.code, reject: false });
+      expect({ at: `${page}:${block.line}`, exitCode: run.exitCode, stderr: run.stderr }).toEqual({ at: `${page}:${block.line}`, exitCode: 0, stderr: '' });
+    }
+  });
+
+  test('shell blocks parse', async () => {
+    for (const block of shell) {
+      const run = await execa('bash', ['-n'], { input: block.code, reject: false });
+      expect({ at: `${page}:${block.line}`, exitCode: run.exitCode, stderr: run.stderr }).toEqual({ at: `${page}:${block.line}`, exitCode: 0, stderr: '' });
+    }
+  });
+
+  (script.length ? test : test.skip)('TypeScript blocks run in order as one program', async () => {
+    fs.mkdirSync(path.join(dir, 'node_modules'));
+    fs.symlinkSync(REPO, path.join(dir, 'node_modules', 'pyudf'));
+    for (const block of python) {
+      const name = /^# ([\w.]+\.py)\n/.exec(block.code)?.[1];
+      if (name) fs.writeFileSync(path.join(dir, name), block.code);
+    }
+    const exported = Object.keys(await import(path.join(REPO, 'dist', 'index.js')));
+    // Each block in its own scope, as a reader pastes it; blocks that use `tEnv` without
+    // making one get a shared environment, closed at the end.
+    // Imports move to the top (pyudf's are given whole).
+    const IMPORT = /^import .* from '([^']+)';$/gm;
+    const imports = [...new Set(script.flatMap((b) => [...b.code.matchAll(IMPORT)].filter((m) => m[1] !== 'pyudf').map((m) => m[0])))];
+    const body = script.map((b) => `{ // ${page}:${b.line}\n${b.code.replace(IMPORT, '')}\n}`).join('\n');
+    const source = `${imports.join('\n')}\nimport { ${exported.join(', ')} } from 'pyudf';\nconst tEnv = TableEnvironment.create();\ntry {\n${body}\n} finally {\n  await tEnv.close();\n}\n`;
+    const { outputText, diagnostics } = ts.transpileModule(source, {
+      reportDiagnostics: true,
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    });
+    expect(diagnostics?.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([]);
+    fs.writeFileSync(path.join(dir, 'page.mjs'), outputText);
+    const run = await execa('node', ['page.mjs'], { cwd: dir, reject: false, all: true, env: { NODE_OPTIONS: '', PYUDF_LOG: 'warn' } });
+    expect({ page, exitCode: run.exitCode, output: run.exitCode === 0 ? '' : run.all }).toEqual({ page, exitCode: 0, output: '' });
+    expect(pythonWorkers()).toEqual([]);
+  }, 180_000);
+});
