@@ -6,6 +6,7 @@ import type { Logger } from '../logging.js';
 import { cacheRoot } from './cache-dir.js';
 import { maskCredentials, runSetupCommand } from './commands.js';
 import { explainPipFailure, isolatedPipEnv } from './pip.js';
+import { checkOfflineRequirements } from './offline-requirements.js';
 import { isPublished, publishOnce } from './published-dir.js';
 import type { WorkerRuntime } from './worker-runtime.js';
 
@@ -100,6 +101,8 @@ export async function ensureJobEnvironment(
   if (cachedDir && !fs.existsSync(cachedDir)) {
     throw new EnvironmentError('ENVIRONMENT_BUILD_FAILED', `the cached dir ${cachedDir} does not exist`, {});
   }
+  // Before pip runs, and before an environment built from the same text is reused.
+  if (cachedDir) checkOfflineRequirements(requirementsFile);
   const key = environmentKey(runtime, text, cachedDir ? await digestCachedDir(cachedDir) : null);
   const dir = path.join(cacheRoot(options.cacheDir), 'envs', key);
   const sitePackages = path.join(dir, 'site');
