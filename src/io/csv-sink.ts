@@ -52,7 +52,15 @@ export function csvSink(table: CsvTableDefinition): Sink {
     // 'wx': never follow or reuse something already at the part file's path.
     file = fs.createWriteStream(partPath, { flags: 'wx' });
     file.on('error', (error) => { failure ??= error; });
-    writer = stringify({ delimiter: fieldDelimiter, quote: quoteCharacter, record_delimiter: 'unix' });
+    writer = stringify({
+      delimiter: fieldDelimiter, quote: quoteCharacter, record_delimiter: 'unix',
+      // NULL is the null literal unquoted; a value that reads the same is
+      // quoted, so the source tells them apart: '' is `""` when NULL is empty.
+      cast: {
+        null: () => nullLiteral,
+        string: (text) => (text === nullLiteral ? { value: text, quoted: true, quoted_empty: true } : text),
+      },
+    });
     writer.on('error', (error) => { failure ??= error; });
     writer.pipe(file);
     return writer;
@@ -63,7 +71,7 @@ export function csvSink(table: CsvTableDefinition): Sink {
       check();
       const out = writer ?? open();
       for (let i = 0; i < batch.numRows; i++) {
-        const record = batch.columns.map((column, c) => formatField(valueAt(column, i), nullLiteral, types[c]));
+        const record = batch.columns.map((column, c) => formatField(valueAt(column, i), types[c]));
         if (!out.write(record)) await drainedOrClosed(out, file!);
         check();
       }

@@ -8,9 +8,13 @@ import { coerceValue, explain, type SqlValue } from '../types/values.js';
 const INTEGER = /^[+-]?\d+$/;
 const INT_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INT: 32, BIGINT: 64 };
 
-/** Parses one CSV field as its column's type; returns an error text when it does not fit. */
-export function parseField(text: string, type: DataType, nullLiteral: string): { value: SqlValue } | { error: string } {
-  if (text === nullLiteral && (type.name !== 'STRING' || nullLiteral !== '' || type.nullable)) {
+/**
+ * Parses one CSV field as its column's type; returns an error text when it
+ * does not fit. `nullLiteral` is null for a field that was quoted: `""` or
+ * `"NULL"` is the text itself, never NULL (which is how a sink writes it).
+ */
+export function parseField(text: string, type: DataType, nullLiteral: string | null): { value: SqlValue } | { error: string } {
+  if (nullLiteral !== null && text === nullLiteral && (type.name !== 'STRING' || nullLiteral !== '' || type.nullable)) {
     return type.nullable ? { value: null } : { error: `NULL ("${nullLiteral}") in a ${type} column` };
   }
   const trimmed = text.trim();
@@ -78,9 +82,13 @@ export function checkCsvColumns(schema: TableSchema, where: string): void {
   }
 }
 
-/** Formats a value for a CSV field: BYTES as base64, NULL as the null literal; DECIMAL, DATE, TIME, TIMESTAMP as their text. */
-export function formatField(value: SqlValue, nullLiteral: string, type?: DataType): string {
-  if (value === null) return nullLiteral;
+/**
+ * Formats a value for a CSV field: BYTES as base64; DECIMAL, DATE, TIME,
+ * TIMESTAMP as their text; NULL as null, which the sink writes as the null
+ * literal (unquoted, where a value equal to the literal is quoted).
+ */
+export function formatField(value: SqlValue, type?: DataType): string | null {
+  if (value === null) return null;
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   // A narrower column written to a DECIMAL or TIMESTAMP sink takes the sink's digits: 7 as "7.00".
   if (type && (type.name === 'DECIMAL' || isTemporalType(type))) return String(coerceValue(value, type.withNullability(true), 'CSV sink'));
