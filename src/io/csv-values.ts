@@ -8,6 +8,15 @@ import { coerceValue, explain, type SqlValue } from '../types/values.js';
 const INTEGER = /^[+-]?\d+$/;
 const INT_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INT: 32, BIGINT: 64 };
 
+/** Longest part of a field quoted in an error message or log line: a field may be any size. */
+const QUOTED_CHARS = 100;
+
+/** A field's text in quotes, cut to QUOTED_CHARS with its length said. */
+export function quoted(text: string): string {
+  if (text.length <= QUOTED_CHARS) return `"${text}"`;
+  return `"${text.slice(0, QUOTED_CHARS)}…" (${text.length} characters)`;
+}
+
 /**
  * Parses one CSV field as its column's type; returns an error text when it
  * does not fit. `nullLiteral` is null for a field that was quoted: `""` or
@@ -15,7 +24,7 @@ const INT_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, I
  */
 export function parseField(text: string, type: DataType, nullLiteral: string | null): { value: SqlValue } | { error: string } {
   if (nullLiteral !== null && text === nullLiteral && (type.name !== 'STRING' || nullLiteral !== '' || type.nullable)) {
-    return type.nullable ? { value: null } : { error: `NULL ("${nullLiteral}") in a ${type} column` };
+    return type.nullable ? { value: null } : { error: `NULL (${quoted(nullLiteral!)}) in a ${type} column` };
   }
   const trimmed = text.trim();
   switch (type.name) {
@@ -23,39 +32,41 @@ export function parseField(text: string, type: DataType, nullLiteral: string | n
       const lower = trimmed.toLowerCase();
       if (lower === 'true') return { value: true };
       if (lower === 'false') return { value: false };
-      return { error: `"${text}" is not a BOOLEAN (true or false)` };
+      return { error: `${quoted(text)} is not a BOOLEAN (true or false)` };
     }
     case 'TINYINT':
     case 'SMALLINT':
     case 'INT':
     case 'BIGINT': {
-      if (!INTEGER.test(trimmed)) return { error: `"${text}" is not an integer` };
+      if (!INTEGER.test(trimmed)) return { error: `${quoted(text)} is not an integer` };
+      // More digits than any of these types holds is out of range: BigInt of millions of digits takes seconds.
+      if (trimmed.replace(/^[+-]?0*/, '').length > 20) return { error: `${quoted(trimmed)} is out of range for ${type.name}` };
       const n = BigInt(trimmed);
-      if (BigInt.asIntN(INT_BITS[type.name]!, n) !== n) return { error: `${trimmed} is out of range for ${type.name}` };
+      if (BigInt.asIntN(INT_BITS[type.name]!, n) !== n) return { error: `${trimmed.length > QUOTED_CHARS ? quoted(trimmed) : trimmed} is out of range for ${type.name}` };
       return { value: type.name === 'BIGINT' ? n : Number(n) };
     }
     case 'FLOAT':
     case 'DOUBLE': {
       const n = Number(trimmed);
-      if (trimmed === '' || (Number.isNaN(n) && trimmed !== 'NaN')) return { error: `"${text}" is not a number` };
+      if (trimmed === '' || (Number.isNaN(n) && trimmed !== 'NaN')) return { error: `${quoted(text)} is not a number` };
       return { value: type.name === 'FLOAT' ? Math.fround(n) : n };
     }
     case 'STRING':
       return { value: text };
     case 'BYTES':
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed)) return { error: `"${text}" is not base64` };
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed)) return { error: `${quoted(text)} is not base64` };
       return { value: Uint8Array.from(Buffer.from(trimmed, 'base64')) };
     case 'DECIMAL': {
       const decimal = toDecimalText(trimmed, type.precision!, type.scale!);
-      return 'text' in decimal ? { value: decimal.text } : { error: `"${text}" ${explain(decimal.error, type)}` };
+      return 'text' in decimal ? { value: decimal.text } : { error: `${quoted(text)} ${explain(decimal.error, type)}` };
     }
     case 'DATE': {
       const days = parseDate(trimmed);
-      return 'value' in days ? { value: formatDate(days.value) } : { error: `"${text}" ${days.error}` };
+      return 'value' in days ? { value: formatDate(days.value) } : { error: `${quoted(text)} ${days.error}` };
     }
     case 'TIME': {
       const micros = parseTime(trimmed, type.precision!);
-      return 'value' in micros ? { value: formatTime(micros.value, fractionDigits(type.precision!)) } : { error: `"${text}" ${explain(micros.error, type)}` };
+      return 'value' in micros ? { value: formatTime(micros.value, fractionDigits(type.precision!)) } : { error: `${quoted(text)} ${explain(micros.error, type)}` };
     }
     case 'TIMESTAMP':
     case 'TIMESTAMP_LTZ': {
@@ -63,7 +74,7 @@ export function parseField(text: string, type: DataType, nullLiteral: string | n
       const micros = parseTimestamp(trimmed, type.precision!, instant);
       return 'value' in micros
         ? { value: formatTimestamp(micros.value, fractionDigits(type.precision!), instant) }
-        : { error: `"${text}" ${explain(micros.error, type)}` };
+        : { error: `${quoted(text)} ${explain(micros.error, type)}` };
     }
     case 'ARRAY':
     case 'MAP':
