@@ -50,7 +50,7 @@ export function checkOutputTarget(file: string, what: string): void {
     throw new PyUdfError('IO', `${what} ${target}: cannot check where it is: ${(error as Error).message}`, { cause: error });
   }
   if (kind !== undefined) {
-    throw new PyUdfError('INVALID_ARGUMENT', `${what} ${target} is on the kernel's ${kind} file system, which holds no files pyudf can write`);
+    throw new PyUdfError('IO', `cannot write ${target} (${what}): it is on the kernel's ${kind} file system, which holds no files pyudf can write`);
   }
   if (existing === target) {
     const stat = fs.statSync(target);
