@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { cacheRoot } from './cache-dir.js';
+import { cacheRoot, checkTrustedDirs } from './cache-dir.js';
 import { maskCredentials, runSetupCommand } from './commands.js';
 import { explainPipFailure, isolatedPipEnv, logPipSteps } from './pip.js';
+import { checkOfflineRequirements } from './offline-requirements.js';
 import { isPublished, publishOnce } from './published-dir.js';
 import type { WorkerRuntime } from './worker-runtime.js';
 
@@ -100,9 +101,14 @@ export async function ensureJobEnvironment(
   if (cachedDir && !fs.existsSync(cachedDir)) {
     throw new EnvironmentError('ENVIRONMENT_BUILD_FAILED', `the cached dir ${cachedDir} does not exist`, {});
   }
+  // Before pip runs, and before an environment built from the same text is reused.
+  if (cachedDir) checkOfflineRequirements(requirementsFile);
   const key = environmentKey(runtime, text, cachedDir ? await digestCachedDir(cachedDir) : null);
-  const dir = path.join(cacheRoot(options.cacheDir), 'envs', key);
+  const root = cacheRoot(options.cacheDir);
+  const dir = path.join(root, 'envs', key);
   const sitePackages = path.join(dir, 'site');
+  const trusted = [root, path.join(root, 'envs'), dir, sitePackages];
+  checkTrustedDirs(trusted, 'the Python environment directory');
   const { built } = await publishOnce(dir, async (staging) => {
     const started = Date.now();
     const lines = requirementLines(text);
@@ -129,6 +135,7 @@ export async function ensureJobEnvironment(
     return { requirementsFile, requirementsSha256: crypto.createHash('sha256').update(text).digest('hex'), cachedDir };
   }, options.signal);
   if (!isPublished(dir)) throw new EnvironmentError('ENVIRONMENT_BUILD_FAILED', `environment ${dir} vanished after it was built`, {});
+  checkTrustedDirs(trusted, 'the Python environment directory');
   fs.writeFileSync(path.join(dir, LAST_USED_FILE), new Date().toISOString());
   return Object.freeze({ key, dir, sitePackages, built });
 }

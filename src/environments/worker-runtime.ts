@@ -4,7 +4,7 @@ import path from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { packagePaths } from '../paths.js';
-import { cacheRoot } from './cache-dir.js';
+import { cacheRoot, checkTrustedDirs } from './cache-dir.js';
 import { runSetupCommand } from './commands.js';
 import { probeInterpreter, type Interpreter } from './interpreter.js';
 import { isolatedPipEnv, logPipSteps } from './pip.js';
@@ -71,6 +71,9 @@ export async function ensureWorkerRuntime(
   const findLinks = options.findLinks ?? runtimeFindLinks();
   const dir = runtimeDir(interpreter, options.cacheDir);
   const python = path.join(dir, 'bin', 'python');
+  const root = cacheRoot(options.cacheDir);
+  const trusted = () => [root, path.join(root, 'runtimes'), dir, ...sitePackagesOf(dir)];
+  checkTrustedDirs(trusted(), 'the worker runtime directory');
   const { built } = await publishOnce(dir, async (staging) => {
     if (!interpreter.hasVenv || !interpreter.hasPip) {
       throw new EnvironmentError('ENVIRONMENT_BUILD_FAILED',
@@ -103,5 +106,18 @@ export async function ensureWorkerRuntime(
     log(`worker runtime ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { interpreter: interpreter.executable, version: interpreter.version, requirements };
   }, options.signal);
+  checkTrustedDirs(trusted(), 'the worker runtime directory');
   return Object.freeze({ interpreter, dir, python, built });
+}
+
+/** A venv's site-packages directories (lib/pythonX.Y/site-packages), where a planted `.pth` would run. */
+function sitePackagesOf(venv: string): string[] {
+  const lib = path.join(venv, 'lib');
+  let names: string[];
+  try {
+    names = fs.readdirSync(lib);
+  } catch {
+    return [];
+  }
+  return [lib, ...names.filter((n) => n.startsWith('python')).map((n) => path.join(lib, n, 'site-packages'))];
 }

@@ -53,7 +53,7 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
       source: (options) => {
         switch (table.kind) {
           case 'csv':
-            return readCsv(table, options, (error) => options.inputErrors.skip(plan.tableName, error));
+            return readCsv(table, options, (error) => options.inputErrors.skip(plan.tableName, error), (count) => options.inputErrors.blankLines(plan.tableName, table.path, count));
           case 'elements': return readElements(table, options.batchSize);
           case 'columns': return readColumns(table, options.batchSize);
           case 'stream': return readStream(table, options);

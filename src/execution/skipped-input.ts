@@ -21,6 +21,11 @@ export class SkippedInput {
     }
   }
 
+  /** Blank lines of a table of several columns: no rows, but said, so that no line goes uncounted. */
+  blankLines(table: string, file: string, count: number): void {
+    this.#logger.log({ level: 'info', source: 'pyudf', message: `${file}: skipped ${count} blank line(s) of table ${table}` });
+  }
+
   counts(): Readonly<Record<string, number>> {
     return Object.freeze(Object.fromEntries(this.#counts));
   }

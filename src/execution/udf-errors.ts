@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { checkOutputTarget } from '../io/output-target.js';
 import { PyUdfError } from '../errors.js';
 import type { SqlValue } from '../types/values.js';
 
@@ -44,6 +45,8 @@ export class UdfErrorHandling {
         throw new PyUdfError('INVALID_ARGUMENT', `function "${name}" sends failing rows to dead letters, but no deadLetterPath is set (TableEnvironment.create({ deadLetterPath }))`);
       }
     }
+    // Checked before the job starts: a FIFO or a kernel file would block the first letter forever.
+    if (deadLetterPath !== null && [...policies.values()].includes('deadLetter')) checkOutputTarget(deadLetterPath, 'deadLetterPath');
   }
 
   policyOf(functionName: string): ErrorPolicy {

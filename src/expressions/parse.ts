@@ -20,9 +20,52 @@ const DIALECT = { database: 'MySQL' } as const;
 const SELECT_PREFIX = 'SELECT ';
 const WHERE_PREFIX = 'SELECT 1 FROM t WHERE ';
 
+// Backtick-quoted names (a doubled backtick stands for one) reach the SQL
+// parser as placeholders, so that any character may be in a name: the parser
+// knows no escape inside backticks. Parsing is synchronous: one table at a time.
+let quotedNames: string[] = [];
+const PLACEHOLDER = /^__pyudf_quoted_(\d+)__$/;
+
+/** The text with each quoted name replaced by a placeholder, and (outside quotes and strings) whether it holds a ";". */
+function withPlaceholders(text: string): { sql: string; semicolon: boolean } {
+  quotedNames = [];
+  let sql = '';
+  let semicolon = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '`') {
+      let name = '';
+      let j = i + 1;
+      for (; j < text.length; j++) {
+        if (text[j] === '`' && text[j + 1] === '`') { name += '`'; j++; } else if (text[j] === '`') break; else name += text[j];
+      }
+      if (j >= text.length) return { sql: sql + text.slice(i), semicolon }; // unclosed: the parser says where
+      sql += `\`__pyudf_quoted_${quotedNames.push(name) - 1}__\``;
+      i = j;
+    } else if (c === "'") {
+      let j = i + 1;
+      for (; j < text.length; j++) {
+        if (text[j] === "'" && text[j + 1] === "'") j++; else if (text[j] === "'") break;
+      }
+      sql += text.slice(i, j + 1);
+      i = j;
+    } else {
+      if (c === ';') semicolon = true;
+      sql += c;
+    }
+  }
+  return { sql, semicolon };
+}
+
+/** A name as the user wrote it, placeholders restored. */
+function restored(name: string): string {
+  const match = PLACEHOLDER.exec(name);
+  return match ? quotedNames[Number(match[1])]! : name;
+}
+
 /** Parses a select list such as `add(a, b) AS s, a`. */
 export function parseSelectList(text: string): readonly SelectItem[] {
-  const ast = astify(text, SELECT_PREFIX, `${SELECT_PREFIX}${text} FROM t`);
+  const ast = astify(text, SELECT_PREFIX, (sql) => `${SELECT_PREFIX}${sql} FROM t`);
   const columns = (ast as { columns?: unknown }).columns;
   if (!Array.isArray(columns) || columns.length === 0) {
     throw new ExpressionError('EXPRESSION_SYNTAX', `select list "${text}" is empty`, { expression: text });
@@ -33,13 +76,13 @@ export function parseSelectList(text: string): readonly SelectItem[] {
         expression: text,
       });
     }
-    return Object.freeze({ expr: translate(column.expr, text), alias: column.as ?? null });
+    return Object.freeze({ expr: translate(column.expr, text), alias: column.as === null || column.as === undefined ? null : restored(column.as) });
   }));
 }
 
 /** Parses a boolean predicate such as `a > 1 AND b IS NOT NULL`. */
 export function parsePredicate(text: string): Expr {
-  const ast = astify(text, WHERE_PREFIX, `${WHERE_PREFIX}${text}`);
+  const ast = astify(text, WHERE_PREFIX, (sql) => `${WHERE_PREFIX}${sql}`);
   const where = (ast as { where?: SqlAst | null }).where;
   if (!where) throw new ExpressionError('EXPRESSION_SYNTAX', `predicate "${text}" is empty`, { expression: text });
   return translate(where, text);
@@ -50,13 +93,15 @@ interface SqlAst {
   [key: string]: unknown;
 }
 
-function astify(text: string, prefix: string, sql: string): SqlAst {
+function astify(text: string, prefix: string, wrap: (sql: string) => string): SqlAst {
   if (typeof text !== 'string' || text.trim() === '') {
     throw new ExpressionError('EXPRESSION_SYNTAX', 'an expression must be a non-empty string', {
       expression: String(text),
     });
   }
-  if (text.includes(';')) {
+  const { sql: quoted, semicolon } = withPlaceholders(text);
+  const sql = wrap(quoted);
+  if (semicolon) {
     throw new ExpressionError('EXPRESSION_SYNTAX', `unexpected ";" in expression "${text}"`, { expression: text });
   }
   let ast: unknown;
@@ -161,13 +206,13 @@ function negate(operand: Expr): Expr {
 }
 
 function columnName(column: unknown): string {
-  if (typeof column === 'string') return column;
+  if (typeof column === 'string') return restored(column);
   const expr = (column as { expr?: { value?: unknown } })?.expr;
-  return String(expr?.value ?? column);
+  return restored(String(expr?.value ?? column));
 }
 
 function functionName(name: unknown): string {
   const parts = (name as { name?: Array<{ value: string }> })?.name;
-  if (Array.isArray(parts)) return parts.map((p) => p.value).join('.');
+  if (Array.isArray(parts)) return parts.map((p) => restored(p.value)).join('.');
   return String(name);
 }

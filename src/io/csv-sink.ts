@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import { stringify } from 'csv-stringify';
+import { onExit } from 'signal-exit';
 import { PyUdfError } from '../errors.js';
 import type { CsvTableDefinition } from '../table/descriptors.js';
 import { valueAt, type Batch } from '../execution/vectors.js';
@@ -22,13 +23,50 @@ function drainedOrClosed(out: NodeJS.EventEmitter, file: fs.WriteStream): Promis
   });
 }
 
+// `.<target>.pyudf-<pid>-<random>.part`: the pid says whose it is, so a
+// later run can tell a part file of a dead process from one being written.
+const PART_FILE = /^\..+\.pyudf-(\d+)-[0-9a-f]+\.part$/;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the part files in `dir` left by processes that are gone (a host
+ * killed with SIGKILL has no chance to remove its own).
+ */
+export function removeStalePartFiles(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const owner = PART_FILE.exec(name);
+    if (owner && Number(owner[1]) !== process.pid && !isAlive(Number(owner[1]))) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
 /**
  * Writes a CSV table file beside its final path and renames it into place
- * only when the job succeeds: a failed job never leaves a partial file.
+ * only when the job succeeds: a failed job never leaves a partial file, nor
+ * does a host stopped by a signal (removed on the way out), and one killed
+ * outright leaves it to the next job writing to that directory.
  */
 export function csvSink(table: CsvTableDefinition): Sink {
   const finalPath = path.resolve(table.path);
-  const partPath = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${crypto.randomBytes(6).toString('hex')}.part`);
+  const partPath = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.pyudf-${process.pid}-${crypto.randomBytes(6).toString('hex')}.part`);
+  let removeOnExit: (() => void) | null = null;
+  const forgetPartFile = () => {
+    removeOnExit?.();
+    removeOnExit = null;
+  };
   const { fieldDelimiter, quoteCharacter, nullLiteral } = table.format.options;
   const types = table.schema.map((f) => f.type);
   let file: fs.WriteStream | null = null;
@@ -49,10 +87,20 @@ export function csvSink(table: CsvTableDefinition): Sink {
     } catch (error) {
       throw ioError(error);
     }
+    removeStalePartFiles(path.dirname(finalPath));
+    removeOnExit = onExit(() => { fs.rmSync(partPath, { force: true }); });
     // 'wx': never follow or reuse something already at the part file's path.
     file = fs.createWriteStream(partPath, { flags: 'wx' });
     file.on('error', (error) => { failure ??= error; });
-    writer = stringify({ delimiter: fieldDelimiter, quote: quoteCharacter, record_delimiter: 'unix' });
+    writer = stringify({
+      delimiter: fieldDelimiter, quote: quoteCharacter, record_delimiter: 'unix',
+      // NULL is the null literal unquoted; a value that reads the same is
+      // quoted, so the source tells them apart: '' is `""` when NULL is empty.
+      cast: {
+        null: () => nullLiteral,
+        string: (text) => (text === nullLiteral ? { value: text, quoted: true, quoted_empty: true } : text),
+      },
+    });
     writer.on('error', (error) => { failure ??= error; });
     writer.pipe(file);
     return writer;
@@ -63,7 +111,7 @@ export function csvSink(table: CsvTableDefinition): Sink {
       check();
       const out = writer ?? open();
       for (let i = 0; i < batch.numRows; i++) {
-        const record = batch.columns.map((column, c) => formatField(valueAt(column, i), nullLiteral, types[c]));
+        const record = batch.columns.map((column, c) => formatField(valueAt(column, i), types[c]));
         if (!out.write(record)) await drainedOrClosed(out, file!);
         check();
       }
@@ -84,6 +132,8 @@ export function csvSink(table: CsvTableDefinition): Sink {
         fs.renameSync(partPath, finalPath);
       } catch (error) {
         throw ioError(error);
+      } finally {
+        forgetPartFile();
       }
     },
     async abort() {
@@ -98,6 +148,7 @@ export function csvSink(table: CsvTableDefinition): Sink {
       stream?.destroy();
       await closed;
       fs.rmSync(partPath, { force: true });
+      forgetPartFile();
     },
   };
 }

@@ -16,6 +16,7 @@ export async function* readCsv(
   table: CsvTableDefinition,
   batching: Batching,
   onSkippedLine: (error: CsvFormatError) => void = () => undefined,
+  onBlankLines: (count: number) => void = () => undefined,
 ): AsyncGenerator<Batch> {
   const { batchSize, batchTimeMs, signal } = batching;
   const pipelineIdle = batching.pipelineIdle ?? (() => false);
@@ -33,10 +34,18 @@ export async function* readCsv(
     quote: quoteCharacter,
     from_line: ignoreFirstLine ? 2 : 1,
     relax_column_count: true, // we check the count ourselves, to name the file and line
-    skip_empty_lines: true,
+    // In a one-column table an empty line is a row: its one field is empty
+    // (how a sink writes NULL when the null literal is ''). Elsewhere it is
+    // no row, skipped and counted.
+    skip_empty_lines: schema.length !== 1,
     info: true,
+    // A quoted field equal to the null literal is that text, not NULL.
+    cast: (value, context) => (context.quoting && value === nullLiteral ? QUOTED_NULL_LITERAL : value),
   }));
   input.on('error', (error) => parser.destroy(error));
+  // csv-parse counts the end of a file after its last line break as one more empty line.
+  let endsWithLineBreak = false;
+  input.on('data', (chunk) => { if (chunk.length > 0) endsWithLineBreak = chunk[chunk.length - 1] === 0x0a || chunk[chunk.length - 1] === 0x0d; });
 
   let columns: SqlValue[][] = schema.map(() => []);
   let count = 0;
@@ -45,13 +54,14 @@ export async function* readCsv(
   let lastLine = ignoreFirstLine ? 1 : 0;
   let lastEmptyLines = 0;
   const records = recordReader(parser, signal);
-  const parseRecord = (record: string[], line: number): SqlValue[] | CsvFormatError => {
+  const parseRecord = (record: (string | typeof QUOTED_NULL_LITERAL)[], line: number): SqlValue[] | CsvFormatError => {
     if (record.length !== schema.length) {
       return new CsvFormatError(`${file}:${line}: expected ${schema.length} field(s) (${schema.map((f) => f.name).join(', ')}), found ${record.length}`, { file, line });
     }
     const values = new Array<SqlValue>(schema.length);
     for (let c = 0; c < schema.length; c++) {
-      const parsed = parseField(record[c]!, schema[c]!.type, nullLiteral);
+      const quoted = record[c] === QUOTED_NULL_LITERAL;
+      const parsed = parseField(quoted ? nullLiteral : record[c] as string, schema[c]!.type, quoted ? null : nullLiteral);
       if ('error' in parsed) {
         return new CsvFormatError(`${file}:${line}: column ${c + 1} ("${schema[c]!.name}"): ${parsed.error}`, { file, line, column: c + 1 });
       }
@@ -106,11 +116,16 @@ export async function* readCsv(
   } finally {
     input.destroy();
   }
+  const blankLines = (parser.info as { empty_lines: number }).empty_lines - (endsWithLineBreak ? 1 : 0);
+  if (blankLines > 0) onBlankLines(blankLines);
   if (count > 0) yield toBatch(columns, count, table);
 }
 
+/** What the parser gives for a quoted field that reads as the null literal. */
+const QUOTED_NULL_LITERAL = Symbol('quoted null literal');
+
 interface ParsedRecord {
-  record: string[];
+  record: (string | typeof QUOTED_NULL_LITERAL)[];
   info: { lines: number; empty_lines: number };
 }
 

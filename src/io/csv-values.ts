@@ -8,10 +8,23 @@ import { coerceValue, describe, explain, fitLength, type SqlValue } from '../typ
 const INTEGER = /^[+-]?\d+$/;
 const INT_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INT: 32, BIGINT: 64 };
 
-/** Parses one CSV field as its column's type; returns an error text when it does not fit. */
-export function parseField(text: string, type: DataType, nullLiteral: string): { value: SqlValue } | { error: string } {
-  if (text === nullLiteral && (type.name !== 'STRING' || nullLiteral !== '' || type.nullable)) {
-    return type.nullable ? { value: null } : { error: `NULL ("${nullLiteral}") in a ${type} column` };
+/** Longest part of a field quoted in an error message or log line: a field may be any size. */
+const QUOTED_CHARS = 100;
+
+/** A field's text in quotes, cut to QUOTED_CHARS with its length said. */
+export function quoted(text: string): string {
+  if (text.length <= QUOTED_CHARS) return `"${text}"`;
+  return `"${text.slice(0, QUOTED_CHARS)}…" (${text.length} characters)`;
+}
+
+/**
+ * Parses one CSV field as its column's type; returns an error text when it
+ * does not fit. `nullLiteral` is null for a field that was quoted: `""` or
+ * `"NULL"` is the text itself, never NULL (which is how a sink writes it).
+ */
+export function parseField(text: string, type: DataType, nullLiteral: string | null): { value: SqlValue } | { error: string } {
+  if (nullLiteral !== null && text === nullLiteral && (type.name !== 'STRING' || nullLiteral !== '' || type.nullable)) {
+    return type.nullable ? { value: null } : { error: `NULL (${quoted(nullLiteral!)}) in a ${type} column` };
   }
   const trimmed = text.trim();
   switch (type.name) {
@@ -19,39 +32,41 @@ export function parseField(text: string, type: DataType, nullLiteral: string): {
       const lower = trimmed.toLowerCase();
       if (lower === 'true') return { value: true };
       if (lower === 'false') return { value: false };
-      return { error: `"${text}" is not a BOOLEAN (true or false)` };
+      return { error: `${quoted(text)} is not a BOOLEAN (true or false)` };
     }
     case 'TINYINT':
     case 'SMALLINT':
     case 'INT':
     case 'BIGINT': {
-      if (!INTEGER.test(trimmed)) return { error: `"${text}" is not an integer` };
+      if (!INTEGER.test(trimmed)) return { error: `${quoted(text)} is not an integer` };
+      // More digits than any of these types holds is out of range: BigInt of millions of digits takes seconds.
+      if (trimmed.replace(/^[+-]?0*/, '').length > 20) return { error: `${quoted(trimmed)} is out of range for ${type.name}` };
       const n = BigInt(trimmed);
-      if (BigInt.asIntN(INT_BITS[type.name]!, n) !== n) return { error: `${trimmed} is out of range for ${type.name}` };
+      if (BigInt.asIntN(INT_BITS[type.name]!, n) !== n) return { error: `${trimmed.length > QUOTED_CHARS ? quoted(trimmed) : trimmed} is out of range for ${type.name}` };
       return { value: type.name === 'BIGINT' ? n : Number(n) };
     }
     case 'FLOAT':
     case 'DOUBLE': {
       const n = Number(trimmed);
-      if (trimmed === '' || (Number.isNaN(n) && trimmed !== 'NaN')) return { error: `"${text}" is not a number` };
+      if (trimmed === '' || (Number.isNaN(n) && trimmed !== 'NaN')) return { error: `${quoted(text)} is not a number` };
       return { value: type.name === 'FLOAT' ? Math.fround(n) : n };
     }
     case 'STRING':
       return fitted(text, type);
     case 'BYTES':
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed)) return { error: `"${text}" is not base64` };
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed)) return { error: `${quoted(text)} is not base64` };
       return fitted(Uint8Array.from(Buffer.from(trimmed, 'base64')), type);
     case 'DECIMAL': {
       const decimal = toDecimalText(trimmed, type.precision!, type.scale!);
-      return 'text' in decimal ? { value: decimal.text } : { error: `"${text}" ${explain(decimal.error, type)}` };
+      return 'text' in decimal ? { value: decimal.text } : { error: `${quoted(text)} ${explain(decimal.error, type)}` };
     }
     case 'DATE': {
       const days = parseDate(trimmed);
-      return 'value' in days ? { value: formatDate(days.value) } : { error: `"${text}" ${days.error}` };
+      return 'value' in days ? { value: formatDate(days.value) } : { error: `${quoted(text)} ${days.error}` };
     }
     case 'TIME': {
       const micros = parseTime(trimmed, type.precision!);
-      return 'value' in micros ? { value: formatTime(micros.value, fractionDigits(type.precision!)) } : { error: `"${text}" ${explain(micros.error, type)}` };
+      return 'value' in micros ? { value: formatTime(micros.value, fractionDigits(type.precision!)) } : { error: `${quoted(text)} ${explain(micros.error, type)}` };
     }
     case 'TIMESTAMP':
     case 'TIMESTAMP_LTZ': {
@@ -59,7 +74,7 @@ export function parseField(text: string, type: DataType, nullLiteral: string): {
       const micros = parseTimestamp(trimmed, type.precision!, instant);
       return 'value' in micros
         ? { value: formatTimestamp(micros.value, fractionDigits(type.precision!), instant) }
-        : { error: `"${text}" ${explain(micros.error, type)}` };
+        : { error: `${quoted(text)} ${explain(micros.error, type)}` };
     }
     case 'ARRAY':
     case 'MAP':
@@ -80,9 +95,13 @@ export function checkCsvColumns(schema: TableSchema, where: string): void {
   }
 }
 
-/** Formats a value for a CSV field: BYTES as base64, NULL as the null literal; DECIMAL, DATE, TIME, TIMESTAMP as their text. */
-export function formatField(value: SqlValue, nullLiteral: string, type?: DataType): string {
-  if (value === null) return nullLiteral;
+/**
+ * Formats a value for a CSV field: BYTES as base64; DECIMAL, DATE, TIME,
+ * TIMESTAMP as their text; NULL as null, which the sink writes as the null
+ * literal (unquoted, where a value equal to the literal is quoted).
+ */
+export function formatField(value: SqlValue, type?: DataType): string | null {
+  if (value === null) return null;
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   // A narrower column written to a DECIMAL or TIMESTAMP sink takes the sink's digits: 7 as "7.00".
   if (type && (type.name === 'DECIMAL' || isTemporalType(type))) return String(coerceValue(value, type.withNullability(true), 'CSV sink'));

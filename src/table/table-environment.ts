@@ -12,12 +12,13 @@ import { collectSink } from '../io/collect-sink.js';
 import { ChannelSink, countingSink } from '../io/channel-sink.js';
 import { columnsTable, type ColumnData } from '../io/columns-source.js';
 import { csvSink } from '../io/csv-sink.js';
+import { checkOutputTarget, sameFile } from '../io/output-target.js';
 import type { Sink } from '../io/sink.js';
 import { defaultLogger, type Logger } from '../logging.js';
 import { compilePlan, rowObject, runPlan, type CompiledPlan } from '../execution/run-plan.js';
 import { DuckdbEngine } from '../engine/duckdb-engine.js';
 import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stages.js';
-import { functionsUsed, type PlanNode, type TableDefinition } from '../planning/plan.js';
+import { functionsUsed, type PlanNode, type ScanNode, type TableDefinition } from '../planning/plan.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
 import { widensTo } from '../types/data-types.js';
@@ -575,6 +576,20 @@ export class TableEnvironment {
     }
   }
 
+  /** Before any worker starts: each sink can be written, and overwrites no file a source of the job reads. */
+  #checkSinkTargets(inserts: readonly QueuedInsert[]): void {
+    const sources = inserts.flatMap((insert) => scannedTables(insert.plan));
+    for (const insert of inserts) {
+      const sink = this.#sinkTable(insert.tableName);
+      checkOutputTarget(sink.path, `sink table "${insert.tableName}"`);
+      const source = sources.find((s) => (s.table.kind === 'csv' || s.table.kind === 'file') && sameFile(s.table.path, sink.path));
+      if (source) {
+        throw new PyUdfError('INVALID_ARGUMENT', `sink table "${insert.tableName}" (${path.resolve(sink.path)}) is the file source table "${source.tableName}" reads: ` +
+          'the job would overwrite its own input; write to another file');
+      }
+    }
+  }
+
   #sinkTable(name: string): CsvTableDefinition | FileTableDefinition {
     const table = this.#tables.get(name);
     if (!table) throw new PyUdfError('UNKNOWN_TABLE', `unknown sink table "${name}"; registered tables: ${[...this.#tables.keys()].join(', ') || '(none)'}`);
@@ -584,6 +599,7 @@ export class TableEnvironment {
 
   async #runInserts(inserts: readonly QueuedInsert[], jobName: string, options?: ExecuteOptions): Promise<JobResult> {
     const started = Date.now();
+    this.#checkSinkTargets(inserts);
     const sinks: SinkResult[] = [];
     const { pythonEnvironment, udfErrors, skippedInputLines, metrics } = await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
       const compiled: CompiledPlan[] = [];
@@ -790,4 +806,12 @@ function checkSinkSchema(produced: TableSchema, sink: TableSchema, sinkName: str
   if (produced.length !== sink.length || produced.some((f, i) => !widensTo(f.type, sink[i]!.type))) {
     throw new PyUdfError('SINK_SCHEMA_MISMATCH', `the query's columns (${show(produced)}) do not fit sink "${sinkName}" (${show(sink)})`);
   }
+}
+
+/** The table a plan reads. */
+/** Every table a plan reads. */
+function scannedTables(plan: PlanNode): ScanNode[] {
+  if (plan.kind === 'scan') return [plan];
+  if (plan.kind === 'engine') return plan.inputs.flatMap(scannedTables);
+  return scannedTables(plan.input);
 }

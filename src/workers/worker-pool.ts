@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import tmp from 'tmp';
 import { PyUdfError, UdfError, WorkerError, type UdfPhase } from '../errors.js';
@@ -178,7 +179,7 @@ export class WorkerPool {
   }
 
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
-    const dir = tmp.dirSync({ prefix: 'pyudf-', mode: 0o700, unsafeCleanup: true });
+    const dir = privateDir();
     const clients: WorkerClient[] = [];
     let stop: AbortController | null = null;
     let stopWhileStarting: (() => void) | null = null;
@@ -405,6 +406,15 @@ export class WorkerPool {
  * files, say) is made removable first; a failure is logged, never thrown, so
  * cleanup cannot turn a finished job into a failed one.
  */
+/** The workers' private directory under TMPDIR: a missing or unwritable TMPDIR is an IO error that says so. */
+function privateDir(): tmp.DirResult {
+  try {
+    return tmp.dirSync({ prefix: 'pyudf-', mode: 0o700, unsafeCleanup: true });
+  } catch (error) {
+    throw new PyUdfError('IO', `cannot make the workers' private directory in ${os.tmpdir()} (TMPDIR): ${(error as Error).message}`, { cause: error });
+  }
+}
+
 function removePrivateDir(dir: tmp.DirResult, logger: Logger): void {
   try {
     dir.removeCallback(); // also drops it from tmp's clean-up-at-exit list

@@ -12,7 +12,7 @@ export function sha256(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
-/** Part files a CSV sink writes beside its target (`.name.<random>.part`). */
+/** Part files a CSV sink writes beside its target (`.name.pyudf-<pid>-<random>.part`). */
 export function partFiles(dir: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.part')) : [];
 }
