@@ -11,6 +11,7 @@ import type { FunctionSignature } from '../planning/compile.js';
 import { QueuedBehindCrash, WorkerClient, type CallOutcome } from './worker-client.js';
 import { WorkerProcess } from './worker-process.js';
 import { extractArchives, type PythonArchive } from './archives.js';
+import { trackDir, untrackDir } from './host-exit.js';
 import type * as arrow from 'apache-arrow';
 
 tmp.setGracefulCleanup();
@@ -179,6 +180,7 @@ export class WorkerPool {
 
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
     const dir = tmp.dirSync({ prefix: 'pyudf-', mode: 0o700, unsafeCleanup: true });
+    trackDir(dir.name);
     const clients: WorkerClient[] = [];
     let stop: AbortController | null = null;
     let stopWhileStarting: (() => void) | null = null;
@@ -406,6 +408,7 @@ export class WorkerPool {
  * cleanup cannot turn a finished job into a failed one.
  */
 function removePrivateDir(dir: tmp.DirResult, logger: Logger): void {
+  untrackDir(dir.name);
   try {
     dir.removeCallback(); // also drops it from tmp's clean-up-at-exit list
   } catch {
