@@ -184,6 +184,7 @@ export class WorkerPool {
     const clients: WorkerClient[] = [];
     let stop: AbortController | null = null;
     let stopWhileStarting: (() => void) | null = null;
+    let spawnedAtStart = options.parallelism;
     try {
       const pythonPath = linkPythonFiles(dir.name, options.pythonFiles);
       const userPaths = userPathsOf(pythonPath, options.pythonFiles);
@@ -202,9 +203,12 @@ export class WorkerPool {
       };
       stopWhileStarting = stopStarting;
       options.signal?.addEventListener('abort', stopStarting, { once: true });
+      let nextIndex = options.parallelism;
+      const retries = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
       const started = await Promise.allSettled(
-        Array.from({ length: options.parallelism }, (_, index) => startWorker(recipe, index)),
+        Array.from({ length: options.parallelism }, (_, index) => startWorkerRetrying(recipe, index, () => nextIndex++, retries)),
       );
+      spawnedAtStart = nextIndex;
       for (const s of started) if (s.status === 'fulfilled') clients.push(s.value.client);
       const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
@@ -214,6 +218,7 @@ export class WorkerPool {
       const signatures = signaturesOf(firstReply);
       if (options.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled while its workers started');
       const pool = new WorkerPool(clients, dir, signatures, onlyVectorized(firstReply), userPaths, recipe, options, stop!);
+      pool.#spawned = spawnedAtStart;
       return pool;
     } catch (error) {
       stopWhileStarting?.();
@@ -336,7 +341,11 @@ export class WorkerPool {
     const replacing = (async () => {
       try {
         void dead.destroy();
-        const { client, reply } = await startWorker(this.#recipe, this.#spawned++);
+        // A replacement that dies before it is ready (killed from outside, say) costs a restart like a crash.
+        const { client, reply } = await startWorkerRetrying(this.#recipe, this.#spawned++, () => this.#spawned++, this.#maxRestarts, () => {
+          this.#restarts++;
+          this.#restartsThisJob++;
+        });
         if (reply.error) {
           await client.destroy();
           throw loadError(this.#userPaths(reply.error));
@@ -484,6 +493,28 @@ async function startWorker(recipe: WorkerRecipe, index: number): Promise<Started
     throw error;
   } finally {
     recipe.starting.delete(client);
+  }
+}
+
+/**
+ * startWorker, again (up to `retries` more times) when the worker dies before
+ * it is ready: a start-up failure from outside counts like a crash. A worker
+ * that could not be spawned at all, timed out or spoke another protocol is
+ * not retried: the next would fare no better.
+ */
+async function startWorkerRetrying(
+  recipe: WorkerRecipe, index: number, nextIndex: () => number, retries: number, onRetry: () => void = () => undefined,
+): Promise<StartedWorker> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startWorker(recipe, attempt === 0 ? index : nextIndex());
+    } catch (error) {
+      const diedStarting = error instanceof WorkerError && error.code === 'WORKER_START_FAILED'
+        && (error.signal !== undefined && error.signal !== null || error.exitCode !== undefined && error.exitCode !== null);
+      if (!diedStarting || attempt >= retries || recipe.stopped.aborted) throw error;
+      onRetry();
+      recipe.logger.log({ level: 'warn', source: 'pyudf', message: `${(error as Error).message.split('\n')[0]}; starting a new worker` });
+    }
   }
 }
 
