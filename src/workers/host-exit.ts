@@ -53,3 +53,8 @@ export function trackDir(dir: string): void {
 export function untrackDir(dir: string): void {
   liveDirs.delete(dir);
 }
+
+/** Worker processes of this host alive now, across every pool. */
+export function liveWorkerCount(): number {
+  return liveGroups.size;
+}

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import tmp from 'tmp';
 import { PyUdfError, UdfError, WorkerError, type UdfPhase } from '../errors.js';
@@ -8,10 +9,10 @@ import { valueAt } from '../execution/vectors.js';
 import { describe, type SqlValue } from '../types/values.js';
 import { parseDataType } from '../types/type-text.js';
 import type { FunctionSignature } from '../planning/compile.js';
-import { QueuedBehindCrash, WorkerClient, type CallOutcome } from './worker-client.js';
+import { QueuedBehindCrash, SHUTDOWN_TIMEOUT_MS, WorkerClient, type CallOutcome } from './worker-client.js';
 import { WorkerProcess } from './worker-process.js';
 import { extractArchives, type PythonArchive } from './archives.js';
-import { trackDir, untrackDir } from './host-exit.js';
+import { liveWorkerCount, trackDir, untrackDir } from './host-exit.js';
 import type * as arrow from 'apache-arrow';
 
 tmp.setGracefulCleanup();
@@ -157,7 +158,15 @@ export class WorkerPool {
   async endJob(timeoutMs?: number): Promise<WorkersReport> {
     this.#accumulatorsHeld.clear();
     await Promise.allSettled(this.#replacing.values());
-    const replies = await Promise.all(this.#clients.map((c) => c.endJob(timeoutMs)));
+    const deadline = timeoutMs ?? closeDeadlineMs();
+    const replies = await Promise.all(this.#clients.map(async (c) => {
+      try {
+        return await c.endJob(deadline);
+      } catch (error) {
+        const names = this.#recipe.functions.map((f) => `"${f.name}"`).join(', ');
+        throw new WorkerError('WORKER_TIMEOUT', `close() of ${names} on worker (pid ${c.process.pid}) did not finish within ${deadline} ms, so close() of these functions may not have run to its end: ${(error as Error).message}`, { cause: error });
+      }
+    }));
     return {
       errors: replies.flatMap((r) => r.errors).map(this.#userPaths),
       metrics: replies.map((r) => r.metrics),
@@ -494,6 +503,15 @@ async function startWorker(recipe: WorkerRecipe, index: number): Promise<Started
   } finally {
     recipe.starting.delete(client);
   }
+}
+
+/**
+ * How long the functions' close() hooks get at a job's end: 5 s on an idle
+ * machine, more when the host runs more workers than there are cores, each
+ * of which then gets a share of a core only.
+ */
+function closeDeadlineMs(): number {
+  return SHUTDOWN_TIMEOUT_MS * Math.max(1, Math.ceil(liveWorkerCount() / os.availableParallelism()));
 }
 
 /**
