@@ -72,7 +72,9 @@ def start_guard(stdin_fd: int, owner_dir: Optional[str]) -> None:
             if below != os.getpid():
                 _kill(below)
         _kill(worker)
-        os.killpg(0, signal.SIGKILL)
+        # Only a group the worker leads is its own to kill (the host starts it so).
+        if os.getpgrp() == worker:
+            os.killpg(0, signal.SIGKILL)
     finally:
         os._exit(EXIT_PARENT_GONE)
 
