@@ -43,7 +43,17 @@ def bind_to_host(host_pid: Optional[int]) -> None:
 _guard_pid: Optional[int] = None
 
 
-def start_guard(stdin_fd: int, owner_dir: Optional[str]) -> None:
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie has exited: it only waits to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return not stat[stat.rfind(b")") + 2:].startswith(b"Z")
+
+
+def start_guard(stdin_fd: int, owner_dir: Optional[str], host_pid: Optional[int]) -> None:
     """A small process that cleans up after a host that died.
 
     The kernel SIGKILLs the worker when its host dies (bind_to_host), so the
@@ -66,6 +76,9 @@ def start_guard(stdin_fd: int, owner_dir: Optional[str]) -> None:
             os.dup2(devnull, fd)
         while os.read(stdin_fd, 65536):
             pass
+        # The host also closes the stdin of a worker it has done with: then nothing is ours to remove.
+        if host_pid is not None and _alive(host_pid):
+            return
         if owner_dir:
             shutil.rmtree(owner_dir, ignore_errors=True)
         for below in descendants(worker):

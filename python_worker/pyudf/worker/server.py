@@ -154,7 +154,7 @@ def serve(address: str, owner_dir: Optional[str] = None, calls_file: Optional[st
           host_pid: Optional[int] = None) -> None:
     bind_to_host(host_pid)
     adopt_orphans()
-    start_guard(sys.stdin.fileno(), owner_dir)
+    start_guard(sys.stdin.fileno(), owner_dir, host_pid)
     hub = LogHub()
     stopping = threading.Event()
     runtime = FunctionRuntime(hub)
