@@ -561,9 +561,11 @@ function lostAccumulatorsError(functionName: string, phase: UdfPhase, holders: r
 }
 
 function crashedError(functionName: string, crash: WorkerError, row: readonly SqlValue[] | undefined, crashes: number): UdfError {
-  const call = row ? `${functionName}(${row.map(describe).join(', ')})` : `${functionName} (no single row reproduces it)`;
   const how = crash.signal ? `signal ${crash.signal}` : `exit code ${crash.exitCode}`;
-  return new UdfError('UDF_CRASHED', `Python function "${functionName}" killed its worker ${crashes} time(s) (${how}); the row that does it: ${call}${crash.stderr ? `\n${crash.stderr.trim()}` : ''}`, {
+  const culprit = row
+    ? `; the row that does it: ${functionName}(${row.map(describe).join(', ')})`
+    : `, but no single row of the batch does it alone (the last death: ${how}): the cause lies outside any one row, such as memory exhaustion, a signal from outside, or state built up over many rows`;
+  return new UdfError('UDF_CRASHED', `Python function "${functionName}" killed its worker ${crashes} time(s) (${how})${culprit}${crash.stderr ? `\n${crash.stderr.trim()}` : ''}`, {
     functionName, phase: 'eval', pythonType: '', pythonMessage: crash.message, pythonTraceback: crash.stderr, sourceLocation: '', row,
   });
 }
