@@ -53,6 +53,16 @@ def _alive(pid: int) -> bool:
     return not stat[stat.rfind(b")") + 2:].startswith(b"Z")
 
 
+def _stays_alive(pid: int, seconds: float) -> bool:
+    import time
+    deadline = time.monotonic() + seconds
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def start_guard(stdin_fd: int, owner_dir: Optional[str], host_pid: Optional[int]) -> None:
     """A small process that cleans up after a host that died.
 
@@ -77,7 +87,8 @@ def start_guard(stdin_fd: int, owner_dir: Optional[str], host_pid: Optional[int]
         while os.read(stdin_fd, 65536):
             pass
         # The host also closes the stdin of a worker it has done with: then nothing is ours to remove.
-        if host_pid is not None and _alive(host_pid):
+        # A dying host closes its descriptors before it is a zombie: give it a moment.
+        if host_pid is not None and _stays_alive(host_pid, 1.0):
             return
         if owner_dir:
             shutil.rmtree(owner_dir, ignore_errors=True)
