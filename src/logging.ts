@@ -8,6 +8,8 @@ export interface LogEntry {
   readonly functionName?: string;
   /** For "udf": the Python logger's name, or "stdout"/"stderr" for print(). */
   readonly pythonLogger?: string;
+  /** For "udf" output written to the worker's raw fd 1 or 2 (C code, subprocesses): the worker's pid. */
+  readonly workerPid?: number;
 }
 
 export interface Logger {

@@ -54,6 +54,7 @@ export type CallOutcome =
   | { readonly ok: false; readonly error: UdfErrorMessage };
 
 interface PendingCall {
+  readonly functionName: string;
   resolve(outcome: CallOutcome): void;
   reject(error: Error): void;
 }
@@ -87,9 +88,18 @@ export class WorkerClient {
       'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
     });
     process.onUnexpectedExit((exit) => this.#fail(this.#crashError(exit)));
-    process.onStdoutLine((line) => {
-      this.#logger.log({ level: 'info', message: line, source: 'udf', functionName: '', pythonLogger: 'stdout' });
+    // Raw fd 1 and fd 2 (C code, subprocesses): the function is the one running the oldest call in flight, if any.
+    process.onOutputLine((stream, line) => {
+      this.#logger.log({
+        level: stream === 'stderr' ? 'warn' : 'info', message: line, source: 'udf',
+        functionName: this.#runningFunction(), pythonLogger: stream, workerPid: this.process.pid,
+      });
     });
+  }
+
+  /** The function of the oldest call in flight ("" when none is): calls run in order. */
+  #runningFunction(): string {
+    return this.#pending.values().next().value?.functionName ?? '';
   }
 
   /** Fails every call in flight and every later one with `error`. */
@@ -211,7 +221,7 @@ export class WorkerClient {
         clearTimeout(timer);
         fn(value);
       };
-      this.#pending.set(callId, { resolve: settle(resolve), reject: settle(reject) });
+      this.#pending.set(callId, { functionName, resolve: settle(resolve), reject: settle(reject) });
       const encoded = encodeArguments(args);
       stream.write({ callId, functionName, arguments: encoded.payload, argumentColumns: encoded.argumentColumns, numRows, aggregate });
       if (Number.isFinite(timeoutMs)) {

@@ -9,9 +9,10 @@ import { valueAt } from '../execution/vectors.js';
 import { describe, type SqlValue } from '../types/values.js';
 import { parseDataType } from '../types/type-text.js';
 import type { FunctionSignature } from '../planning/compile.js';
-import { QueuedBehindCrash, WorkerClient, type CallOutcome } from './worker-client.js';
+import { QueuedBehindCrash, SHUTDOWN_TIMEOUT_MS, WorkerClient, type CallOutcome } from './worker-client.js';
 import { WorkerProcess } from './worker-process.js';
 import { extractArchives, type PythonArchive } from './archives.js';
+import { liveWorkerCount, trackDir, untrackDir } from './host-exit.js';
 import type * as arrow from 'apache-arrow';
 
 tmp.setGracefulCleanup();
@@ -157,7 +158,15 @@ export class WorkerPool {
   async endJob(timeoutMs?: number): Promise<WorkersReport> {
     this.#accumulatorsHeld.clear();
     await Promise.allSettled(this.#replacing.values());
-    const replies = await Promise.all(this.#clients.map((c) => c.endJob(timeoutMs)));
+    const deadline = timeoutMs ?? closeDeadlineMs();
+    const replies = await Promise.all(this.#clients.map(async (c) => {
+      try {
+        return await c.endJob(deadline);
+      } catch (error) {
+        const names = this.#recipe.functions.map((f) => `"${f.name}"`).join(', ');
+        throw new WorkerError('WORKER_TIMEOUT', `close() of ${names} on worker (pid ${c.process.pid}) did not finish within ${deadline} ms, so close() of these functions may not have run to its end: ${(error as Error).message}`, { cause: error });
+      }
+    }));
     return {
       errors: replies.flatMap((r) => r.errors).map(this.#userPaths),
       metrics: replies.map((r) => r.metrics),
@@ -180,9 +189,11 @@ export class WorkerPool {
 
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
     const dir = privateDir();
+    trackDir(dir.name);
     const clients: WorkerClient[] = [];
     let stop: AbortController | null = null;
     let stopWhileStarting: (() => void) | null = null;
+    let spawnedAtStart = options.parallelism;
     try {
       const pythonPath = linkPythonFiles(dir.name, options.pythonFiles);
       const userPaths = userPathsOf(pythonPath, options.pythonFiles);
@@ -201,9 +212,12 @@ export class WorkerPool {
       };
       stopWhileStarting = stopStarting;
       options.signal?.addEventListener('abort', stopStarting, { once: true });
+      let nextIndex = options.parallelism;
+      const retries = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
       const started = await Promise.allSettled(
-        Array.from({ length: options.parallelism }, (_, index) => startWorker(recipe, index)),
+        Array.from({ length: options.parallelism }, (_, index) => startWorkerRetrying(recipe, index, () => nextIndex++, retries)),
       );
+      spawnedAtStart = nextIndex;
       for (const s of started) if (s.status === 'fulfilled') clients.push(s.value.client);
       const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
@@ -213,6 +227,7 @@ export class WorkerPool {
       const signatures = signaturesOf(firstReply);
       if (options.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled while its workers started');
       const pool = new WorkerPool(clients, dir, signatures, onlyVectorized(firstReply), userPaths, recipe, options, stop!);
+      pool.#spawned = spawnedAtStart;
       return pool;
     } catch (error) {
       stopWhileStarting?.();
@@ -335,7 +350,11 @@ export class WorkerPool {
     const replacing = (async () => {
       try {
         void dead.destroy();
-        const { client, reply } = await startWorker(this.#recipe, this.#spawned++);
+        // A replacement that dies before it is ready (killed from outside, say) costs a restart like a crash.
+        const { client, reply } = await startWorkerRetrying(this.#recipe, this.#spawned++, () => this.#spawned++, this.#maxRestarts, () => {
+          this.#restarts++;
+          this.#restartsThisJob++;
+        });
         if (reply.error) {
           await client.destroy();
           throw loadError(this.#userPaths(reply.error));
@@ -401,11 +420,6 @@ export class WorkerPool {
   }
 }
 
-/**
- * Removes the pool's private directory. Whatever a UDF left there (read-only
- * files, say) is made removable first; a failure is logged, never thrown, so
- * cleanup cannot turn a finished job into a failed one.
- */
 /** The workers' private directory under TMPDIR: a missing or unwritable TMPDIR is an IO error that says so. */
 function privateDir(): tmp.DirResult {
   try {
@@ -415,7 +429,13 @@ function privateDir(): tmp.DirResult {
   }
 }
 
+/**
+ * Removes the pool's private directory. Whatever a UDF left there (read-only
+ * files, say) is made removable first; a failure is logged, never thrown, so
+ * cleanup cannot turn a finished job into a failed one.
+ */
 function removePrivateDir(dir: tmp.DirResult, logger: Logger): void {
+  untrackDir(dir.name);
   try {
     dir.removeCallback(); // also drops it from tmp's clean-up-at-exit list
   } catch {
@@ -494,6 +514,37 @@ async function startWorker(recipe: WorkerRecipe, index: number): Promise<Started
   }
 }
 
+/**
+ * How long the functions' close() hooks get at a job's end: 5 s on an idle
+ * machine, more when the host runs more workers than there are cores, each
+ * of which then gets a share of a core only.
+ */
+function closeDeadlineMs(): number {
+  return SHUTDOWN_TIMEOUT_MS * Math.max(1, Math.ceil(liveWorkerCount() / os.availableParallelism()));
+}
+
+/**
+ * startWorker, again (up to `retries` more times) when the worker dies before
+ * it is ready: a start-up failure from outside counts like a crash. A worker
+ * that could not be spawned at all, timed out or spoke another protocol is
+ * not retried: the next would fare no better.
+ */
+async function startWorkerRetrying(
+  recipe: WorkerRecipe, index: number, nextIndex: () => number, retries: number, onRetry: () => void = () => undefined,
+): Promise<StartedWorker> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startWorker(recipe, attempt === 0 ? index : nextIndex());
+    } catch (error) {
+      const diedStarting = error instanceof WorkerError && error.code === 'WORKER_START_FAILED'
+        && (error.signal !== undefined && error.signal !== null || error.exitCode !== undefined && error.exitCode !== null);
+      if (!diedStarting || attempt >= retries || recipe.stopped.aborted) throw error;
+      onRetry();
+      recipe.logger.log({ level: 'warn', source: 'pyudf', message: `${(error as Error).message.split('\n')[0]}; starting a new worker` });
+    }
+  }
+}
+
 function onlyVectorized(reply: LoadFunctionsReply): boolean {
   return reply.functions.length > 0 && reply.functions.every((f) => f.category === 'scalar' && f.kind === 'pandas');
 }
@@ -519,9 +570,11 @@ function lostAccumulatorsError(functionName: string, phase: UdfPhase, holders: r
 }
 
 function crashedError(functionName: string, crash: WorkerError, row: readonly SqlValue[] | undefined, crashes: number): UdfError {
-  const call = row ? `${functionName}(${row.map(describe).join(', ')})` : `${functionName} (no single row reproduces it)`;
   const how = crash.signal ? `signal ${crash.signal}` : `exit code ${crash.exitCode}`;
-  return new UdfError('UDF_CRASHED', `Python function "${functionName}" killed its worker ${crashes} time(s) (${how}); the row that does it: ${call}${crash.stderr ? `\n${crash.stderr.trim()}` : ''}`, {
+  const culprit = row
+    ? `; the row that does it: ${functionName}(${row.map(describe).join(', ')})`
+    : `, but no single row of the batch does it alone (the last death: ${how}): the cause lies outside any one row, such as memory exhaustion, a signal from outside, or state built up over many rows`;
+  return new UdfError('UDF_CRASHED', `Python function "${functionName}" killed its worker ${crashes} time(s) (${how})${culprit}${crash.stderr ? `\n${crash.stderr.trim()}` : ''}`, {
     functionName, phase: 'eval', pythonType: '', pythonMessage: crash.message, pythonTraceback: crash.stderr, sourceLocation: '', row,
   });
 }

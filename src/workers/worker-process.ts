@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { WorkerError } from '../errors.js';
 import { packagePaths } from '../paths.js';
 import { PROTOCOL_VERSION } from '../protocol/contract.js';
+import { killGroup, trackGroup, untrackGroup } from './host-exit.js';
+import { CappedLines, withTruncation } from './output-lines.js';
+import { descendantsOf } from './process-tree.js';
 
 /**
  * Every batch allocates and frees megabyte-sized buffers (the request and
@@ -23,6 +25,14 @@ export const WORKER_READY_TIMEOUT_MS = 30_000;
 /** After a polite SIGTERM, how long before SIGKILL. */
 export const WORKER_KILL_GRACE_MS = 2_000;
 const STDERR_TAIL_BYTES = 16 * 1024;
+/**
+ * After the process exits, how long its pipes may take to deliver what is
+ * left in them. A pipe held open by a process that escaped the worker's
+ * group is not waited for beyond this.
+ */
+const PIPE_DRAIN_AFTER_EXIT_MS = 200;
+
+export type OutputStream = 'stdout' | 'stderr';
 
 export interface WorkerProcessOptions {
   readonly python: string;
@@ -44,6 +54,11 @@ export interface WorkerExit {
  * One Python worker process: spawned with its stdin held open by us (the
  * worker exits when it reads EOF, i.e. when we die), ready once it prints its
  * ready line, stopped with SIGTERM then SIGKILL.
+ *
+ * The worker leads a process group (a session) of its own: what its
+ * functions start belongs to it, and stopping the worker signals the whole
+ * group. Its exit is the process's own, not the end of its pipes, which a
+ * function's child may hold open long after.
  */
 export class WorkerProcess {
   readonly address: string;
@@ -53,7 +68,8 @@ export class WorkerProcess {
   #exit: WorkerExit | null = null;
   readonly #exited: Promise<WorkerExit>;
   #expectedExit = false;
-  #stdoutListener: ((line: string) => void) | null = null;
+  #outputListener: ((stream: OutputStream, line: string) => void) | null = null;
+  #ready = false;
   /** Set when the process could not be spawned at all (ENOENT, EACCES): no exit code says why. */
   #spawnError: (Error & { originalMessage?: string }) | null = null;
 
@@ -61,20 +77,49 @@ export class WorkerProcess {
     this.#child = child;
     this.address = address;
     this.#callsFile = callsFile;
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      this.#stderrTail = (this.#stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+    const pid = child.pid;
+    if (pid !== undefined) trackGroup(pid);
+    const stderrLines = new CappedLines((line, dropped) => {
+      if (this.#ready) this.#outputListener?.('stderr', withTruncation(line, dropped));
     });
-    this.#exited = child.then(
-      (r) => r,
-      (r: Error & { exitCode?: number; signal?: string; code?: string }) => {
-        if (r.exitCode === undefined && r.signal === undefined && typeof r.code === 'string') this.#spawnError = r;
-        return r;
-      },
-    ).then((r) => {
-      this.#exit = { exitCode: r.exitCode ?? null, signal: r.signal ?? null };
-      return this.#exit;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.#stderrTail = (this.#stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+      stderrLines.push(chunk);
     });
+    child.stderr?.once('end', () => stderrLines.end());
+    const spawnFailed = child.then(() => new Promise<never>(() => undefined), (r: Error & { exitCode?: number; signal?: string; code?: string }) => {
+      if (r.exitCode === undefined && r.signal === undefined && typeof r.code === 'string') {
+        this.#spawnError = r;
+        return { exitCode: null, signal: null };
+      }
+      return new Promise<never>(() => undefined); // an exit: reported by the exit event
+    });
+    const exitedItself = new Promise<WorkerExit>((resolve) => {
+      child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+    });
+    this.#exited = Promise.race([spawnFailed, exitedItself]).then(async (exit) => {
+      if (pid !== undefined) {
+        // What the worker's functions started and left in its group goes with it.
+        killGroup(pid, 'SIGKILL');
+        untrackGroup(pid);
+      }
+      await this.#pipesDrained();
+      this.#exit = exit;
+      return exit;
+    });
+  }
+
+  /** Waits a moment for the pipes' last bytes, then lets them go whoever still holds them. */
+  async #pipesDrained(): Promise<void> {
+    const pipes = [this.#child.stdout, this.#child.stderr].filter((p) => p !== null && p !== undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(pipes.map((p) => (p.closed || p.destroyed ? undefined : new Promise((r) => p.once('close', r))))),
+      new Promise((r) => { timer = setTimeout(r, PIPE_DRAIN_AFTER_EXIT_MS); }),
+    ]);
+    clearTimeout(timer);
+    for (const pipe of pipes) pipe.destroy();
+    this.#child.stdin?.destroy();
   }
 
   static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
@@ -82,14 +127,20 @@ export class WorkerProcess {
     const callsFile = path.join(options.socketDir, `worker-${options.index}.calls`);
     let child: ResultPromise;
     try {
-      child = execa(options.python, ['-u', '-m', 'pyudf.worker', '--address', address, '--owner-dir', options.socketDir, '--calls-file', callsFile], {
+      child = execa(options.python, [
+        '-u', '-m', 'pyudf.worker', '--address', address, '--owner-dir', options.socketDir, '--calls-file', callsFile,
+        '--host-pid', String(process.pid),
+      ], {
         stdin: 'pipe',
         cwd: options.cwd,
         stdout: 'pipe',
         stderr: 'pipe',
         buffer: false,
         reject: true,
-        cleanup: true,
+        // Its own session: the whole group is signalled at stop, and Ctrl-C at a terminal stays the host's.
+        detached: true,
+        // The host's exit handler SIGKILLs the worker's whole group (host-exit.ts).
+        cleanup: false,
         extendEnv: true,
         env: {
           ...Object.fromEntries(Object.entries(BATCH_FRIENDLY_MALLOC).filter(([name]) => process.env[name] === undefined)),
@@ -97,7 +148,7 @@ export class WorkerProcess {
           PYTHONPATH: [packagePaths.pythonWorker, options.env?.PYTHONPATH].filter(Boolean).join(path.delimiter),
           PYTHONDONTWRITEBYTECODE: '1',
         },
-        forceKillAfterDelay: WORKER_KILL_GRACE_MS,
+        forceKillAfterDelay: false,
       });
     } catch (error) {
       throw new WorkerError('WORKER_START_FAILED', `cannot start Python worker "${options.python}": ${(error as Error).message}`, { cause: error });
@@ -150,17 +201,16 @@ export class WorkerProcess {
   }
 
   /**
-   * Receives what the process writes to its real stdout after the ready line:
-   * output of C code or subprocesses, which Python's print() capture does not
-   * see. It must be read, or a full pipe would block the worker.
+   * Receives what the process writes to its real stdout and stderr after the
+   * ready line: output of C code or subprocesses, which Python's print()
+   * capture does not see. Lines are capped (MAX_OUTPUT_LINE_BYTES), a cut one
+   * says how much was dropped.
    */
-  onStdoutLine(listener: (line: string) => void): void {
-    this.#stdoutListener = listener;
+  onOutputLine(listener: (stream: OutputStream, line: string) => void): void {
+    this.#outputListener = listener;
   }
 
   async #awaitReady(timeoutMs: number, python: string): Promise<void> {
-    const lines = readline.createInterface({ input: this.#child.stdout! });
-    let ready = false;
     let timer: NodeJS.Timeout | undefined;
     const failure = (reason: string, exit?: WorkerExit, cause?: Error) => {
       const stderr = this.#stderrTail.trim();
@@ -171,9 +221,9 @@ export class WorkerProcess {
     try {
       await Promise.race([
         new Promise<void>((resolve, reject) => {
-          lines.on('line', (line) => {
-            if (ready) {
-              this.#stdoutListener?.(line);
+          const lines = new CappedLines((line, dropped) => {
+            if (this.#ready) {
+              this.#outputListener?.('stdout', withTruncation(line, dropped));
               return;
             }
             let message: { event?: string; protocol?: number };
@@ -186,13 +236,14 @@ export class WorkerProcess {
             if (message.protocol !== PROTOCOL_VERSION) {
               reject(new WorkerError('PROTOCOL_MISMATCH', `Python worker speaks protocol ${message.protocol}, this host speaks ${PROTOCOL_VERSION}: install matching versions of pyudf`, {}));
             } else {
-              ready = true;
+              this.#ready = true;
               resolve();
             }
           });
+          this.#child.stdout!.on('data', (chunk: Buffer) => lines.push(chunk));
+          this.#child.stdout!.once('end', () => lines.end());
         }),
         this.#exited.then(async (exit) => {
-          await new Promise((r) => setImmediate(r)); // let the last stderr chunk arrive
           const spawnError = this.#spawnError;
           if (spawnError) throw failure(`could not be started: ${spawnError.originalMessage ?? spawnError.message}`, exit, spawnError);
           throw failure(`exited before it was ready (exit code ${exit.exitCode}, signal ${exit.signal})`, exit);
@@ -202,8 +253,7 @@ export class WorkerProcess {
         }),
       ]);
     } catch (error) {
-      lines.close();
-      await this.kill();
+      await this.kill('SIGKILL');
       throw error;
     } finally {
       clearTimeout(timer);
@@ -216,14 +266,49 @@ export class WorkerProcess {
    */
   async kill(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<WorkerExit> {
     this.#expectedExit = true;
-    if (this.#exit === null) this.#child.kill(signal);
+    if (this.#exit !== null) return this.#exit;
+    // A stop in progress keeps Node running until the worker is gone: a
+    // program awaiting close() must not end before close() does.
+    this.#child.ref();
+    this.#signal(signal);
+    if (signal !== 'SIGKILL') {
+      const timer = setTimeout(() => this.#signal('SIGKILL'), WORKER_KILL_GRACE_MS);
+      void this.#exited.finally(() => clearTimeout(timer));
+    }
     return this.#exited;
+  }
+
+  /**
+   * Signals the worker's whole group. A SIGKILL also reaches the processes
+   * below the worker that left its group (a double fork with setsid()): they
+   * are the worker's adopted children until it dies, and init's after.
+   */
+  #signal(signal: NodeJS.Signals): void {
+    const pid = this.#child.pid;
+    if (pid === undefined) return;
+    if (signal === 'SIGKILL') {
+      for (const below of descendantsOf(pid)) {
+        try {
+          process.kill(below, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
+    if (!killGroup(pid, signal)) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone: its exit is on its way
+      }
+    }
   }
 
   /** Resolves when the process exits on its own (after Shutdown), killing it if it does not in time. */
   async awaitExit(timeoutMs: number): Promise<WorkerExit> {
     this.#expectedExit = true;
     let timer: NodeJS.Timeout | undefined;
+    this.#child.ref();
     const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
     const result = await Promise.race([this.#exited, timeout]);
     clearTimeout(timer);

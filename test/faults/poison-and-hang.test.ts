@@ -112,7 +112,7 @@ describe('poison input: a row that kills its worker every time', () => {
     expect(e.code).toBe('UDF_CRASHED');
     expect(e.functionName).toBe('leaky');
     expect(e.row).toBeUndefined();
-    expect(e.message).toBe('Python function "leaky" killed its worker 2 time(s) (exit code 9); the row that does it: leaky (no single row reproduces it)');
+    expect(e.message).toBe('Python function "leaky" killed its worker 2 time(s) (exit code 9), but no single row of the batch does it alone (the last death: exit code 9): the cause lies outside any one row, such as memory exhaustion, a signal from outside, or state built up over many rows');
   }, 60_000);
 
   test('a row whose call finishes but whose worker dies before the reply is sent: UDF_CRASHED with that row, not endless restarts', async () => {

@@ -11,8 +11,9 @@ def main() -> None:
     parser.add_argument("--address", required=True, help="gRPC address to listen on, e.g. unix:/tmp/d/w.sock")
     parser.add_argument("--owner-dir", help="the host's private directory, removed if the host dies")
     parser.add_argument("--calls-file", help="where the worker records which call it is running")
+    parser.add_argument("--host-pid", type=int, help="the host's pid: the worker ends with it")
     args = parser.parse_args()
-    serve(args.address, args.owner_dir, args.calls_file)
+    serve(args.address, args.owner_dir, args.calls_file, args.host_pid)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ from typing import Iterator, Optional
 from pyudf._proto import worker_pb2
 
 _END = None
+# The longest line a print() delivers whole; the rest of it is counted, so the
+# worker holds a bounded amount and the host never gets an oversized record.
+MAX_LINE_CHARS = 64 * 1024
 
 
 class LogHub:
@@ -51,12 +54,14 @@ class LogHub:
 
 
 class _LineWriter(io.TextIOBase):
-    """A text stream that turns each complete line into a log record."""
+    """A text stream that turns each complete line into a log record, capped at MAX_LINE_CHARS."""
 
     def __init__(self, hub: LogHub, level: str) -> None:
         self._hub = hub
         self._level = level
-        self._pending = ""
+        self._pending: list[str] = []
+        self._held = 0
+        self._dropped = 0
         # Rows of an io_threads function print from several threads at once.
         self._lock = threading.Lock()
 
@@ -65,18 +70,38 @@ class _LineWriter(io.TextIOBase):
 
     def write(self, text: str) -> int:
         with self._lock:
-            self._pending += text
-            if "\n" in self._pending:
-                *lines, self._pending = self._pending.split("\n")
-                for line in lines:
-                    self._hub.emit(self._level, line)
+            start = 0
+            while True:
+                end = text.find("\n", start)
+                self._hold(text[start:] if end == -1 else text[start:end])
+                if end == -1:
+                    break
+                self._emit()
+                start = end + 1
         return len(text)
+
+    def _hold(self, part: str) -> None:
+        room = MAX_LINE_CHARS - self._held
+        if len(part) > room:
+            self._dropped += len(part) - room
+            part = part[:room]
+        if part:
+            self._pending.append(part)
+            self._held += len(part)
+
+    def _emit(self) -> None:
+        line = "".join(self._pending)
+        if self._dropped:
+            line += f" [line truncated: {self._dropped} more characters not shown]"
+        self._pending = []
+        self._held = 0
+        self._dropped = 0
+        self._hub.emit(self._level, line)
 
     def flush(self) -> None:
         with self._lock:
-            if self._pending:
-                self._hub.emit(self._level, self._pending)
-                self._pending = ""
+            if self._pending or self._dropped:
+                self._emit()
 
 
 class _HubHandler(logging.Handler):

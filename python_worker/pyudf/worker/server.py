@@ -18,13 +18,13 @@ import grpc
 import pyudf
 from pyudf._proto import worker_pb2, worker_pb2_grpc
 from pyudf.worker.logs import LogHub, capture_output
+from pyudf.worker.process_life import EXIT_PARENT_GONE, adopt_orphans, bind_to_host, kill_descendants, start_guard
 from pyudf.worker.runtime import FunctionRuntime
 
 PROTOCOL_VERSION = 2
 # Batches of large strings exceed gRPC's 4 MiB default; the host bounds batch sizes itself.
 MAX_MESSAGE_BYTES = 1 << 30
 SHUTDOWN_GRACE_SECONDS = 2.0
-EXIT_PARENT_GONE = 70
 
 
 class WorkerService(worker_pb2_grpc.WorkerServicer):
@@ -89,12 +89,15 @@ class WorkerService(worker_pb2_grpc.WorkerServicer):
     def CloseFunctions(self, request, context):
         with self._call_lock:
             errors, metrics = self._runtime.close_all()
+            # A job's end: whatever its functions started goes with it.
+            kill_descendants()
         self._hub.end_stream()
         return worker_pb2.CloseFunctionsReply(errors=errors, metrics=metrics)
 
     def Shutdown(self, request, context):
         with self._call_lock:
             errors, metrics = self._runtime.close_all()
+            kill_descendants()
         self._stopping.set()
         return worker_pb2.ShutdownReply(errors=errors, metrics=metrics)
 
@@ -140,13 +143,18 @@ def _watch_parent(fd: int, owner_dir: Optional[str]) -> None:
     """
     while os.read(fd, 65536):
         pass
+    kill_descendants()
     if owner_dir:
         # The host cannot clean up after a SIGKILL: its private directory is ours to remove.
         shutil.rmtree(owner_dir, ignore_errors=True)
     os._exit(EXIT_PARENT_GONE)
 
 
-def serve(address: str, owner_dir: Optional[str] = None, calls_file: Optional[str] = None) -> None:
+def serve(address: str, owner_dir: Optional[str] = None, calls_file: Optional[str] = None,
+          host_pid: Optional[int] = None) -> None:
+    bind_to_host(host_pid)
+    adopt_orphans()
+    start_guard(sys.stdin.fileno(), owner_dir, host_pid)
     hub = LogHub()
     stopping = threading.Event()
     runtime = FunctionRuntime(hub)
@@ -174,5 +182,6 @@ def serve(address: str, owner_dir: Optional[str] = None, calls_file: Optional[st
 
     while not stopping.wait(0.5):
         pass
+    kill_descendants()
     hub.close()
     server.stop(SHUTDOWN_GRACE_SECONDS).wait()
