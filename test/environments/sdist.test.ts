@@ -41,7 +41,7 @@ test('an sdist in the cached dir builds offline, with the backend `pyudf downloa
   // makes `pyudf download` fetch the build backend (setuptools, wheel) too.
   const harmless = path.join(dir, 'harmless.txt');
   fs.writeFileSync(harmless, 'six\n');
-  const download = await execa(process.execPath, [CLI, 'download', '-r', harmless, '-d', cachedDir], { reject: false });
+  const download = await execa(process.execPath, [CLI, '--quiet', 'download', '-r', harmless, '-d', cachedDir], { reject: false });
   expect(download.stderr).toBe('');
   expect(download.exitCode).toBe(0);
   const files = fs.readdirSync(cachedDir);
