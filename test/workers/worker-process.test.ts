@@ -126,9 +126,10 @@ test('a python that cannot be run at all fails the start saying why', async () =
 });
 
 test('a pool whose worker cannot start fails with WORKER_START_FAILED and stops the workers that did start', async () => {
-  // Worker 0 starts for real; worker 1 dies. The pool must not leave worker 0 running.
+  // Worker 0 starts for real; worker 1 and every replacement die (a start-up death costs a
+  // restart, as a crash does), so the pool fails once the restarts are spent, leaving worker 0 not running.
   const { python } = wrapper([
-    'case "$2" in *worker-1.sock) echo "wrapper: worker 1 refuses" >&2; exit 3;; esac',
+    'case "$2" in *worker-0.sock) ;; *) echo "wrapper: only worker 0 starts" >&2; exit 3;; esac',
     `exec '${runtimePython}' -u -m pyudf.worker "$@"`,
   ].join('\n'));
   const error = await startFailure(WorkerPool.start({
@@ -136,7 +137,7 @@ test('a pool whose worker cannot start fails with WORKER_START_FAILED and stops 
   }));
   expect(error.code).toBe('WORKER_START_FAILED');
   expect(error.exitCode).toBe(3);
-  expect(error.stderr).toBe('wrapper: worker 1 refuses');
+  expect(error.stderr).toBe('wrapper: only worker 0 starts');
   expect(pythonWorkers()).toEqual([]);
 });
 
