@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import readline from 'node:readline';
+import { execa } from 'execa';
 import type { LogEntry, Logger } from '../src/index.js';
 
 /** Live child processes of this (jest worker) process: workers must not outlive their job. */
@@ -29,6 +31,30 @@ export function isGone(pid: number): boolean {
 
 export function pythonWorkers(): { pid: number; command: string }[] {
   return childProcesses().filter((p) => p.command.includes('pyudf.worker'));
+}
+
+/** Polls `done` (for things the kernel or another process does on its own) for at most `withinMs`; its last answer. */
+export async function within(withinMs: number, done: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return done();
+}
+
+/**
+ * Starts a host fixture (a Node script under test/fixtures that runs a job and
+ * prints `worker-pid N` once its worker is up), with TMPDIR at `tempRoot`;
+ * resolves once that line arrives.
+ */
+export async function startHostFixture(script: string, args: readonly string[], tempRoot: string) {
+  const host = execa('node', [script, ...args], { reject: false, env: { TMPDIR: tempRoot } });
+  const lines = readline.createInterface({ input: host.stdout! });
+  const workerPid = await new Promise<number>((resolve) => {
+    lines.on('line', (line) => {
+      const match = /^worker-pid (\d+)$/.exec(line);
+      if (match) resolve(Number(match[1]));
+    });
+  });
+  return { host, workerPid };
 }
 
 /** A fresh directory, removed after the test file. */

@@ -1,47 +1,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { DataTypes, FileSystem, OldCsv, TableEnvironment, udf } from '../../src/index.js';
-import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger, tempDir, isGone } from '../support.js';
+import { isolateTempRoot, leftoverPyudfDirs, pythonWorkers, recordingLogger, tempDir, isGone, startHostFixture, within } from '../support.js';
 
 const tempRoot = isolateTempRoot();
 const dir = tempDir();
 const HOST_DIES = fileURLToPath(new URL('../fixtures/host-dies.mjs', import.meta.url));
 
 
-async function startDyingHost() {
-  const host = execa('node', [HOST_DIES], { reject: false, env: { TMPDIR: tempRoot } });
-  const lines = readline.createInterface({ input: host.stdout! });
-  const workerPid = await new Promise<number>((resolve) => {
-    lines.on('line', (line) => {
-      const match = /^worker-pid (\d+)$/.exec(line);
-      if (match) resolve(Number(match[1]));
-    });
-  });
-  return { host, workerPid };
-}
-
-async function awaitGone(pid: number, withinMs: number): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  while (!isGone(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  return isGone(pid);
-}
-
 test.each(['SIGKILL', 'SIGINT', 'SIGTERM'] as const)(
   'when the host gets %s, its workers are gone within 2 s and so is its private directory',
   async (signal) => {
-    const { host, workerPid } = await startDyingHost();
+    const { host, workerPid } = await startHostFixture(HOST_DIES, [], tempRoot);
     expect(isGone(workerPid)).toBe(false);
     expect(leftoverPyudfDirs(tempRoot)).toHaveLength(1);
     host.kill(signal);
     const result = await host;
     expect(result.signal).toBe(signal);
-    expect(await awaitGone(workerPid, 2_000)).toBe(true);
+    expect(await within(2_000, () => isGone(workerPid))).toBe(true);
     // After SIGKILL the host could not remove its private directory; its worker's guard did.
-    const deadline = Date.now() + 2_000;
-    while (leftoverPyudfDirs(tempRoot).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await within(2_000, () => leftoverPyudfDirs(tempRoot).length === 0);
     expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
   },
 );
