@@ -27,8 +27,9 @@ function progress(): Progress {
   const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1)}s]`;
   const width = process.stderr.columns ?? 0;
   const live = !quiet && process.stderr.isTTY === true && width >= 20 && !process.env.CI;
-  // The live line must fit on one terminal row, or each redraw would leave a wrapped remnant.
-  const fit = (text: string) => (text.length < width - 2 ? text : `${text.slice(0, width - 4)}…`);
+  // The live line (spinner, space, text) must fit on one terminal row, or each redraw
+  // would leave a wrapped remnant; the margin also covers "…", which terminals may draw wide.
+  const fit = (text: string) => (text.length <= width - 6 ? text : `${text.slice(0, width - 7)}…`);
   let spinner: Ora | undefined;
   const shown = (level: string) => level === 'warn' || level === 'error' || (!quiet && level === 'info') || (verbose && level === 'debug');
   return {

@@ -1,5 +1,6 @@
 import * as arrow from 'apache-arrow';
-import { toArrowType, type DataType } from '../types/data-types.js';
+import type { DataType } from '../types/data-types.js';
+import { toArrowType } from '../types/arrow-types.js';
 import { readDecimal, rescale, formatDecimal } from '../types/decimal.js';
 import { MICROS_PER_SECOND, formatDate, formatTime, formatTimestamp, parseDate, parseTime, parseTimestamp } from '../types/temporal.js';
 import type { SqlRow, SqlValue } from '../types/values.js';

@@ -1,5 +1,6 @@
 import * as arrow from 'apache-arrow';
-import { toArrowType, type DataType } from '../types/data-types.js';
+import type { DataType } from '../types/data-types.js';
+import { toArrowType } from '../types/arrow-types.js';
 import type { SqlValue } from '../types/values.js';
 import { columnData, isPlainArrowType, isPlainType, readValue } from './arrow-columns.js';
 

@@ -1,36 +1,8 @@
 import * as arrow from 'apache-arrow';
-import { PyUdfError } from '../errors.js';
-import { vectorOf, type Batch } from '../execution/vectors.js';
-import type { SqlValue } from '../types/values.js';
+import type { Batch } from '../execution/vectors.js';
 import type { TableSchema } from '../table/schema.js';
-import { DataTypes, toArrowType, type DataType } from '../types/data-types.js';
-import type { ColumnsTableDefinition } from './columns-source.js';
+import { toArrowType } from '../types/arrow-types.js';
 import type { Sink } from './sink.js';
-
-/** The SQL type an Arrow column's type is read as: those whose layout is the type's own, so the column is used as it is. */
-function sqlTypeOf(type: arrow.DataType, column: string): DataType {
-  if (arrow.DataType.isDictionary(type)) return sqlTypeOf(type.dictionary, column);
-  const plain: [arrow.DataType, DataType][] = [
-    [new arrow.Bool(), DataTypes.BOOLEAN()], [new arrow.Int8(), DataTypes.TINYINT()], [new arrow.Int16(), DataTypes.SMALLINT()],
-    [new arrow.Int32(), DataTypes.INT()], [new arrow.Int64(), DataTypes.BIGINT()], [new arrow.Float32(), DataTypes.FLOAT()],
-    [new arrow.Float64(), DataTypes.DOUBLE()], [new arrow.Utf8(), DataTypes.STRING()], [new arrow.Binary(), DataTypes.BYTES()],
-  ];
-  const found = plain.find(([a]) => a.typeId === type.typeId && String(a) === String(type));
-  if (!found) throw new PyUdfError('INVALID_ARGUMENT', `fromArrow: column "${column}" is ${String(type)}; pyudf reads Bool, Int8-64, Float32/64, Utf8 and Binary columns`);
-  return found[1];
-}
-
-/** An apache-arrow Table as a table of whole columns. */
-export function arrowTable(table: arrow.Table): ColumnsTableDefinition {
-  if (!(table instanceof arrow.Table)) throw new PyUdfError('INVALID_ARGUMENT', 'fromArrow: expected an apache-arrow Table');
-  const schema: TableSchema = Object.freeze(table.schema.fields.map((f) => Object.freeze({ name: f.name, type: sqlTypeOf(f.type, f.name) })));
-  const vectors = table.schema.fields.map((f, i) => {
-    const vector = table.getChildAt(i)! as arrow.Vector;
-    // A dictionary-encoded string column (apache-arrow's default for strings) is decoded once.
-    return arrow.DataType.isDictionary(f.type) ? vectorOf([...vector] as SqlValue[], schema[i]!.type) : vector;
-  });
-  return Object.freeze({ kind: 'columns', vectors: Object.freeze(vectors), numRows: table.numRows, schema });
-}
 
 /** Gathers a job's batches into an apache-arrow Table, column by column. */
 export function arrowSink(schema: TableSchema): Sink & { table(): arrow.Table } {

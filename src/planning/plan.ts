@@ -1,6 +1,6 @@
 import type { Call, Expr, SelectItem } from '../expressions/nodes.js';
 import type { CsvTableDefinition } from '../table/descriptors.js';
-import type { ColumnsTableDefinition } from '../io/columns-source.js';
+import type { ColumnsTableDefinition } from '../io/columns-table.js';
 import type { StreamTableDefinition } from '../io/stream-source.js';
 import type { TableSchema } from '../table/schema.js';
 import type { SqlValue } from '../types/values.js';

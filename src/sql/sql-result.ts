@@ -1,4 +1,3 @@
-import { tableFromJSON } from 'apache-arrow';
 import { TableResult, type CollectedRows, type JobResult } from '../table/table.js';
 import type { Row } from '../types/values.js';
 
@@ -37,7 +36,7 @@ export class SqlTableResult extends TableResult {
         async () => ({ rows: rows.map((row) => ({ ...row })), udfErrors: {}, skippedInputLines: {}, metrics: {} }),
         async () => ({ rows: rows.length, metrics: {} }),
         async function* stream() { for (const row of rows) yield { ...row }; },
-        async () => tableFromJSON(rows.map((row) => ({ ...row })) as Array<Record<string, unknown>>),
+        async () => (await import('apache-arrow')).tableFromJSON(rows.map((row) => ({ ...row })) as Array<Record<string, unknown>>),
       );
     }
     this.resultKind = parts.resultKind;

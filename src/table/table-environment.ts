@@ -1,39 +1,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PyUdfError, WorkerError } from '../errors.js';
-import { ensureWorkerRuntime, holdsRuntimeWheels } from '../environments/worker-runtime.js';
-import { chooseInterpreter } from '../environments/interpreter.js';
-import { ensureJobEnvironment, type PythonRequirements } from '../environments/job-environment.js';
-import { checkArchive, type PythonArchive } from '../workers/archives.js';
-import { SkippedInput } from '../execution/skipped-input.js';
-import { ERROR_POLICIES, UdfErrorHandling, type ErrorPolicy, type UdfErrorCount } from '../execution/udf-errors.js';
-import { JobMetrics, type FunctionMetrics } from '../execution/job-metrics.js';
-import { collectSink } from '../io/collect-sink.js';
-import { ChannelSink, countingSink } from '../io/channel-sink.js';
-import { columnsTable, type ColumnData } from '../io/columns-source.js';
-import { csvSink } from '../io/csv-sink.js';
-import { checkOutputTarget, sameFile } from '../io/output-target.js';
-import type { Sink } from '../io/sink.js';
-import { defaultLogger, type Logger } from '../logging.js';
-import { compilePlan, rowObject, runPlan, type CompiledPlan } from '../execution/run-plan.js';
-import { DuckdbEngine } from '../engine/duckdb-engine.js';
-import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stages.js';
-import { functionsUsed, type PlanNode, type ScanNode, type TableDefinition } from '../planning/plan.js';
-import type { FunctionSignature } from '../planning/compile.js';
-import { resolveFunctionName } from '../planning/validate.js';
-import { widensTo } from '../types/data-types.js';
-import { coerceValue, type Row, type SchemaRow, type SqlValue } from '../types/values.js';
-import { WorkerPool, type WorkersReport } from '../workers/worker-pool.js';
-import { IdleWorkers, setupKey } from '../workers/idle-workers.js';
-import { ConnectTableDescriptor, FileSystem, fileTableDefinition, type CsvOptions, type CsvTableDefinition } from './descriptors.js';
-import { fileScanNode, fileSink, type FileTableDefinition } from '../engine/file-tables.js';
-import { arrowSink, arrowTable } from '../io/arrow-tables.js';
 import type * as arrow from 'apache-arrow';
+import { PyUdfError } from '../errors.js';
+import type { PythonRequirements } from '../environments/job-environment.js';
+import { checkArchive, type PythonArchive } from '../workers/archives.js';
+import { ERROR_POLICIES, type ErrorPolicy } from '../execution/udf-errors.js';
+import type { JobRunner, QueuedInsert } from '../execution/job-runner.js';
+import { arrowTable, columnsTable, type ColumnData } from '../io/columns-table.js';
+import { defaultLogger, type Logger } from '../logging.js';
+import { fileScanNode, type FileTableDefinition } from '../engine/file-tables.js';
+import type { PlanNode, TableDefinition } from '../planning/plan.js';
+import { resolveFunctionName } from '../planning/validate.js';
+import { coerceValue, type Row, type SchemaRow, type SqlValue } from '../types/values.js';
+import type { DataType } from '../types/data-types.js';
+import { ConnectTableDescriptor, FileSystem, fileTableDefinition, type CsvOptions, type CsvTableDefinition } from './descriptors.js';
 import { isPythonFunction, type PythonFunction } from './python-function.js';
 import { Schema, columnNames, toTableSchema, type TableSchema } from './schema.js';
 import { elementsSchema, type ElementsSchema } from './element-schema.js';
-import { Table, type CollectedRows, type CountedRows, type ExecuteOptions, type JobResult, type PythonEnvironmentInfo, type SinkResult } from './table.js';
-import type { DataType } from '../types/data-types.js';
+import { Table, type CollectedRows, type CountedRows, type ExecuteOptions, type JobResult } from './table.js';
 import { executeSql, sqlQuery } from '../sql/execute-sql.js';
 import type { SqlTableResult } from '../sql/sql-result.js';
 
@@ -91,7 +75,8 @@ export interface TableEnvironmentOptions {
   readonly workerIdleTimeoutMs?: number;
 }
 
-interface ResolvedOptions {
+/** The options of a TableEnvironment, checked and with their defaults. */
+export interface ResolvedOptions {
   parallelism: number;
   /** null: the default for the job's kind of functions. */
   bundleSize: number | null;
@@ -109,7 +94,7 @@ interface ResolvedOptions {
 }
 
 const DEFAULTS = Object.freeze({
-  parallelism: 1, bundleSize: 4096, vectorizedBundleSize: 65_536, bundleTimeMs: 5, batchesInFlightPerWorker: 4, maxWorkerRestarts: 3, udfTimeoutMs: 10 * 60_000,
+  parallelism: 1, bundleSize: 4096, bundleTimeMs: 5, batchesInFlightPerWorker: 4, maxWorkerRestarts: 3, udfTimeoutMs: 10 * 60_000,
   workerIdleTimeoutMs: 60_000,
 });
 
@@ -148,24 +133,6 @@ function positiveInteger(value: unknown, name: string, fallback: number): number
   return value;
 }
 
-/** How long a failed job's workers get to finish and hand over their last output before they are killed. */
-const FAILED_JOB_SHUTDOWN_MS = 1_000;
-
-/** Batches a streaming reader may fall behind by before the job waits for it. */
-const STREAM_BATCHES_BUFFERED = 4;
-
-interface JobOutcome {
-  readonly pythonEnvironment: PythonEnvironmentInfo | null;
-  readonly udfErrors: Readonly<Record<string, UdfErrorCount>>;
-  readonly skippedInputLines: Readonly<Record<string, number>>;
-  readonly metrics: Readonly<Record<string, FunctionMetrics>>;
-}
-
-interface QueuedInsert {
-  readonly plan: PlanNode;
-  readonly tableName: string;
-}
-
 /**
  * The entry point of a pyudf job, as PyFlink's TableEnvironment: registers
  * tables and Python functions, and runs jobs on managed Python workers.
@@ -186,16 +153,28 @@ export class TableEnvironment {
   readonly #archives: PythonArchive[] = [];
   #requirements: PythonRequirements | null = null;
   readonly #queued: QueuedInsert[] = [];
-  readonly #activePools = new Set<WorkerPool>();
-  readonly #idleWorkers: IdleWorkers;
-  readonly #activeJobs = new Set<AbortController>();
   #closed = false;
-  /** Runs the relational stages of this environment's jobs; opened by the first job that has one. */
-  readonly #engine = new DuckdbEngine();
+  /** Runs this environment's jobs: loaded, with everything jobs need, by the first job. */
+  #jobRunner: Promise<JobRunner> | null = null;
 
   private constructor(options: ResolvedOptions) {
     this.#options = options;
-    this.#idleWorkers = new IdleWorkers(options.workerIdleTimeoutMs, options.logger);
+  }
+
+  #jobs(): Promise<JobRunner> {
+    this.#jobRunner ??= import('../execution/job-runner.js').then(({ JobRunner }) => {
+      const environment = this;
+      return new JobRunner({
+        get options() { return environment.#options; },
+        get functions() { return environment.#functions; },
+        get pythonFiles() { return environment.#pythonFiles; },
+        get archives() { return environment.#archives; },
+        get requirements() { return environment.#requirements; },
+        functionNames: () => this.functionNames(),
+        sinkTable: (name) => this.#sinkTable(name),
+      });
+    });
+    return this.#jobRunner;
   }
 
   static create(options: TableEnvironmentOptions = {}): TableEnvironment {
@@ -465,16 +444,14 @@ export class TableEnvironment {
     if (queued.length === 0) {
       throw new PyUdfError('INVALID_ARGUMENT', `execute("${jobName}"): nothing to run; call table.insertInto(sink) first`);
     }
-    return this.#runInserts(queued, jobName, options);
+    return (await this.#jobs()).runInserts(queued, jobName, options);
   }
 
   /** Stops running jobs' workers; the environment cannot be used afterwards. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const job of this.#activeJobs) job.abort(new PyUdfError('CLOSED', 'the TableEnvironment was closed'));
-    await Promise.all([...[...this.#activePools].map((p) => p.destroy()), this.#idleWorkers.close()]);
-    await this.#engine.close();
+    await (await this.#jobRunner)?.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -503,91 +480,34 @@ export class TableEnvironment {
   }
 
   /** @internal */
-  runInsert(plan: PlanNode, tableName: string, jobName: string, options?: ExecuteOptions): Promise<JobResult> {
+  async runInsert(plan: PlanNode, tableName: string, jobName: string, options?: ExecuteOptions): Promise<JobResult> {
     this.#checkOpen('executeInsert');
     this.#sinkTable(tableName);
-    return this.#runInserts([{ plan, tableName }], jobName, options);
+    return (await this.#jobs()).runInserts([{ plan, tableName }], jobName, options);
   }
 
   /** @internal */
   async runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows> {
     this.#checkOpen('execute');
-    const rows: Row[] = [];
-    const { udfErrors, skippedInputLines, metrics } = await this.#withWorkers([plan], options, async (compile, run) => {
-      const compiled = await compile(plan);
-      await run(compiled, collectSink(compiled.schema, rows));
-    });
-    return { rows, udfErrors, skippedInputLines, metrics };
+    return (await this.#jobs()).runCollect(plan, options);
   }
 
   /** @internal */
   async runArrow(plan: PlanNode, options?: ExecuteOptions): Promise<arrow.Table> {
     this.#checkOpen('execute');
-    let result: arrow.Table | null = null;
-    await this.#withWorkers([plan], options, async (compile, run) => {
-      const compiled = await compile(plan);
-      const sink = arrowSink(compiled.schema);
-      await run(compiled, sink);
-      result = sink.table();
-    });
-    return result!;
+    return (await this.#jobs()).runArrow(plan, options);
   }
 
   /** @internal */
   async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
     this.#checkOpen('execute');
-    if (plan.kind === 'engine') {
-      // Counted where the rows are: none of them crosses into JavaScript.
-      const counted = await this.runCollect(countNode(plan), options);
-      return { rows: Number(counted.rows[0]!.n), metrics: counted.metrics };
-    }
-    let rows = 0;
-    const { metrics } = await this.#withWorkers([plan], options, async (compile, run) => {
-      rows = await run(await compile(plan), countingSink());
-    });
-    return { rows, metrics };
+    return (await this.#jobs()).runCount(plan, options);
   }
 
   /** @internal */
   async *runStream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row> {
     this.#checkOpen('execute');
-    // The job runs beside the reader; a reader that stops early cancels it.
-    const stop = new AbortController();
-    const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-    const channel = new ChannelSink(STREAM_BATCHES_BUFFERED);
-    let schema: TableSchema = [];
-    const job = this.#withWorkers([plan], { signal }, async (compile, run) => {
-      const compiled = await compile(plan);
-      schema = compiled.schema;
-      await run(compiled, channel);
-    });
-    job.catch(() => channel.abort());
-    try {
-      for (;;) {
-        const batch = await channel.take();
-        if (batch === null) break;
-        for (let i = 0; i < batch.numRows; i++) yield rowObject(schema, batch, i);
-      }
-      await job;
-    } finally {
-      if (!stop.signal.aborted) stop.abort();
-      await channel.abort(); // a job blocked on a full channel must see the reader is gone
-      await job.catch(() => undefined);
-    }
-  }
-
-  /** Before any worker starts: each sink can be written, and overwrites no file a source of the job reads. */
-  #checkSinkTargets(inserts: readonly QueuedInsert[]): void {
-    const sources = inserts.flatMap((insert) => scannedTables(insert.plan));
-    for (const insert of inserts) {
-      const sink = this.#sinkTable(insert.tableName);
-      checkOutputTarget(sink.path, `sink table "${insert.tableName}"`);
-      const source = sources.find((s) => (s.table.kind === 'csv' || s.table.kind === 'file') && sameFile(s.table.path, sink.path));
-      if (source) {
-        throw new PyUdfError('INVALID_ARGUMENT', `sink table "${insert.tableName}" (${path.resolve(sink.path)}) is the file source table "${source.tableName}" reads: ` +
-          'the job would overwrite its own input; write to another file');
-      }
-    }
+    yield* (await this.#jobs()).runStream(plan, options);
   }
 
   #sinkTable(name: string): CsvTableDefinition | FileTableDefinition {
@@ -596,222 +516,4 @@ export class TableEnvironment {
     if (table.kind !== 'csv' && table.kind !== 'file') throw new PyUdfError('INVALID_ARGUMENT', `table "${name}" cannot be written to`);
     return table;
   }
-
-  async #runInserts(inserts: readonly QueuedInsert[], jobName: string, options?: ExecuteOptions): Promise<JobResult> {
-    const started = Date.now();
-    this.#checkSinkTargets(inserts);
-    const sinks: SinkResult[] = [];
-    const { pythonEnvironment, udfErrors, skippedInputLines, metrics } = await this.#withWorkers(inserts.map((i) => i.plan), options, async (compile, run) => {
-      const compiled: CompiledPlan[] = [];
-      for (const insert of inserts) {
-        const plan = await compile(insert.plan);
-        checkSinkSchema(plan.schema, this.#sinkTable(insert.tableName).schema, insert.tableName);
-        compiled.push(plan);
-      }
-      // All sinks are published together, and only when every insert succeeded.
-      const finished: Sink[] = [];
-      try {
-        for (const [i, insert] of inserts.entries()) {
-          const table = this.#sinkTable(insert.tableName);
-          const sink = table.kind === 'csv' ? csvSink(table) : fileSink(this.#engine, table);
-          const rows = await run(compiled[i]!, sink);
-          finished.push(sink);
-          sinks.push(Object.freeze({ table: insert.tableName, rows }));
-        }
-      } catch (error) {
-        await Promise.all(finished.map((sink) => sink.abort()));
-        throw error;
-      }
-      for (const [i, sink] of finished.entries()) {
-        try {
-          sink.publish();
-        } catch (error) {
-          // The one that could not be put in place and those after it leave no part file.
-          await Promise.all(finished.slice(i).map((s) => s.abort()));
-          throw error;
-        }
-      }
-    });
-    return Object.freeze({ jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment, udfErrors, skippedInputLines, metrics });
-  }
-
-  /**
-   * Starts workers with the functions the plans call (none when they call
-   * none), runs `body`, and always stops the workers afterwards.
-   */
-  async #withWorkers(
-    plans: readonly PlanNode[],
-    options: ExecuteOptions | undefined,
-    body: (compile: (plan: PlanNode) => Promise<CompiledPlan>, run: (compiled: CompiledPlan, sink: Sink) => Promise<number>) => Promise<void>,
-  ): Promise<JobOutcome> {
-    if (options?.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled before it started', { cause: options.signal.reason });
-    const names = new Set<string>();
-    plans.forEach((p) => functionsUsed(p, names));
-    const specs = [...names].map((name) => {
-      const registered = resolveFunctionName(name, this.functionNames());
-      if (registered === undefined) {
-        throw new PyUdfError('UNKNOWN_FUNCTION', `unknown function "${name}"; registered functions: ${this.functionNames().join(', ') || '(none)'}`);
-      }
-      const fn = this.#functions.get(registered)!;
-      return {
-        name: registered,
-        callable: fn.callable,
-        inputTypes: fn.inputTypes?.map(String) ?? [],
-        hasInputTypes: fn.inputTypes !== null,
-        resultType: fn.resultType ? String(fn.resultType) : '',
-        continueOnError: (fn.onError ?? this.#options.onUdfError) !== 'fail',
-        category: fn.category ?? '',
-        resultTypes: fn.resultTypes?.map(String) ?? [],
-        funcType: fn.funcType ?? '',
-        concurrency: fn.concurrency ?? 0,
-        ioThreads: fn.ioThreads ?? 0,
-      };
-    });
-    const metrics = new JobMetrics(specs.map((spec) => spec.name));
-    const inputErrors = new SkippedInput(this.#options.logger);
-    const udfErrors = new UdfErrorHandling(
-      new Map(specs.map((spec) => [spec.name, this.#functions.get(spec.name)!.onError ?? this.#options.onUdfError])),
-      this.#options.deadLetterPath,
-    );
-
-    let pool: WorkerPool | null = null;
-    const engineRelations: string[] = [];
-    let workerSetup = '';
-    let jobEnvironment: PythonEnvironmentInfo | null = null;
-    let signatures: ReadonlyMap<string, FunctionSignature> = new Map();
-    // One signal stops the job, whether the caller aborts or close() is called.
-    const job = new AbortController();
-    const userSignal = options?.signal;
-    const onUserAbort = () => job.abort(userSignal?.reason);
-    userSignal?.addEventListener('abort', onUserAbort, { once: true });
-    const signal = job.signal;
-    const onAbort = () => { pool?.destroy().catch(() => undefined); };
-    signal.addEventListener('abort', onAbort, { once: true });
-    this.#activeJobs.add(job);
-    const stopped = (cause?: unknown) => new PyUdfError(
-      'CLOSED',
-      userSignal?.aborted ? 'the job was cancelled' : 'the TableEnvironment was closed during the job',
-      { cause: cause ?? signal.reason },
-    );
-    try {
-      if (specs.length > 0) {
-        const logger = this.#options.logger;
-        const cachedDir = this.#requirements?.cachedDir;
-        const runtime = await ensureWorkerRuntime(chooseInterpreter(this.#options.pythonExecutable), {
-          cacheDir: this.#options.cacheDir, logger, signal,
-          findLinks: cachedDir && holdsRuntimeWheels(cachedDir) ? cachedDir : undefined,
-        });
-        const environment = this.#requirements
-          ? await ensureJobEnvironment(runtime, this.#requirements, { cacheDir: this.#options.cacheDir, logger, signal })
-          : null;
-        jobEnvironment = environment && Object.freeze({ key: environment.key, dir: environment.dir, built: environment.built });
-        if (signal.aborted) throw stopped();
-        const setup = {
-          python: runtime.python,
-          parallelism: this.#options.parallelism,
-          pythonFiles: this.#pythonFiles,
-          extraPythonPaths: environment ? [environment.sitePackages] : [],
-          archives: this.#archives,
-        };
-        workerSetup = setupKey(setup);
-        pool = this.#idleWorkers.take(workerSetup);
-        if (pool) {
-          this.#activePools.add(pool);
-          try {
-            await pool.beginJob(specs, this.#options.jobParameters);
-          } catch (error) {
-            if (!(error instanceof WorkerError)) throw error;
-            // A warm worker died while idle, and its exit was not seen yet: start afresh.
-            this.#activePools.delete(pool);
-            await pool.destroy();
-            pool = null;
-          }
-        }
-        if (!pool) {
-          pool = await WorkerPool.start({
-            ...setup,
-            logger,
-            functions: specs,
-            jobParameters: this.#options.jobParameters,
-            maxRestarts: this.#options.maxWorkerRestarts,
-            callTimeoutMs: this.#options.udfTimeoutMs === 0 ? Infinity : this.#options.udfTimeoutMs,
-            signal,
-          });
-          this.#activePools.add(pool);
-        }
-        if (signal.aborted) throw stopped();
-        signatures = pool.signatures;
-      }
-      const activePool = pool;
-      const run = (compiled: CompiledPlan, sink: Sink) => runPlan(compiled, activePool, sink, {
-        batchSize: this.#options.bundleSize ?? defaultBundleSize(activePool),
-        batchTimeMs: this.#options.bundleTimeMs,
-        maxInFlight: this.#options.parallelism * this.#options.batchesInFlightPerWorker,
-        signal,
-        udfErrors,
-        inputErrors,
-        metrics,
-      });
-      const compile = async (plan: PlanNode) => {
-        if (!hasEngineStage(plan)) return compilePlan(plan, signatures);
-        const staged = await resolveStages(plan, { engine: this.#engine, compile: (p) => compilePlan(p, signatures), run, created: engineRelations });
-        return compilePlan(staged, signatures);
-      };
-      try {
-        await body(compile, run);
-      } finally {
-        await this.#engine.drop(engineRelations);
-      }
-      if (pool) {
-        const ending = pool;
-        // Every row is out by now: a worker that dies or hangs in close() costs the workers, not the job.
-        const report = await ending.endJob().catch(async (error: unknown): Promise<WorkersReport> => {
-          if (signal.aborted) throw error;
-          this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `ending the job on its workers failed: ${(error as Error).message}; they are stopped` });
-          await ending.destroy();
-          return { errors: [], metrics: [], workersLost: ending.size };
-        });
-        for (const e of report.errors) {
-          const what = e.phase === 'metrics' ? 'reading the metrics' : 'close()';
-          this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `${what} of "${e.functionName}" raised ${e.exceptionType}: ${e.message}` });
-        }
-        report.metrics.forEach((worker) => metrics.addWorkerReport(worker));
-        metrics.recordWorkersLost(report.workersLost);
-        this.#activePools.delete(pool);
-        await this.#idleWorkers.keep(pool, workerSetup);
-      }
-      return { pythonEnvironment: jobEnvironment, udfErrors: udfErrors.counts(), skippedInputLines: inputErrors.counts(), metrics: metrics.result() };
-    } catch (error) {
-      if (signal.aborted) await pool?.destroy();
-      // A failed job's workers are still healthy: stopping them in order delivers
-      // what the UDFs printed just before the failure (close() runs too).
-      else await pool?.close(FAILED_JOB_SHUTDOWN_MS).catch(() => pool?.destroy());
-      // Whatever broke because the job was stopped (a killed worker, a closed pool) is reported as the stop.
-      if (signal.aborted) throw stopped(error);
-      throw error;
-    } finally {
-      userSignal?.removeEventListener('abort', onUserAbort);
-      this.#activeJobs.delete(job);
-      if (pool) this.#activePools.delete(pool);
-    }
-  }
-}
-
-function defaultBundleSize(pool: WorkerPool | null): number {
-  return pool?.onlyVectorized ? DEFAULTS.vectorizedBundleSize : DEFAULTS.bundleSize;
-}
-
-function checkSinkSchema(produced: TableSchema, sink: TableSchema, sinkName: string): void {
-  const show = (s: TableSchema) => s.map((f) => `${f.name} ${f.type.sqlText}`).join(', ');
-  if (produced.length !== sink.length || produced.some((f, i) => !widensTo(f.type, sink[i]!.type))) {
-    throw new PyUdfError('SINK_SCHEMA_MISMATCH', `the query's columns (${show(produced)}) do not fit sink "${sinkName}" (${show(sink)})`);
-  }
-}
-
-/** The table a plan reads. */
-/** Every table a plan reads. */
-function scannedTables(plan: PlanNode): ScanNode[] {
-  if (plan.kind === 'scan') return [plan];
-  if (plan.kind === 'engine') return plan.inputs.flatMap(scannedTables);
-  return scannedTables(plan.input);
 }

@@ -1,7 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import extractZip from 'extract-zip';
-import * as tar from 'tar';
 import { PyUdfError } from '../errors.js';
 
 /** An archive extracted into the workers' working directory, as `./targetDir`. */
@@ -32,8 +30,8 @@ export async function extractArchives(archives: readonly PythonArchive[], workDi
     const target = path.join(workDir, archive.targetDir);
     fs.mkdirSync(target, { recursive: true });
     try {
-      if (archive.archivePath.endsWith('.zip')) await extractZip(archive.archivePath, { dir: target });
-      else await tar.x({ file: archive.archivePath, cwd: target });
+      if (archive.archivePath.endsWith('.zip')) await (await import('extract-zip')).default(archive.archivePath, { dir: target });
+      else await (await import('tar')).x({ file: archive.archivePath, cwd: target });
     } catch (error) {
       throw new PyUdfError('IO', `cannot extract ${archive.archivePath}: ${(error as Error).message}`, { cause: error });
     }

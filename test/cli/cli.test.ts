@@ -77,6 +77,29 @@ describe('env build, list, prune and doctor on one cache', () => {
     expect(verbose.stderr).toMatch(/^\[\d+\.\ds\] running .* -m pip install .*--target /m);
   });
 
+  test('on a terminal, env build shows each step and a live line that never wraps; the result goes to stdout', async () => {
+    const live = requirementsFile('live.txt', 'sortedcontainers==2.4.0\n');
+    // A 40-column terminal (script(1) gives the CLI a pty), no CI variable: the live display is on.
+    const command = `stty cols 40 rows 20; exec "${process.execPath}" "${CLI}" --cache-dir "${cacheDir}" env build -r "${live}" -d "${cachedDir}"`;
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'CI')) as Record<string, string>;
+    const run = await execa('script', ['-qec', command, '/dev/null'], { reject: false, env, extendEnv: false, stdin: 'ignore' });
+    expect(run.exitCode).toBe(0);
+    const screen = run.stdout;
+    expect(screen).toContain('\x1b[?25l'); // the spinner hides the cursor while it runs...
+    expect(screen.endsWith('\x1b[?25h') || screen.includes('\x1b[?25hbuilt ')).toBe(true); // ...and shows it again
+    expect(screen).not.toContain('\x1b[1A'); // a redraw never had to go up: no line wrapped
+    // Each redraw starts at column 1 (ESC[1G); what is drawn there, without colours, is one live line.
+    // eslint-disable-next-line no-control-regex
+    const strip = (text: string) => text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    const plain = strip(screen);
+    const spinnerTexts = screen.split(/\x1b\[1G|\r|\n/).map(strip).filter((part) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(part));
+    expect(spinnerTexts.some((text) => text.includes('pip: '))).toBe(true);
+    expect(spinnerTexts.filter((text) => text.length >= 40)).toEqual([]);
+    expect(plain).toMatch(/\[\d+\.\ds\] creating Python environment [0-9a-f]{16}/);
+    expect(plain).toMatch(/\[\d+\.\ds\] Python environment [0-9a-f]{16} ready in \d+\.\d s/);
+    expect(plain).toMatch(/built [0-9a-f]{16} /);
+  });
+
   test('env list --json gives scripts one JSON array', async () => {
     const run = await pyudf(['env', 'list', '--json', '--cache-dir', cacheDir]);
     expect(run.exitCode).toBe(0);

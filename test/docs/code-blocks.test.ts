@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import ts from 'typescript';
-import { isolateTempRoot, pythonWorkers, tempDir } from '../support.js';
+import { WHEELHOUSE, isolateTempRoot, pythonWorkers, tempDir } from '../support.js';
 
 isolateTempRoot();
 const REPO = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -63,6 +63,14 @@ describe.each(pages)('%s', (page) => {
   (script.length && !RUN_AS_ONE_SCRIPT.has(page) ? test : test.skip)('TypeScript blocks run in order as one program', async () => {
     fs.mkdirSync(path.join(dir, 'node_modules'));
     fs.symlinkSync(REPO, path.join(dir, 'node_modules', 'pyudf'));
+    // Shell blocks are only parsed. What a page's `echo ... > requirements.txt` and
+    // `pyudf download -r requirements.txt -d DIR` would make is made here, DIR from the test wheelhouse.
+    for (const block of shell) {
+      const requirement = /^echo "([^"]+)" > requirements\.txt$/m.exec(block.code)?.[1];
+      const cachedDir = /pyudf download -r requirements\.txt -d (\S+)/.exec(block.code)?.[1];
+      if (requirement) fs.writeFileSync(path.join(dir, 'requirements.txt'), `${requirement}\n`);
+      if (cachedDir) fs.cpSync(WHEELHOUSE, path.join(dir, cachedDir), { recursive: true });
+    }
     for (const block of python) {
       const name = /^# ([\w.]+\.py)\n/.exec(block.code)?.[1];
       if (name) fs.writeFileSync(path.join(dir, name), block.code);
