@@ -15,7 +15,7 @@ const D = DataTypes;
 const MODULE = path.join(dir, 'rowops.py');
 fs.writeFileSync(MODULE, `import pandas as pd
 
-from pyudf import AggregateFunction, DataTypes, Row, TableAggregateFunction, udaf, udf, udtaf, udtf
+from pyudf import AggregateFunction, DataTypes, ListView, Row, TableAggregateFunction, udaf, udf, udtaf, udtf
 
 PAIR = DataTypes.ROW([DataTypes.FIELD("a", DataTypes.BIGINT()), DataTypes.FIELD("b", DataTypes.BIGINT())])
 
@@ -107,6 +107,31 @@ class Emits(TableAggregateFunction):
 emits = udtaf(Emits(), result_type="ROW<v BIGINT, w BIGINT>")
 
 
+class ListViewConcatTableAggregateFunction(TableAggregateFunction):
+    def emit_value(self, accumulator):
+        result = accumulator[1].join(accumulator[0])
+        yield Row(result)
+        yield Row(result)
+
+    def create_accumulator(self):
+        return Row(ListView(), '')
+
+    def accumulate(self, accumulator, *args):
+        accumulator[1] = args[1]
+        accumulator[0].add(args[0])
+
+    def get_accumulator_type(self):
+        return DataTypes.ROW([
+            DataTypes.FIELD("f0", DataTypes.LIST_VIEW(DataTypes.STRING())),
+            DataTypes.FIELD("f1", DataTypes.BIGINT())])
+
+    def get_result_type(self):
+        return DataTypes.ROW([DataTypes.FIELD("a", DataTypes.STRING())])
+
+
+my_concat = udtaf(ListViewConcatTableAggregateFunction())
+
+
 @udf(result_type=PAIR)
 def picky(x):
     if x < 0:
@@ -122,7 +147,7 @@ def plain(x):
 describe('PyFlink row-based operations', () => {
 const tEnv = closedAfterAll(TableEnvironment.create({ logger: recordingLogger() }), tempRoot);
 tEnv.addPythonFile(MODULE);
-for (const name of ['inc_and_square', 'pandas_concat', 'pandas_double', 'split', 'count_and_sum', 'mean_and_max', 'mean_and_max_b', 'top2', 'emits', 'plain']) {
+for (const name of ['inc_and_square', 'pandas_concat', 'pandas_double', 'split', 'count_and_sum', 'mean_and_max', 'mean_and_max_b', 'top2', 'emits', 'my_concat', 'plain']) {
   tEnv.registerFunction(name, udf(`rowops.${name}`));
 }
 const PAIR = D.ROW([D.FIELD('a', D.BIGINT()), D.FIELD('b', D.BIGINT())]);
@@ -144,8 +169,11 @@ test('map: a scalar function returning a ROW gives its fields as the columns (te
   expect(values(rows)).toEqual([[4n, 9n], [3n, 4n], [7n, 36n], [10n, 81n], [5n, 16n]]);
 });
 
-test('map with a pandas function: the whole row as a DataFrame, a DataFrame back (test_map_with_pandas_udf)', async () => {
-  const t = tEnv.fromElements([[1, 2, 3], [2, 1, 3], [1, 5, 4], [1, 8, 6], [2, 3, 4]], { a: D.TINYINT(), c: D.INT(), d: D.INT() });
+test('map with a pandas function: the whole row as a DataFrame, nested ROW fields spliced in, a DataFrame back (test_map_with_pandas_udf)', async () => {
+  // A ROW column's fields are spliced into the DataFrame (x.c, x.d), as in PyFlink.
+  const cd = (c: number, d: number) => ({ c, d });
+  const t = tEnv.fromElements([[1, cd(2, 3)], [2, cd(1, 3)], [1, cd(5, 4)], [1, cd(8, 6)], [2, cd(3, 4)]],
+    { a: D.TINYINT(), b: D.ROW([D.FIELD('c', D.INT()), D.FIELD('d', D.INT())]) });
   const rows = await t.map('pandas_concat AS (c, d)').map('pandas_double AS (a, b)').execute().collect();
   expect(sorted(values(rows))).toEqual(sorted([[4, 8], [2, 10], [2, 28], [2, 18], [4, 14]]));
 });
@@ -181,6 +209,17 @@ test('flatAggregate: a TableAggregateFunction emits rows per group, and over the
   expect(rows).toEqual([{ b: 7n }, { b: 5n }]);
   const withArguments = await t.where('a <> 1').groupBy('c').flatAggregate('emits(a) AS (v, w)').select('c, v, w').where('c = \'hi\'').execute().collect();
   expect(withArguments).toEqual([{ c: 'hi', v: 3n, w: 30n }, { c: 'hi', v: 5n, w: 50n }]);
+});
+
+test('flatAggregate with a ListView accumulator and arguments (test_flat_aggregate_list_view)', async () => {
+  const t = tEnv.fromElements([
+    [1, 'Hi', 'Hello'], [3, 'Hi', 'hi'], [3, 'Hi2', 'hi'], [3, 'Hi', 'hi'], [2, 'Hi', 'Hello'],
+    [1, 'Hi2', 'Hello'], [3, 'Hi3', 'hi'], [3, 'Hi2', 'Hello'], [3, 'Hi3', 'hi'], [2, 'Hi3', 'Hello'],
+  ], ['a', 'b', 'c']);
+  const rows = await t.groupBy('c').flatAggregate("my_concat(b, ',') AS b").select('b, c').alias('a, c').execute().collect();
+  expect(values(rows)).toEqual([
+    ['Hi,Hi,Hi2,Hi2,Hi3', 'Hello'], ['Hi,Hi,Hi2,Hi2,Hi3', 'Hello'], ['Hi,Hi2,Hi,Hi3,Hi3', 'hi'], ['Hi,Hi2,Hi,Hi3,Hi3', 'hi'],
+  ]);
 });
 
 test('a function of the wrong kind or result is refused, naming it: when declared before any worker starts, else when the workers report it', async () => {
