@@ -100,14 +100,30 @@ class TableAggregateRuntimeTest(unittest.TestCase):
         reply = self.runtime.load(worker_pb2.LoadFunctionsRequest(functions=[spec("top2", f"{self.mod}.top2")]))
         self.assertFalse(reply.HasField("error"), reply.error)
         loaded = reply.functions[0]
+        # Its value per group: the rows emit_value() yields, which the host unnests.
         self.assertEqual((loaded.category, loaded.result_type, loaded.has_merge),
-                         ("table_aggregate", loaded.result_type, True))
-        self.assertTrue(loaded.result_type.startswith("ARRAY<ROW<v BIGINT>>"), loaded.result_type)
+                         ("table_aggregate", "ARRAY<ROW<v BIGINT>> NOT NULL", True))
         data = arguments([1, 7, 3, 5, 2], types=[pa.int64()])
         self.assertFalse(self.step("top2", "accumulate", [0, 0, 1, 1, 0], data).HasField("error"))
         values = self.step("top2", "get_value", [0, 1, 2])
         self.assertFalse(values.HasField("error"), values.error)
         self.assertEqual(decode_result(values.result).to_pylist(), [[{"v": 7}, {"v": 2}], [{"v": 5}, {"v": 3}], []])
+
+    def test_accumulators_of_two_workers_merge_before_emitting(self):
+        load = worker_pb2.LoadFunctionsRequest(functions=[spec("top2", f"{self.mod}.top2")])
+        self.runtime.load(load)
+        other = FunctionRuntime(LogHub())
+        other.load(load)
+        self.step("top2", "accumulate", [0, 0], arguments([4, 1], types=[pa.int64()]))
+        other.call(worker_pb2.CallRequest(call_id=1, function_name="top2", arguments=arguments([9, 2], types=[pa.int64()]),
+                                          num_rows=2, aggregate=worker_pb2.AggregateStep(step="accumulate", groups=[0, 0])))
+        exported = other.call(worker_pb2.CallRequest(call_id=2, function_name="top2",
+                                                     aggregate=worker_pb2.AggregateStep(step="export", groups=[0])))
+        self.assertFalse(exported.HasField("error"), exported.error)
+        merged = self.runtime.call(worker_pb2.CallRequest(call_id=3, function_name="top2", aggregate=worker_pb2.AggregateStep(
+            step="merge", groups=[0], accumulators=exported.accumulators)))
+        self.assertFalse(merged.HasField("error"), merged.error)
+        self.assertEqual(decode_result(self.step("top2", "get_value", [0]).result).to_pylist(), [[{"v": 9}, {"v": 4}]])
 
     def test_a_result_type_declared_nowhere_or_not_a_row_fails_the_load(self):
         reply = self.runtime.load(worker_pb2.LoadFunctionsRequest(functions=[spec("no_type", f"{self.mod}.no_type")]))
