@@ -1,5 +1,6 @@
 import { ExpressionError } from '../errors.js';
 import { functionSignature, type FunctionSignature } from '../planning/compile.js';
+import { describeCategory, ROW_FUNCTION_KINDS } from '../planning/row-functions.js';
 import { PACKED_ROW_COLUMN, type PackRowNode, type UnpackRowNode } from '../planning/plan.js';
 import type { Field } from '../table/schema.js';
 import { DataType } from '../types/data-types.js';
@@ -26,19 +27,14 @@ export function compilePackRow(plan: PackRowNode, input: CompiledPlan): Compiled
   return { schema: Object.freeze(schema), source: input.source, operators: [...input.operators, pack] };
 }
 
-const CATEGORIES: Record<string, { category: string; what: string }> = {
-  map: { category: 'scalar', what: 'a scalar function (udf) returning a ROW' },
-  aggregate: { category: 'aggregate', what: 'an aggregate function (udaf) returning a ROW' },
-  flatAggregate: { category: 'table_aggregate', what: 'a table aggregate function (udtaf)' },
-};
-
 /** The function of a map, aggregate or flatAggregate, as its worker resolved it, is of the kind the method takes. */
 export function checkRowFunction(plan: UnpackRowNode, functions: ReadonlyMap<string, FunctionSignature>): void {
   const signature = functionSignature(plan.functionName, { text: plan.text, columns: [], functions });
-  const expected = CATEGORIES[plan.method];
-  if (expected !== undefined && signature.category !== expected.category) {
-    const is = { scalar: 'a scalar function', table: 'a table function', aggregate: 'an aggregate function', table_aggregate: 'a table aggregate function' }[signature.category];
-    throw new ExpressionError('EXPRESSION_TYPE', `${plan.method}: "${signature.name}" is ${is}; ${plan.method} takes ${expected.what} in "${plan.text}"`, { expression: plan.text });
+  const expected = ROW_FUNCTION_KINDS[plan.method];
+  if (signature.category !== expected.category) {
+    throw new ExpressionError('EXPRESSION_TYPE',
+      `${plan.method}: "${signature.name}" is ${describeCategory(signature.category)}; ${plan.method} takes ${expected.what} in "${plan.text}"`,
+      { expression: plan.text });
   }
 }
 

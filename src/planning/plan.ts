@@ -6,6 +6,7 @@ import type { TableSchema } from '../table/schema.js';
 import type { SqlValue } from '../types/values.js';
 import type { DuckdbEngine } from '../engine/duckdb-engine.js';
 import type { FileTableDefinition } from '../engine/file-tables.js';
+import type { RowBasedMethod } from './row-functions.js';
 
 /** In-memory rows from `fromElements`, already checked against their schema. */
 export interface ElementsTableDefinition {
@@ -121,8 +122,8 @@ export interface UnpackRowNode {
   readonly many: boolean;
   /** The function that made the column, for errors. */
   readonly functionName: string;
-  /** The Table method, for errors: map, aggregate, flatAggregate. */
-  readonly method: string;
+  /** The Table method, for errors. */
+  readonly method: Exclude<RowBasedMethod, 'flatMap'>;
   readonly text: string;
   readonly columns: readonly string[];
 }

@@ -3,10 +3,9 @@ import { node, type Call, type SelectItem } from '../expressions/nodes.js';
 import { parseTableFunctionCall } from '../expressions/table-function-call.js';
 import { PACKED_ROW_COLUMN, type PlanNode } from '../planning/plan.js';
 import { resolveFunctionName, validateNames } from '../planning/validate.js';
+import { describeCategory, ROW_FUNCTION_KINDS, type RowBasedMethod } from '../planning/row-functions.js';
+import type { FunctionCategory } from '../protocol/contract.js';
 import type { PythonFunction } from './python-function.js';
-
-/** PyFlink's row-based operations: the function each takes, and what its result becomes. */
-export type RowBasedMethod = 'map' | 'flatMap' | 'aggregate' | 'flatAggregate';
 
 /** What the planning of a row-based operation needs from its table. */
 export interface RowBasedInput {
@@ -14,13 +13,6 @@ export interface RowBasedInput {
   readonly functions: readonly string[];
   readonly declaration: (name: string) => PythonFunction | undefined;
 }
-
-const EXPECTED: Record<RowBasedMethod, { category: string; what: string; declare: string }> = {
-  map: { category: 'scalar', what: 'a scalar function (udf) returning a ROW', declare: 'udf' },
-  flatMap: { category: 'table', what: 'a table function (udtf)', declare: 'udtf' },
-  aggregate: { category: 'aggregate', what: 'an aggregate function (udaf) returning a ROW', declare: 'udaf' },
-  flatAggregate: { category: 'table_aggregate', what: 'a table aggregate function (udtaf)', declare: 'udtaf' },
-};
 
 // Names no expression can spell: the function's result between its call and its columns.
 const RESULT_COLUMN = '\u0000result';
@@ -48,8 +40,9 @@ function functionCall(method: RowBasedMethod, text: string, input: RowBasedInput
   validateNames(parsed.call, text, input.plan.columns, input.functions);
   const name = resolveFunctionName(parsed.call.name, input.functions)!;
   const declared = input.declaration(name);
-  const expected = EXPECTED[method];
-  const category = declared === undefined ? undefined : declared.category ?? (declared.resultType === null ? undefined : 'scalar');
+  const expected = ROW_FUNCTION_KINDS[method];
+  // A udf() declaration has no category; one naming only a Python reference may be of any kind.
+  const category: FunctionCategory | undefined = declared === undefined ? undefined : declared.category ?? (declared.resultType === null ? undefined : 'scalar');
   if (category !== undefined && category !== expected.category) {
     throw new ExpressionError('EXPRESSION_TYPE', `${method}("${text}"): "${name}" is declared as ${describeCategory(category)}; ${method} takes ${expected.what}`, { expression: text });
   }
@@ -71,10 +64,6 @@ function functionCall(method: RowBasedMethod, text: string, input: RowBasedInput
   }
   const call = wholeRow ? node({ ...parsed.call, name, args: Object.freeze([node({ kind: 'column', name: PACKED_ROW_COLUMN })]) }) : parsed.call;
   return { call, wholeRow, names };
-}
-
-function describeCategory(category: string): string {
-  return { scalar: 'a scalar function (udf)', table: 'a table function (udtf)', aggregate: 'an aggregate function (udaf)', table_aggregate: 'a table aggregate function (udtaf)' }[category] ?? category;
 }
 
 function withoutDuplicates(method: RowBasedMethod, text: string, columns: readonly string[]): readonly string[] {

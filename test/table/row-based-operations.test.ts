@@ -249,7 +249,7 @@ test('a function of the wrong kind or result is refused, naming it: when declare
   };
   await atRun(t.map('plain(a) AS (x)'), /map: function "plain" returns BIGINT, not a ROW/);
   await atRun(t.map('inc_and_square(a) AS (x)'), /returns 2 column\(s\).*names 1 \(x\)/);
-  await atRun(t.groupBy('a').flatAggregate('count_and_sum AS (x, y)'), /"count_and_sum" is an aggregate function; flatAggregate takes a table aggregate function/);
+  await atRun(t.groupBy('a').flatAggregate('count_and_sum AS (x, y)'), /"count_and_sum" is an aggregate function \(udaf\); flatAggregate takes a table aggregate function/);
   await atRun(t.flatMap('inc_and_square AS (x, y)'), /"inc_and_square" is a scalar function; flatMap takes a table function/);
   await atRun(t.select('top2(a) AS x'), /"top2" is a table aggregate function.*flatAggregate/);
 });
