@@ -1,6 +1,6 @@
 import { ExpressionError, PyUdfError } from '../errors.js';
 import { node, type Call, type SelectItem } from '../expressions/nodes.js';
-import { parseTableFunctionCall } from '../expressions/table-function-call.js';
+import { parseTableFunctionCall, type TableFunctionCall } from '../expressions/table-function-call.js';
 import { PACKED_ROW_COLUMN, type PlanNode } from '../planning/plan.js';
 import { resolveFunctionName, validateNames } from '../planning/validate.js';
 import { describeCategory, ROW_FUNCTION_KINDS, type RowBasedMethod } from '../planning/row-functions.js';
@@ -34,10 +34,10 @@ interface FunctionCall {
  */
 function functionCall(method: RowBasedMethod, text: string, input: RowBasedInput): FunctionCall {
   if (typeof text !== 'string') throw new PyUdfError('INVALID_ARGUMENT', `${method}: expected a function call such as "f" or "f(a, b)", got ${String(text)}`);
-  const bare = BARE_NAME.exec(text);
-  const wholeRow = bare !== null && resolveFunctionName(bare[1]!.replace(/^`|`$/g, ''), input.functions) !== undefined;
-  const parsed = parseTableFunctionCall(wholeRow ? `${bare![1]}()${bare![2] ? ` ${bare![2]}` : ''}` : text);
-  validateNames(parsed.call, text, input.plan.columns, input.functions);
+  const whole = wholeRowCall(text, input.functions);
+  const wholeRow = whole !== null;
+  const parsed = whole ?? parseTableFunctionCall(text);
+  validateNames(parsed.call, text, wholeRow ? [...input.plan.columns, PACKED_ROW_COLUMN] : input.plan.columns, input.functions);
   const name = resolveFunctionName(parsed.call.name, input.functions)!;
   const declared = input.declaration(name);
   const expected = ROW_FUNCTION_KINDS[method];
@@ -62,8 +62,32 @@ function functionCall(method: RowBasedMethod, text: string, input: RowBasedInput
     throw new PyUdfError('INVALID_ARGUMENT',
       `${method}("${text}"): name the result columns of "${name}", e.g. "${name}${wholeRow ? '' : '(...)'} AS (a, b)", or declare its result type with ${expected.declare}() in TypeScript`);
   }
-  const call = wholeRow ? node({ ...parsed.call, name, args: Object.freeze([node({ kind: 'column', name: PACKED_ROW_COLUMN })]) }) : parsed.call;
-  return { call, wholeRow, names };
+  return { call: wholeRow ? node({ ...parsed.call, name }) : parsed.call, wholeRow, names };
+}
+
+/**
+ * `f` or `f AS (x, y)` naming a registered function (PyFlink's `t.map(f)`):
+ * its call with the whole row, packed by withWholeRow, as its one argument;
+ * null for any other text.
+ */
+export function wholeRowCall(text: string, functions: readonly string[]): TableFunctionCall | null {
+  const bare = typeof text === 'string' ? BARE_NAME.exec(text) : null;
+  if (bare === null || resolveFunctionName(bare[1]!.replace(/^`|`$/g, ''), functions) === undefined) return null;
+  const parsed = parseTableFunctionCall(`${bare[1]}()${bare[2] ? ` ${bare[2]}` : ''}`);
+  const call = node({ ...parsed.call, args: Object.freeze([node({ kind: 'column', name: PACKED_ROW_COLUMN })]) });
+  return Object.freeze({ call, aliases: parsed.aliases });
+}
+
+/** The input's columns, then the whole row as one ROW column, for a call made by wholeRowCall. */
+export function withWholeRow(input: PlanNode, text: string): PlanNode {
+  return Object.freeze({ kind: 'packRow', input, text, columns: Object.freeze([...input.columns, PACKED_ROW_COLUMN]) });
+}
+
+/** The columns but the packed whole row. */
+export function withoutWholeRow(input: PlanNode, text: string): PlanNode {
+  const columns = input.columns.filter((c) => c !== PACKED_ROW_COLUMN);
+  const items = columns.map((name): SelectItem => Object.freeze({ expr: node({ kind: 'column', name }), alias: null }));
+  return Object.freeze({ kind: 'project', input, items: Object.freeze(items), text, columns: Object.freeze(columns) });
 }
 
 function withoutDuplicates(method: RowBasedMethod, text: string, columns: readonly string[]): readonly string[] {
@@ -75,8 +99,7 @@ function withoutDuplicates(method: RowBasedMethod, text: string, columns: readon
 }
 
 function packed(input: PlanNode, text: string, wholeRow: boolean): PlanNode {
-  if (!wholeRow) return input;
-  return Object.freeze({ kind: 'packRow', input, text, columns: Object.freeze([...input.columns, PACKED_ROW_COLUMN]) });
+  return wholeRow ? withWholeRow(input, text) : input;
 }
 
 /** map: a scalar function's ROW result, its fields as the columns. */

@@ -12,7 +12,9 @@ import type { FunctionMetrics } from '../execution/job-metrics.js';
 import {
   asField, columnList, distinctNode, filterNode, joinNode, selectNode, setNode, sortNode, type JoinKind, type SetOperation, type SortSpec,
 } from './relational.js';
-import { aggregatePlan, flatMapPlan, mapPlan, type RowBasedInput } from './row-based-operations.js';
+import {
+  aggregatePlan, flatMapPlan, mapPlan, wholeRowCall, withWholeRow, withoutWholeRow, type RowBasedInput,
+} from './row-based-operations.js';
 import { calledNames, cutPythonCalls, unknownFunctions, selectItem, splitTopLevel, usesBuiltinSql } from '../engine/flink-sql.js';
 
 /** The order, offset and fetch of a table made by orderBy, for offset/fetch/limit to extend. */
@@ -356,8 +358,11 @@ export class Table<R = Row> {
 
   #lateral(text: string, predicateText: string | undefined, outer: boolean): Table {
     const method = outer ? 'leftOuterJoinLateral' : 'joinLateral';
-    const { call, aliases } = parseTableFunctionCall(text);
-    validateNames(call, text, this.#plan.columns, this.#host.functionNames());
+    // PyFlink's join_lateral(f): a function named alone gets the whole row.
+    const wholeRow = wholeRowCall(text, this.#host.functionNames());
+    const { call, aliases } = wholeRow ?? parseTableFunctionCall(text);
+    const input = wholeRow === null ? this.#plan : withWholeRow(this.#plan, text);
+    validateNames(call, text, input.columns, this.#host.functionNames());
     const declared = this.#host.functionDeclaration(call.name)?.resultTypes;
     const names = aliases ?? declared?.map((_, i) => `f${i}`);
     if (names === undefined) {
@@ -373,10 +378,11 @@ export class Table<R = Row> {
       predicate = parsePredicate(predicateText);
       validateNames(predicate, predicateText, columns, this.#host.functionNames());
     }
-    return new Table(this.#host, Object.freeze({
-      kind: 'lateralJoin', input: this.#plan, call, aliases: Object.freeze([...names]), outer, predicate,
-      text, columns: Object.freeze(columns),
-    }));
+    const joined: PlanNode = Object.freeze({
+      kind: 'lateralJoin', input, call, aliases: Object.freeze([...names]), outer, predicate,
+      text, columns: Object.freeze(wholeRow === null ? columns : [...input.columns, ...names]),
+    });
+    return new Table(this.#host, wholeRow === null ? joined : withoutWholeRow(joined, text));
   }
 
   get #rowBased(): RowBasedInput {

@@ -178,11 +178,16 @@ test('map with a pandas function: the whole row as a DataFrame, nested ROW field
   expect(sorted(values(rows))).toEqual(sorted([[4, 8], [2, 10], [2, 28], [2, 18], [4, 14]]));
 });
 
-test('flatMap: a table function given the whole row as a Row, its columns f0, f1 (test_flat_map)', async () => {
+test('flatMap and joinLateral: a table function given the whole row as a Row, its columns f0, f1 (test_flat_map)', async () => {
   const t = tEnv.fromElements([[1, '2,3'], [2, '1'], [1, '5,6,7']], { a: D.TINYINT(), b: D.STRING() });
   const twice = t.flatMap('declared_split').flatMap('declared_split');
   expect(twice.columns).toEqual(['f0', 'f1']);
   expect(values(await twice.execute().collect())).toEqual([[1, '2'], [1, '3'], [2, '1'], [1, '5'], [1, '6'], [1, '7']]);
+  // joinLateral and leftOuterJoinLateral pass the whole row too, as PyFlink's join_lateral(split.alias(...)).
+  const joined = twice.joinLateral('declared_split AS (a, b)').leftOuterJoinLateral('declared_split AS (c, d)');
+  expect(joined.columns).toEqual(['f0', 'f1', 'a', 'b', 'c', 'd']);
+  expect(values(await joined.execute().collect())).toEqual(
+    [[1, '2'], [1, '3'], [2, '1'], [1, '5'], [1, '6'], [1, '7']].map(([n, s]) => [n, s, n, s, n, s]));
   const named = await t.flatMap('split AS (x, y)').where('x = 1').execute().collect();
   expect(named).toEqual([{ x: 1, y: '2' }, { x: 1, y: '3' }, { x: 1, y: '5' }, { x: 1, y: '6' }, { x: 1, y: '7' }]);
 });
