@@ -152,6 +152,7 @@ for (const name of ['inc_and_square', 'pandas_concat', 'pandas_double', 'split',
 }
 const PAIR = D.ROW([D.FIELD('a', D.BIGINT()), D.FIELD('b', D.BIGINT())]);
 tEnv.registerFunction('picky_skip', udf('rowops.picky', null, PAIR, { onError: 'skip' }));
+tEnv.registerFunction('picky_null', udf('rowops.picky', null, PAIR, { onError: 'null' }));
 tEnv.registerFunction('declared_pair', udf('rowops.inc_and_square', null, PAIR));
 tEnv.registerFunction('declared_split', udtf('rowops.split', null, [D.INT(), D.STRING()]));
 tEnv.registerFunction('declared_plain', udf('rowops.plain', null, D.BIGINT()));
@@ -259,9 +260,11 @@ test('a function of the wrong kind or result is refused, naming it: when declare
   await atRun(t.select('top2(a) AS x'), /"top2" is a table aggregate function.*flatAggregate/);
 });
 
-test('failures inside the functions keep their error policies: a skipped row, an emit_value that raises fails the job naming it', async () => {
+test('failures inside the functions keep their error policies: a skipped row, a row of NULLs, an emit_value that raises fails the job naming it', async () => {
   const rows = await tEnv.fromElements([[1n], [-2n], [3n]], { x: D.BIGINT() }).map('picky_skip(x)').execute().collect();
   expect(rows).toEqual([{ a: 1n, b: -1n }, { a: 3n, b: -3n }]);
+  const nulled = await tEnv.fromElements([[1n], [-2n]], { x: D.BIGINT() }).map('picky_null(x) AS (p, q)').execute().collect();
+  expect(nulled).toEqual([{ p: 1n, q: -1n }, { p: null, q: null }]);
   const error = await tEnv.fromElements([[1n], [2n], [3n]], { x: D.BIGINT() }).flatAggregate('emits(x) AS (v, w)').execute().collect()
     .then(() => undefined, (e: unknown) => e);
   expect(error).toBeInstanceOf(UdfError);
