@@ -5,7 +5,7 @@ export { FileSystem, OldCsv, Parquet, Json, ConnectTableDescriptor, fileTableDef
 export { Schema, type Field, type TableSchema } from './table/schema.js';
 export { type ElementsSchema } from './table/element-schema.js';
 export { udf, type PythonFunction, type UdfOptions, type UdfDeclaration, type FuncType } from './table/python-function.js';
-export { udtf, udaf } from './table/table-and-aggregate-functions.js';
+export { udtf, udaf, udtaf } from './table/table-and-aggregate-functions.js';
 export type { FunctionMetrics, MeterReading, DistributionReading, GaugeReading } from './execution/job-metrics.js';
 export type { ErrorPolicy, UdfErrorCount, DeadLetter } from './execution/udf-errors.js';
 export { DataType, DataTypes, type TypeName, type RowField, type DataTypeParams } from './types/data-types.js';

@@ -4,12 +4,14 @@ UDF modules written for PyFlink port by changing the import line::
 
     from pyudf import udf, ScalarFunction, DataTypes, Row
     from pyudf import udtf, TableFunction, udaf, AggregateFunction, ListView, MapView
+    from pyudf import udtaf, TableAggregateFunction
 """
 from __future__ import annotations
 
 from pyudf.data_view import DataView, ListView, MapView
 from pyudf.aggregate_function import AggregateFunction, UserDefinedAggregateFunctionWrapper, udaf
 from pyudf.row import Row, RowKind
+from pyudf.table_aggregate_function import TableAggregateFunction, UserDefinedTableAggregateFunctionWrapper, udtaf
 from pyudf.table_function import TableFunction, UserDefinedTableFunctionWrapper, udtf
 from pyudf.types import DataType, DataTypes
 from pyudf.udf import (
@@ -33,13 +35,16 @@ __all__ = [
     "Row",
     "RowKind",
     "ScalarFunction",
+    "TableAggregateFunction",
     "TableFunction",
     "UserDefinedAggregateFunctionWrapper",
     "UserDefinedFunction",
     "UserDefinedFunctionWrapper",
+    "UserDefinedTableAggregateFunctionWrapper",
     "UserDefinedTableFunctionWrapper",
     "udaf",
     "udf",
+    "udtaf",
     "udtf",
     "__version__",
 ]

@@ -67,6 +67,15 @@ class GivenTest(unittest.TestCase):
         self.assertIs(frame["a"].iloc[1], pd.NA)
         self.assertTrue(pd.isna(frame["b"].iloc[1]))
 
+    def test_a_row_inside_a_row_has_its_fields_spliced_in_as_pyflink_does(self):
+        outer = D.ROW([D.FIELD("k", D.TINYINT()), D.FIELD("item", ITEM)])
+        frame = given([{"k": 1, "item": {"a": 2, "b": "x"}}, {"k": 2, "item": None}, None], outer)
+        self.assertEqual(list(frame.columns), ["k", "a", "b"])
+        self.assertEqual(frame["a"].tolist()[0], 2)
+        self.assertIs(frame["a"].iloc[1], pd.NA)  # the inner row's NULL, and the outer's, in each field
+        self.assertIs(frame["a"].iloc[2], pd.NA)
+        self.assertTrue(pd.isna(frame["k"].iloc[2]))
+
 
 class BackTest(unittest.TestCase):
     def refused(self, result, data_type):

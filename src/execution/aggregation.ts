@@ -18,6 +18,8 @@ interface AggregatingSelect {
   readonly items: readonly SelectItem[];
   readonly text: string;
   readonly columns: readonly string[];
+  /** flatAggregate: its one call is a table aggregate function. */
+  readonly tableAggregate?: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ interface AggregatingSelect {
  * when every aggregate in it defines merge(), and uses one worker otherwise.
  */
 export function compileAggregate(select: AggregatingSelect, input: CompiledPlan, functions: ReadonlyMap<string, FunctionSignature>, run: RunPlan): CompiledPlan {
-  const plan = planAggregate(select.keys, select.items, select.columns, select.text, input.schema, functions);
+  const plan = planAggregate(select.keys, select.items, select.columns, select.text, input.schema, functions, select.tableAggregate === true);
   const preparedTypes = [...plan.keys.map((f) => f.type), ...plan.uses.flatMap((u) => u.args.map((a) => a.type))];
   // Per input row: its keys, then every use's arguments.
   const prepare: Operator = async (batch, context) => {

@@ -18,7 +18,7 @@ export function compileLateralJoin(plan: LateralJoinNode, input: CompiledPlan, f
   const signature = functionSignature(plan.call.name, scope);
   if (signature.category !== 'table') {
     throw new ExpressionError('EXPRESSION_TYPE',
-      `"${signature.name}" is ${signature.category === 'aggregate' ? 'an aggregate' : 'a scalar'} function; ${plan.outer ? 'leftOuterJoinLateral' : 'joinLateral'} takes a table function (udtf) in "${plan.text}"`,
+      `"${signature.name}" is ${signature.category === 'scalar' ? 'a scalar' : signature.category === 'aggregate' ? 'an aggregate' : 'a table aggregate'} function; ${plan.method ?? (plan.outer ? 'leftOuterJoinLateral' : 'joinLateral')} takes a table function (udtf) in "${plan.text}"`,
       { expression: plan.text });
   }
   const resultTypes = signature.resultTypes ?? [];

@@ -10,6 +10,7 @@ import { compileExpr, type CompiledExpr, type EvalContext, type FunctionSignatur
 import { callsAggregate } from '../planning/aggregates.js';
 import { compileAggregate } from './aggregation.js';
 import { compileLateralJoin } from './lateral-join.js';
+import { checkRowFunction, compilePackRow, compileUnpackRow } from './row-columns.js';
 import type { PlanNode } from '../planning/plan.js';
 import type { Field, TableSchema } from '../table/schema.js';
 import { describe, type SqlValue } from '../types/values.js';
@@ -65,9 +66,12 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
     };
   }
   if (plan.kind === 'engine') throw new PyUdfError('INVALID_ARGUMENT', `"${plan.text}" must run in the engine: resolve its stages first`);
+  if (plan.kind === 'unpackRow') checkRowFunction(plan, functions);
   const input = compilePlan(plan.input, functions);
   const scope = { text: plan.text, columns: input.schema, functions };
   if (plan.kind === 'lateralJoin') return compileLateralJoin(plan, input, functions);
+  if (plan.kind === 'packRow') return compilePackRow(plan, input);
+  if (plan.kind === 'unpackRow') return compileUnpackRow(plan, input);
   if (plan.kind === 'aggregate' || (plan.kind === 'project' && callsAggregate(plan.items, functions))) {
     return compileAggregate(plan.kind === 'aggregate' ? plan : { ...plan, keys: [] }, input, functions, runPlan);
   }

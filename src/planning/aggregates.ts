@@ -27,7 +27,7 @@ function aggregateSignature(call: Expr, functions: ReadonlyMap<string, FunctionS
   if (call.kind !== 'call') return null;
   const name = resolveFunctionName(call.name, [...functions.keys()]);
   const signature = name === undefined ? undefined : functions.get(name);
-  return signature?.category === 'aggregate' ? signature : null;
+  return signature?.category === 'aggregate' || signature?.category === 'table_aggregate' ? signature : null;
 }
 
 /** Whether a select list calls an aggregate function, making it one row per group (or one row). */
@@ -52,6 +52,7 @@ export function planAggregate(
   text: string,
   input: TableSchema,
   functions: ReadonlyMap<string, FunctionSignature>,
+  tableAggregate = false,
 ): AggregatePlan {
   const fail = (message: string): never => {
     throw new ExpressionError('EXPRESSION_TYPE', `${message} in "${text}"`, { expression: text });
@@ -86,6 +87,12 @@ export function planAggregate(
           : `column "${e.name}" is neither a group key (${keys.join(', ')}) nor inside an aggregate function`);
       }
     });
+  }
+  const misplaced = calls.find(({ signature }) => (signature.category === 'table_aggregate') !== tableAggregate);
+  if (misplaced !== undefined) {
+    fail(tableAggregate
+      ? `"${misplaced.signature.name}" is an aggregate function; flatAggregate takes a table aggregate function (udtaf)`
+      : `"${misplaced.signature.name}" is a table aggregate function, which gives rows, not a value: use flatAggregate('${misplaced.signature.name}(...)')`);
   }
   const uses = calls.map(({ call, signature }) => Object.freeze({ signature, call, args: Object.freeze(compileArguments(call, signature, inputScope)) }));
   const groupColumns: Field[] = [

@@ -111,6 +111,11 @@ function scalarSignature(called: string, scope: Scope): FunctionSignature {
       `"${signature.name}" is a table function, which cannot be called in an expression ("${scope.text}"): join its rows with joinLateral('${signature.name}(...) AS (...)') or leftOuterJoinLateral`,
       { expression: scope.text });
   }
+  if (signature.category === 'table_aggregate') {
+    throw new ExpressionError('EXPRESSION_TYPE',
+      `"${signature.name}" is a table aggregate function, which cannot be called in an expression ("${scope.text}"): use groupBy(...).flatAggregate('${signature.name}(...)') or flatAggregate`,
+      { expression: scope.text });
+  }
   if (signature.category === 'aggregate') {
     throw new ExpressionError('EXPRESSION_TYPE',
       `"${signature.name}" is an aggregate function, which cannot be used here ("${scope.text}"): aggregates go at the top of a select list, of a table (one row) or of groupBy(...).select(...), and not inside another aggregate's arguments`,

@@ -6,6 +6,7 @@ import type { TableSchema } from '../table/schema.js';
 import type { SqlValue } from '../types/values.js';
 import type { DuckdbEngine } from '../engine/duckdb-engine.js';
 import type { FileTableDefinition } from '../engine/file-tables.js';
+import type { RowBasedMethod } from './row-functions.js';
 
 /** In-memory rows from `fromElements`, already checked against their schema. */
 export interface ElementsTableDefinition {
@@ -27,7 +28,7 @@ export interface EngineTableDefinition {
 export type TableDefinition = CsvTableDefinition | ElementsTableDefinition | ColumnsTableDefinition | StreamTableDefinition | EngineTableDefinition | FileTableDefinition;
 
 /** A logical plan: frozen nodes, each knowing its output column names. */
-export type PlanNode = ScanNode | FilterNode | ProjectNode | LateralJoinNode | AggregateNode | EngineNode;
+export type PlanNode = ScanNode | FilterNode | ProjectNode | LateralJoinNode | AggregateNode | EngineNode | PackRowNode | UnpackRowNode;
 
 /**
  * A relational operation run in the engine (DuckDB): joins, sorts, set
@@ -76,6 +77,8 @@ export interface LateralJoinNode {
   readonly outer: boolean;
   /** Keeps only the joined rows for which it is TRUE; null: all. */
   readonly predicate: Expr | null;
+  /** The Table method that made it, for errors: joinLateral, leftOuterJoinLateral or flatMap. */
+  readonly method?: string;
   readonly text: string;
   readonly columns: readonly string[];
 }
@@ -87,6 +90,40 @@ export interface AggregateNode {
   /** Input columns; none: the whole input is one group (a select with aggregates). */
   readonly keys: readonly string[];
   readonly items: readonly SelectItem[];
+  /** flatAggregate: its one Python call is a table aggregate function. */
+  readonly tableAggregate?: boolean;
+  readonly text: string;
+  readonly columns: readonly string[];
+}
+
+/** A name no expression can spell: packRow's column, read only by the call the planner made over it. */
+export const PACKED_ROW_COLUMN = '\u0000row';
+
+/**
+ * The whole row as one more column, a ROW whose fields are the input's
+ * columns: what map, flatMap, aggregate and flatAggregate pass to a function
+ * named without arguments.
+ */
+export interface PackRowNode {
+  readonly kind: 'packRow';
+  readonly input: PlanNode;
+  readonly text: string;
+  readonly columns: readonly string[];
+}
+
+/**
+ * The last column, the ROW a function returned, replaced by its fields named
+ * `names`; with `many` (flatAggregate), an ARRAY of ROWs: one output row per
+ * element, the other columns repeated, and none for an empty or NULL array.
+ */
+export interface UnpackRowNode {
+  readonly kind: 'unpackRow';
+  readonly input: PlanNode;
+  readonly many: boolean;
+  /** The function that made the column, for errors. */
+  readonly functionName: string;
+  /** The Table method, for errors. */
+  readonly method: Exclude<RowBasedMethod, 'flatMap'>;
   readonly text: string;
   readonly columns: readonly string[];
 }

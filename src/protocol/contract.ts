@@ -46,7 +46,7 @@ export interface FunctionSpecMessage {
 }
 
 /** What a function is: one value per row, rows per row, or one value per group of rows. */
-export type FunctionCategory = 'scalar' | 'table' | 'aggregate';
+export type FunctionCategory = 'scalar' | 'table' | 'aggregate' | 'table_aggregate';
 
 export interface LoadedFunctionMessage {
   name: string;

@@ -13,8 +13,8 @@ export interface PythonFunction {
   readonly resultType: DataType | null;
   /** What a row that raises does; null: the job's `onUdfError` (default "fail"). */
   readonly onError: ErrorPolicy | null;
-  /** Set by udtf() and udaf(); absent: the Python declaration says (a plain callable is a scalar function). */
-  readonly category?: 'table' | 'aggregate';
+  /** Set by udtf(), udaf() and udtaf(); absent: the Python declaration says (a plain callable is a scalar function). */
+  readonly category?: 'table' | 'aggregate' | 'table_aggregate';
   /** A table function's result column types (udtf); null: taken from the Python declaration. */
   readonly resultTypes?: readonly DataType[] | null;
   /** null: taken from the Python declaration (`@udf(func_type=...)`), else "general". */

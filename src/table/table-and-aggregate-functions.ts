@@ -13,7 +13,7 @@ function checkTypes(what: string, name: string, types: readonly DataType[] | nul
 }
 
 function declaration(
-  kind: 'udtf' | 'udaf',
+  kind: 'udtf' | 'udaf' | 'udtaf',
   callable: string,
   inputTypes: readonly DataType[] | null | undefined,
   options: UdfOptions,
@@ -89,5 +89,33 @@ export function udaf(
     resultType: resultType ?? null,
     onError: options.onError ?? null,
     category: 'aggregate',
+  });
+}
+
+/**
+ * Declares a Python table aggregate function: a `TableAggregateFunction`
+ * (class or instance) whose `emit_value(acc)` yields each group's rows, of
+ * the ROW `resultType`. Use it in `table.groupBy('k').flatAggregate('top2(v)')`.
+ *
+ * @example
+ * const top2 = udtaf('my_udfs.Top2', [DataTypes.BIGINT()], DataTypes.ROW([DataTypes.FIELD('v', DataTypes.BIGINT())]));
+ */
+export function udtaf(
+  callable: string,
+  inputTypes?: readonly DataType[] | null,
+  resultType?: DataType | null,
+  options: UdfOptions = {},
+): PythonFunction {
+  const checked = declaration('udtaf', callable, inputTypes, options);
+  if (resultType != null && (!(resultType instanceof DataType) || resultType.name !== 'ROW')) {
+    throw new PyUdfError('INVALID_ARGUMENT', `${checked.what}: resultType must be a ROW of the emitted rows' columns, e.g. DataTypes.ROW([DataTypes.FIELD('v', DataTypes.BIGINT())]), got ${String(resultType)}`);
+  }
+  return Object.freeze({
+    kind: 'python-function',
+    callable: checked.callable,
+    inputTypes: checked.inputTypes,
+    resultType: resultType ?? null,
+    onError: options.onError ?? null,
+    category: 'table_aggregate',
   });
 }

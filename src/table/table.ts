@@ -12,6 +12,9 @@ import type { FunctionMetrics } from '../execution/job-metrics.js';
 import {
   asField, columnList, distinctNode, filterNode, joinNode, selectNode, setNode, sortNode, type JoinKind, type SetOperation, type SortSpec,
 } from './relational.js';
+import {
+  aggregatePlan, flatMapPlan, mapPlan, wholeRowCall, withWholeRow, withoutWholeRow, type RowBasedInput,
+} from './row-based-operations.js';
 import { calledNames, cutPythonCalls, unknownFunctions, selectItem, splitTopLevel, usesBuiltinSql } from '../engine/flink-sql.js';
 
 /** The order, offset and fetch of a table made by orderBy, for offset/fetch/limit to extend. */
@@ -355,8 +358,11 @@ export class Table<R = Row> {
 
   #lateral(text: string, predicateText: string | undefined, outer: boolean): Table {
     const method = outer ? 'leftOuterJoinLateral' : 'joinLateral';
-    const { call, aliases } = parseTableFunctionCall(text);
-    validateNames(call, text, this.#plan.columns, this.#host.functionNames());
+    // PyFlink's join_lateral(f): a function named alone gets the whole row.
+    const wholeRow = wholeRowCall(text, this.#host.functionNames());
+    const { call, aliases } = wholeRow ?? parseTableFunctionCall(text);
+    const input = wholeRow === null ? this.#plan : withWholeRow(this.#plan, text);
+    validateNames(call, text, input.columns, this.#host.functionNames());
     const declared = this.#host.functionDeclaration(call.name)?.resultTypes;
     const names = aliases ?? declared?.map((_, i) => `f${i}`);
     if (names === undefined) {
@@ -372,10 +378,54 @@ export class Table<R = Row> {
       predicate = parsePredicate(predicateText);
       validateNames(predicate, predicateText, columns, this.#host.functionNames());
     }
-    return new Table(this.#host, Object.freeze({
-      kind: 'lateralJoin', input: this.#plan, call, aliases: Object.freeze([...names]), outer, predicate,
-      text, columns: Object.freeze(columns),
-    }));
+    const joined: PlanNode = Object.freeze({
+      kind: 'lateralJoin', input, call, aliases: Object.freeze([...names]), outer, predicate,
+      text, columns: Object.freeze(wholeRow === null ? columns : [...input.columns, ...names]),
+    });
+    return new Table(this.#host, wholeRow === null ? joined : withoutWholeRow(joined, text));
+  }
+
+  get #rowBased(): RowBasedInput {
+    return { plan: this.#plan, functions: this.#host.functionNames(), declaration: (name) => this.#host.functionDeclaration(name) };
+  }
+
+  /**
+   * PyFlink's `map`: a scalar function returning a ROW, whose fields become
+   * the columns. Named alone (`map('f')`) it gets the whole row as a `Row`
+   * with the columns' names; `map('f(a, b)')` passes those columns.
+   * `AS (x, y)` names the columns, else the ROW's field names do.
+   *
+   * @example
+   * table.map('split_name AS (first, last)')
+   */
+  map(functionCall: string): Table {
+    return new Table(this.#host, mapPlan(functionCall, this.#rowBased));
+  }
+
+  /**
+   * PyFlink's `flat_map`: the rows a table function produces for each row,
+   * alone, named by `AS (x, y)` or f0, f1, ... Named alone (`flatMap('split')`)
+   * it gets the whole row as a `Row`.
+   */
+  flatMap(tableFunctionCall: string): Table {
+    return new Table(this.#host, flatMapPlan(tableFunctionCall, this.#rowBased));
+  }
+
+  /**
+   * PyFlink's keyless `aggregate`: the whole table is one group, and the
+   * aggregate function's ROW result its one row, the ROW's fields as the
+   * columns (or `AS (x, y)`). Follow it with `select`, as in PyFlink.
+   */
+  aggregate(aggregateFunctionCall: string): Table {
+    return new Table(this.#host, aggregatePlan('aggregate', aggregateFunctionCall, [], this.#rowBased));
+  }
+
+  /**
+   * PyFlink's keyless `flat_aggregate`: a table aggregate function (udtaf)
+   * over the whole table, its emitted rows the result.
+   */
+  flatAggregate(tableAggregateFunctionCall: string): Table {
+    return new Table(this.#host, aggregatePlan('flatAggregate', tableAggregateFunctionCall, [], this.#rowBased));
   }
 
   /**
@@ -481,6 +531,33 @@ export class GroupedTable {
   /** The key columns. */
   get keys(): readonly string[] {
     return this.#keys;
+  }
+
+  /**
+   * PyFlink's `group_by(...).aggregate(f)`: per group, the keys and then the
+   * fields of the aggregate function's ROW result (or `AS (x, y)`). Named
+   * alone (`aggregate('f')`) it gets each row whole, as a `Row`.
+   *
+   * @example
+   * table.groupBy('a').aggregate('count_and_sum AS (c, d)').select('a, c, d')
+   */
+  aggregate(aggregateFunctionCall: string): Table {
+    return new Table(this.#host, aggregatePlan('aggregate', aggregateFunctionCall, this.#keys, this.#rowBased));
+  }
+
+  /**
+   * PyFlink's `group_by(...).flat_aggregate(f)`: per group, the keys with
+   * each row the table aggregate function (udtaf) emits.
+   *
+   * @example
+   * table.groupBy('c').flatAggregate('top2(a)').select('c, a')
+   */
+  flatAggregate(tableAggregateFunctionCall: string): Table {
+    return new Table(this.#host, aggregatePlan('flatAggregate', tableAggregateFunctionCall, this.#keys, this.#rowBased));
+  }
+
+  get #rowBased(): RowBasedInput {
+    return { plan: this.#plan, functions: this.#host.functionNames(), declaration: (name) => this.#host.functionDeclaration(name) };
   }
 
   /**

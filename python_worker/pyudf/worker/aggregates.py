@@ -18,7 +18,10 @@ from pyudf._proto import worker_pb2
 from pyudf.aggregate_function import (
     AggregateFunction, UserDefinedAggregateFunctionWrapper, check_pandas_aggregate_result, defines_merge,
 )
-from pyudf.types import DataType, as_data_type, parse_type
+from pyudf.table_aggregate_function import (
+    TableAggregateFunction, UserDefinedTableAggregateFunctionWrapper, check_table_aggregate_result, declared_type,
+)
+from pyudf.types import ArrayType, DataType, as_data_type, parse_type
 from pyudf.worker.batches import ResultTypeError, _describe, by_argument, column_values, decode_arrays, encode_result, to_arrow_result
 from pyudf.worker.failures import plain_error, udf_error
 from pyudf.worker.functions import FunctionLoadError, LoadedFunction, _location_of, agreed_types
@@ -80,6 +83,60 @@ def load_aggregate_function(
         name, call, input_types, result_type, location,
         value.open if is_class else _nothing, value.close if is_class else _nothing,
         category="aggregate", kind=func_type, aggregator=aggregator,
+    )
+
+
+class _EmittedRows(AggregateFunction):
+    """A TableAggregateFunction as an aggregate whose value is the list of rows emit_value() yields."""
+
+    def __init__(self, func: TableAggregateFunction) -> None:
+        self._func = func
+        self.create_accumulator = func.create_accumulator  # type: ignore[method-assign]
+        self.accumulate = func.accumulate  # type: ignore[method-assign]
+        self.merge = func.merge  # type: ignore[method-assign]
+
+    def get_value(self, accumulator: Any) -> Any:
+        return list(self._func.emit_value(accumulator))
+
+
+def load_table_aggregate_function(
+    name: str,
+    value: Any,
+    host_input_types: Optional[list[str]],
+    host_result_type: Optional[str],
+) -> LoadedFunction:
+    """Runs as an aggregate whose value per group is ARRAY<ROW>: the rows the host unnests."""
+    py_inputs: Optional[list[DataType]] = None
+    py_result: Optional[DataType] = None
+    if isinstance(value, UserDefinedTableAggregateFunctionWrapper):
+        py_inputs, py_result = value.input_types, value.result_type
+        value = value.func
+    elif isinstance(value, TableAggregateFunction):
+        declared = declared_type(value.get_result_type)
+        py_result = as_data_type(declared, "get_result_type()") if declared is not None else None
+    location = _location_of(value.accumulate)
+    ts_inputs = [parse_type(t) for t in host_input_types] if host_input_types is not None else None
+    ts_result = parse_type(host_result_type) if host_result_type else None
+    input_types = agreed_types(name, "input types", ts_inputs, py_inputs, location)
+    result_type = agreed_types(name, "result types", ts_result, py_result, location)
+    if result_type is None:
+        raise FunctionLoadError(
+            "SignatureMismatch",
+            f"table aggregate function {name!r} has no result type: declare it in Python "
+            "(udtaf(..., result_type=DataTypes.ROW([...])) or get_result_type()) or pass it to udtaf() in TypeScript",
+            location,
+        )
+    try:
+        check_table_aggregate_result(result_type)
+    except TypeError as exc:
+        raise FunctionLoadError("SignatureMismatch", f"table aggregate function {name!r}: {exc}", location) from None
+    if input_types is not None:
+        _check_arguments(name, value.accumulate, len(input_types), location)
+    aggregator = _RowAggregator(_EmittedRows(value))
+    aggregator.has_merge = type(value).merge is not TableAggregateFunction.merge
+    return LoadedFunction(
+        name, value.accumulate, input_types, ArrayType(result_type, nullable=False), location, value.open, value.close,
+        category="table_aggregate", kind="general", aggregator=aggregator,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 import pyudf
 from pyudf.aggregate_function import AggregateFunction, UserDefinedAggregateFunctionWrapper
+from pyudf.table_aggregate_function import TableAggregateFunction, UserDefinedTableAggregateFunctionWrapper
 from pyudf.table_function import TableFunction, UserDefinedTableFunctionWrapper
 from pyudf.types import DataType, parse_type
 from pyudf.udf import (
@@ -167,6 +168,8 @@ def _category_of(name: str, value: Any, host_category: str) -> str:
     declared = ""
     if isinstance(value, (TableFunction, UserDefinedTableFunctionWrapper)):
         declared = "table"
+    elif isinstance(value, (TableAggregateFunction, UserDefinedTableAggregateFunctionWrapper)):
+        declared = "table_aggregate"
     elif isinstance(value, (AggregateFunction, UserDefinedAggregateFunctionWrapper)):
         declared = "aggregate"
     elif isinstance(value, (ScalarFunction, UserDefinedFunctionWrapper)):
@@ -203,6 +206,9 @@ def load_function(
     if category == "aggregate":
         from pyudf.worker.aggregates import load_aggregate_function
         return load_aggregate_function(name, value, host_input_types, host_result_type)
+    if category == "table_aggregate":
+        from pyudf.worker.aggregates import load_table_aggregate_function
+        return load_table_aggregate_function(name, value, host_input_types, host_result_type)
 
     py_inputs: Optional[list[DataType]] = None
     py_result: Optional[DataType] = None

@@ -46,9 +46,15 @@ def as_pandas(column: pa.Array) -> Union[pd.Series, pd.DataFrame]:
     """A column as a vectorized function is given it: a DataFrame for a ROW, else a Series."""
     if pa.types.is_struct(column.type):
         # flatten() folds the row's NULL into each field, as PyFlink's DataFrame has it.
-        return pd.DataFrame({
-            field.name: _as_series(child) for field, child in zip(column.type, column.flatten())
-        })
+        fields = list(zip(column.type, column.flatten()))
+        if not any(pa.types.is_struct(field.type) for field, _ in fields):
+            return pd.DataFrame({field.name: _as_series(child) for field, child in fields})
+        # A ROW inside the ROW has its fields spliced in among the others, as PyFlink's
+        # DataFrame is the concatenation of its fields' columns.
+        return pd.concat([
+            as_pandas(child) if pa.types.is_struct(field.type) else _as_series(child).rename(field.name)
+            for field, child in fields
+        ], axis=1)
     return _as_series(column)
 
 
