@@ -358,8 +358,9 @@ export class WorkerClient {
       new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), EXIT_AFTER_BROKEN_STREAM_MS); }),
     ]);
     clearTimeout(timer);
-    if (exit) {
-      this.#fail(this.#crashError(exit));
+    // Exited, its pipes still draining (a child of its may hold them): a death all the same.
+    if (exit || this.process.hasExited) {
+      this.#fail(this.#crashError(exit ?? await this.process.exited));
       return;
     }
     this.#fail(new ConnectionLost('WORKER_CRASHED', `the gRPC connection to Python worker (pid ${this.process.pid}) was lost while the process stayed alive (${reason}): a function closed or broke the worker's sockets; the worker was killed`, {

@@ -227,6 +227,11 @@ export class WorkerProcess {
     return this.#child.pid;
   }
 
+  /** Whether the process has exited, known as soon as its exit is (before its pipes are drained). */
+  get hasExited(): boolean {
+    return this.#child.exitCode !== null || this.#child.signalCode !== null || this.#spawnError !== null;
+  }
+
   get exit(): WorkerExit | null {
     return this.#exit;
   }
