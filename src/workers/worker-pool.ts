@@ -279,8 +279,9 @@ export class WorkerPool {
         // memory exhaustion seldom lies in one row, and each search step costs a worker.
         memoryDeaths++;
         if (memoryDeaths > Math.min(1, this.#maxRestarts)) {
-          const found = await this.#findMemoryRow(slot, functionName, args, 0, numRows);
-          throw outOfMemoryKilledError(functionName, attempt.crash, memoryDeaths, found, args);
+          const deaths = { count: memoryDeaths };
+          const found = await this.#findMemoryRow(slot, functionName, args, 0, numRows, deaths);
+          throw outOfMemoryKilledError(functionName, attempt.crash, deaths.count, found, args);
         }
         continue;
       }
@@ -375,7 +376,7 @@ export class WorkerPool {
    * both run the worker out of memory, it stops (no one row is to blame).
    */
   async #findMemoryRow(
-    slot: number, functionName: string, args: readonly arrow.Vector[], offset: number, numRows: number,
+    slot: number, functionName: string, args: readonly arrow.Vector[], offset: number, numRows: number, deaths: { count: number },
   ): Promise<MemorySearch> {
     if (numRows === 1) return { row: offset };
     const half = Math.ceil(numRows / 2);
@@ -387,12 +388,15 @@ export class WorkerPool {
       while (attempt.kind === 'crashed' && attempt.crash instanceof QueuedBehindCrash) {
         attempt = await this.#attempt(slot, functionName, part, length);
       }
-      if (attempt.kind === 'crashed') died.push({ start, length, part });
+      if (attempt.kind === 'crashed') {
+        deaths.count++;
+        died.push({ start, length, part });
+      }
     }
     if (died.length === 2) return { row: null, bothHalves: true };
     if (died.length === 0) return { row: null, bothHalves: false };
     const [culprit] = died;
-    return this.#findMemoryRow(slot, functionName, culprit!.part, offset + culprit!.start, culprit!.length);
+    return this.#findMemoryRow(slot, functionName, culprit!.part, offset + culprit!.start, culprit!.length, deaths);
   }
 
   /** Halves the batch until one row alone kills the worker; null when no single row does. */

@@ -34,6 +34,12 @@ def _data_mb():
         return next(int(line.split()[1]) for line in f if line.startswith("VmData:")) >> 10
 
 
+def fill_and_die_on(x, at):
+    if x == at:
+        fill_and_die(x)
+    return x
+
+
 def fill_and_die(x):
     """What the OOM killer does to a worker at its limit: memory up to the limit, then SIGKILL.
 
@@ -97,8 +103,18 @@ test('workers killed with their memory at the limit on every batch: UDF_OUT_OF_M
   expect(e.functionName).toBe('f');
   expect(e.row).toBeUndefined();
   expect(e.evidence).toMatch(/^it died by SIGKILL with its memory at \d+ MiB of its 1024 MiB limit$/);
-  expect(e.message).toMatch(/ran its worker out of memory 2 time\(s\): it died by SIGKILL with its memory at \d+ MiB of its 1024 MiB limit; both halves of the batch ran it out of memory too, so no single row is to blame/);
+  expect(e.message).toMatch(/ran its worker out of memory 4 time\(s\): it died by SIGKILL with its memory at \d+ MiB of its 1024 MiB limit; both halves of the batch ran it out of memory too, so no single row is to blame/);
   expect(e.message).toContain('workerMemoryLimitMb');
   // One batch: two deaths on it, one on each half, a worker started after each.
   expect(restartWarnings(logger.entries)).toHaveLength(4);
+}, 90_000);
+
+test('a worker killed at the limit by one row only: the halving goes on to that row', async () => {
+  const logger = watchingLogger();
+  const e = await failingJob('fill_and_die_on(x, 7)', 10, logger);
+  expect(e.code).toBe('UDF_OUT_OF_MEMORY');
+  expect(e.row).toEqual([7n]);
+  expect(e.message).toMatch(/ran its worker out of memory 5 time\(s\): it died by SIGKILL with its memory at \d+ MiB of its 1024 MiB limit; the row it ran out on alone: f\(7n\)/);
+  // Two deaths on the batch of 10, then one on each half holding row 7: rows 5-9, 5-7, 7.
+  expect(restartWarnings(logger.entries)).toHaveLength(5);
 }, 90_000);
