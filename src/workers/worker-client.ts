@@ -16,7 +16,8 @@ export const CONTROL_CALL_TIMEOUT_MS = 60_000;
 export const SHUTDOWN_TIMEOUT_MS = 5_000;
 /**
  * LoadFunctions runs the user's imports and open() (where models get loaded):
- * it has no deadline of its own; a worker that dies meanwhile fails it at once.
+ * its deadline is the job's (functionLoadTimeoutMs), none by default here; a
+ * worker that dies meanwhile fails it at once.
  */
 export const LOAD_TIMEOUT_MS = Infinity;
 /**

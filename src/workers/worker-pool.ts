@@ -572,8 +572,8 @@ interface StartedWorker {
 
 /**
  * Starts a worker and loads the job's functions. Loading runs the user's
- * imports and open() without a deadline, so a starting worker sits in
- * `recipe.starting` where a stop (destroy, a cancelled job) can kill it.
+ * imports and open(), bounded only by `recipe.loadTimeoutMs`, so a starting
+ * worker sits in `recipe.starting` where a stop (destroy, a cancelled job) can kill it.
  */
 async function startWorker(recipe: WorkerRecipe, index: number): Promise<StartedWorker> {
   const process = await WorkerProcess.start({
