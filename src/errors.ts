@@ -19,6 +19,7 @@ export type PyUdfErrorCode =
   | 'UDF_RESULT_TYPE'
   | 'UDF_TIMEOUT'
   | 'UDF_CRASHED'
+  | 'UDF_OUT_OF_MEMORY'
   | 'CSV_PARSE'
   | 'IO'
   | 'WORKER_START_FAILED'
@@ -133,7 +134,7 @@ export class UdfError extends PyUdfError {
   readonly row?: readonly unknown[];
 
   constructor(
-    code: 'UDF_LOAD_FAILED' | 'UDF_SIGNATURE_MISMATCH' | 'UDF_FAILED' | 'UDF_RESULT_TYPE' | 'UDF_TIMEOUT' | 'UDF_CRASHED',
+    code: 'UDF_LOAD_FAILED' | 'UDF_SIGNATURE_MISMATCH' | 'UDF_FAILED' | 'UDF_RESULT_TYPE' | 'UDF_TIMEOUT' | 'UDF_CRASHED' | 'UDF_OUT_OF_MEMORY',
     message: string,
     details: {
       functionName: string;
@@ -153,6 +154,28 @@ export class UdfError extends PyUdfError {
     this.pythonTraceback = details.pythonTraceback;
     this.sourceLocation = details.sourceLocation;
     this.row = details.row;
+  }
+}
+
+/**
+ * A Python function ran its worker out of memory: it raised MemoryError, or
+ * its worker was killed by the kernel's OOM killer or died by a signal with
+ * its memory at its limit. Code UDF_OUT_OF_MEMORY; `row` is the row it was
+ * running when one is known.
+ */
+export class UdfOutOfMemoryError extends UdfError {
+  /** The worker's limit (workerMemoryLimitMb), null when it had none. */
+  readonly memoryLimitMb: number | null;
+  /** What says memory ran out: "MemoryError", the OOM killer's count, or the memory the worker died with. */
+  readonly evidence: string;
+
+  constructor(
+    message: string,
+    details: ConstructorParameters<typeof UdfError>[2] & { memoryLimitMb: number | null; evidence: string },
+  ) {
+    super('UDF_OUT_OF_MEMORY', message, details);
+    this.memoryLimitMb = details.memoryLimitMb;
+    this.evidence = details.evidence;
   }
 }
 

@@ -12,6 +12,6 @@ export { DataType, DataTypes, type TypeName, type RowField, type DataTypeParams 
 export type { Row, SchemaRow, SqlRow, SqlValue } from './types/values.js';
 export type { Logger, LogEntry } from './logging.js';
 export {
-  PyUdfError, ExpressionError, SqlError, UdfError, CsvFormatError, WorkerError, EnvironmentError,
+  PyUdfError, ExpressionError, SqlError, UdfError, UdfOutOfMemoryError, CsvFormatError, WorkerError, EnvironmentError,
   type PyUdfErrorCode, type UdfPhase,
 } from './errors.js';

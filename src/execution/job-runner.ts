@@ -312,6 +312,8 @@ export class JobRunner {
             jobParameters: this.#options.jobParameters,
             maxRestarts: this.#options.maxWorkerRestarts,
             callTimeoutMs: this.#options.udfTimeoutMs === 0 ? Infinity : this.#options.udfTimeoutMs,
+            loadTimeoutMs: this.#options.functionLoadTimeoutMs === 0 ? Infinity : this.#options.functionLoadTimeoutMs,
+            memoryLimitMb: this.#options.workerMemoryLimitMb === 0 ? null : this.#options.workerMemoryLimitMb,
             signal,
           });
           this.#activePools.add(pool);
@@ -342,7 +344,7 @@ export class JobRunner {
       if (pool) {
         const ending = pool;
         // Every row is out by now: a worker that dies or hangs in close() costs the workers, not the job.
-        const report = await ending.endJob().catch(async (error: unknown): Promise<WorkersReport> => {
+        const report = await ending.endJob(this.#options.functionCloseTimeoutMs ?? undefined).catch(async (error: unknown): Promise<WorkersReport> => {
           if (signal.aborted) throw error;
           this.#options.logger.log({ level: 'warn', source: 'pyudf', message: `ending the job on its workers failed: ${(error as Error).message}; they are stopped` });
           await ending.destroy();

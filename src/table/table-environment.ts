@@ -53,6 +53,29 @@ export interface TableEnvironmentOptions {
    */
   readonly udfTimeoutMs?: number;
   /**
+   * Loading a job's functions in a worker, their modules' imports and their
+   * open(), that takes longer fails the job (UDF_TIMEOUT naming the import or
+   * open() it was stuck in) and the worker is killed. Default 10 minutes
+   * (open() may load a model); 0 turns it off; at most 2147483647.
+   */
+  readonly functionLoadTimeoutMs?: number;
+  /**
+   * How long the functions' close() hooks get at a job's end before their
+   * worker is stopped (the job keeps its rows; a warning names the functions
+   * whose close() may not have run to its end). Default: 5 s, multiplied by
+   * the host's live workers per core when there are more workers than cores.
+   * Given, it is used as it is: at least 1, at most 2147483647.
+   */
+  readonly functionCloseTimeoutMs?: number;
+  /**
+   * Each worker's memory limit in MiB: the writable memory (heap, arrays,
+   * thread stacks) it may use, set before any function loads. A function
+   * that asks for more gets MemoryError, and the job fails with
+   * UDF_OUT_OF_MEMORY. A worker uses about 250 MiB before loading anything,
+   * so limits below 512 leave little. Default: no limit of pyudf's own (0).
+   */
+  readonly workerMemoryLimitMb?: number;
+  /**
    * What a row on which a Python function raises does, for functions without
    * their own `onError`: "fail" the job (default), make the result "null",
    * "skip" the row, or "deadLetter" it (to `deadLetterPath`) and go on.
@@ -83,6 +106,11 @@ export interface ResolvedOptions {
   bundleTimeMs: number;
   maxWorkerRestarts: number;
   udfTimeoutMs: number;
+  functionLoadTimeoutMs: number;
+  /** null: the default, scaled with load. */
+  functionCloseTimeoutMs: number | null;
+  /** 0: none. */
+  workerMemoryLimitMb: number;
   onUdfError: ErrorPolicy;
   deadLetterPath: string | null;
   batchesInFlightPerWorker: number;
@@ -95,7 +123,7 @@ export interface ResolvedOptions {
 
 const DEFAULTS = Object.freeze({
   parallelism: 1, bundleSize: 4096, bundleTimeMs: 5, batchesInFlightPerWorker: 4, maxWorkerRestarts: 3, udfTimeoutMs: 10 * 60_000,
-  workerIdleTimeoutMs: 60_000,
+  functionLoadTimeoutMs: 10 * 60_000, workerIdleTimeoutMs: 60_000,
 });
 
 function errorPolicy(value: unknown): ErrorPolicy {
@@ -187,6 +215,10 @@ export class TableEnvironment {
       bundleTimeMs: positiveInteger(options.bundleTimeMs, 'bundleTimeMs', DEFAULTS.bundleTimeMs),
       maxWorkerRestarts: nonNegativeInteger(options.maxWorkerRestarts, 'maxWorkerRestarts', DEFAULTS.maxWorkerRestarts),
       udfTimeoutMs: timerDuration(options.udfTimeoutMs, 'udfTimeoutMs', DEFAULTS.udfTimeoutMs),
+      functionLoadTimeoutMs: timerDuration(options.functionLoadTimeoutMs, 'functionLoadTimeoutMs', DEFAULTS.functionLoadTimeoutMs),
+      functionCloseTimeoutMs: options.functionCloseTimeoutMs === undefined
+        ? null : positiveInteger(timerDuration(options.functionCloseTimeoutMs, 'functionCloseTimeoutMs', 0), 'functionCloseTimeoutMs', 0),
+      workerMemoryLimitMb: nonNegativeInteger(options.workerMemoryLimitMb, 'workerMemoryLimitMb', 0),
       onUdfError: errorPolicy(options.onUdfError),
       deadLetterPath: options.deadLetterPath === undefined ? null : path.resolve(options.deadLetterPath),
       batchesInFlightPerWorker: positiveInteger(options.batchesInFlightPerWorker, 'batchesInFlightPerWorker', DEFAULTS.batchesInFlightPerWorker),

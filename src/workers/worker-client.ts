@@ -9,14 +9,15 @@ import {
   type AggregateStepMessage, type CallReply, type CallRequest, type CallStatsMessage, type CloseFunctionsReply, type FunctionSpecMessage, type LoadFunctionsReply,
   type ShutdownReply, type UdfErrorMessage, type WorkerStub,
 } from '../protocol/contract.js';
-import type { WorkerExit, WorkerProcess } from './worker-process.js';
+import type { LoadPhase, WorkerExit, WorkerProcess } from './worker-process.js';
 
 /** Control calls (handshake, load, shutdown) are quick; a stuck one means a stuck worker. */
 export const CONTROL_CALL_TIMEOUT_MS = 60_000;
 export const SHUTDOWN_TIMEOUT_MS = 5_000;
 /**
  * LoadFunctions runs the user's imports and open() (where models get loaded):
- * it has no deadline of its own; a worker that dies meanwhile fails it at once.
+ * its deadline is the job's (functionLoadTimeoutMs), none by default here; a
+ * worker that dies meanwhile fails it at once.
  */
 export const LOAD_TIMEOUT_MS = Infinity;
 /**
@@ -24,6 +25,12 @@ export const LOAD_TIMEOUT_MS = Infinity;
  * updates per reply: a reply is sent whole, as soon as it is ready.
  */
 const FLOW_CONTROL_WINDOW_BYTES = 64 << 20;
+/**
+ * A call stream that breaks with the worker still alive is given this long
+ * to turn out to be a death (a dying worker's sockets close before its exit
+ * is seen) before it counts as a lost connection.
+ */
+const EXIT_AFTER_BROKEN_STREAM_MS = 250;
 /** Once the worker is gone its log stream has ended or broken; this only bounds a lost end. */
 const LOG_DRAIN_TIMEOUT_MS = 1_000;
 /**
@@ -37,6 +44,38 @@ const JOB_LOGS_STALL_MS = 10_000;
 export class QueuedBehindCrash extends WorkerError {
   constructor(crash: WorkerError) {
     super('WORKER_CRASHED', crash.message, { exitCode: crash.exitCode, signal: crash.signal, stderr: crash.stderr, cause: crash });
+  }
+}
+
+/**
+ * The worker's gRPC connection broke while its process stayed alive: a
+ * function closed or broke the worker's sockets (closing descriptors it does
+ * not own, say). The worker is of no more use and is killed.
+ */
+export class ConnectionLost extends WorkerError {}
+
+/** A worker that died of memory exhaustion, by what the kernel or its memory said. */
+export class WorkerOutOfMemory extends WorkerError {
+  /** What says so: the OOM killer's count, or the memory it had when it died. */
+  readonly evidence: string;
+  readonly memoryLimitMb: number | null;
+
+  constructor(message: string, details: { exitCode: number | null; signal: string | null; stderr: string; evidence: string; memoryLimitMb: number | null }) {
+    super('WORKER_CRASHED', message, details);
+    this.evidence = details.evidence;
+    this.memoryLimitMb = details.memoryLimitMb;
+  }
+}
+
+/** Loading (a module's import or a function's open()) outlasted its deadline; the worker was killed. */
+export class LoadTimedOut extends WorkerError {
+  readonly phase: LoadPhase | undefined;
+  readonly timeoutMs: number;
+
+  constructor(message: string, details: { phase: LoadPhase | undefined; timeoutMs: number; stderr: string }) {
+    super('WORKER_TIMEOUT', message, { stderr: details.stderr });
+    this.phase = details.phase;
+    this.timeoutMs = details.timeoutMs;
   }
 }
 
@@ -107,7 +146,9 @@ export class WorkerClient {
     if (this.#failure === null) this.#failure = error;
     const failure = this.#failure;
     const crashed = failure instanceof WorkerError && failure.code === 'WORKER_CRASHED';
-    const culprit = crashed ? this.#culprit() : this.#pending.keys().next().value;
+    // A worker that lost its connection ran on through the calls it had received: its record of
+    // the last call is past the culprit, which is the oldest call whose reply did not come.
+    const culprit = crashed && !(failure instanceof ConnectionLost) ? this.#culprit() : this.#pending.keys().next().value;
     for (const [callId, pending] of this.#pending) {
       pending.reject(crashed && callId !== culprit ? new QueuedBehindCrash(failure) : failure);
     }
@@ -131,6 +172,13 @@ export class WorkerClient {
 
   #crashError(exit: WorkerExit): WorkerError {
     const stderr = this.process.stderrTail.trim();
+    const evidence = this.process.memoryExhaustion;
+    if (evidence !== null) {
+      return new WorkerOutOfMemory(
+        `Python worker (pid ${this.process.pid}) ran out of memory during the job: ${evidence}${stderr ? `:\n${stderr}` : ''}`,
+        { exitCode: exit.exitCode, signal: exit.signal, stderr, evidence, memoryLimitMb: this.process.memoryLimitMb },
+      );
+    }
     return new WorkerError(
       'WORKER_CRASHED',
       `Python worker (pid ${this.process.pid}) died during the job (exit code ${exit.exitCode}, signal ${exit.signal})${stderr ? `:\n${stderr}` : ''}`,
@@ -194,8 +242,32 @@ export class WorkerClient {
     stream.on('error', () => { /* ends with the worker; a crash is reported by the call path */ });
   }
 
-  load(functions: FunctionSpecMessage[], pythonPaths: string[], libraryPaths: string[], jobParameters: Record<string, string>): Promise<LoadFunctionsReply> {
-    return this.#unary('LoadFunctions', { functions, pythonPaths, libraryPaths, jobParameters }, LOAD_TIMEOUT_MS);
+  /**
+   * Loads the job's functions: their modules' imports and open(). Past
+   * `timeoutMs` the worker, stuck in one of them, is killed (its whole
+   * group) and the load fails with LoadTimedOut naming where it was stuck.
+   */
+  async load(
+    functions: FunctionSpecMessage[], pythonPaths: string[], libraryPaths: string[], jobParameters: Record<string, string>, timeoutMs = LOAD_TIMEOUT_MS,
+  ): Promise<LoadFunctionsReply> {
+    const loading = this.#unary<object, LoadFunctionsReply>('LoadFunctions', { functions, pythonPaths, libraryPaths, jobParameters });
+    if (!Number.isFinite(timeoutMs)) return loading;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+    try {
+      const first = await Promise.race([loading, timedOut]);
+      if (first !== 'timeout') return first;
+    } finally {
+      clearTimeout(timer);
+    }
+    loading.catch(() => undefined);
+    const phase = this.process.loadPhase();
+    const error = new LoadTimedOut(`${phase ? `${phase.what}` : 'loading the functions'} did not finish within ${timeoutMs} ms; the worker (pid ${this.process.pid}) was killed`, {
+      phase, timeoutMs, stderr: this.process.stderrTail,
+    });
+    this.#fail(error);
+    await this.process.kill('SIGKILL');
+    throw error;
   }
 
   /**
@@ -266,16 +338,36 @@ export class WorkerClient {
     const current = () => this.#callStream === stream;
     stream.on('error', (error: grpc.ServiceError) => {
       if (!current() || (error.code === grpc.status.CANCELLED && this.#pending.size === 0)) return;
-      // A dying worker breaks the stream before its exit is seen: prefer the exit's story.
-      setTimeout(() => this.#fail(this.process.exit ? this.#crashError(this.process.exit) : this.#transportError('Call', error)), 50);
+      void this.#streamBroken(`${error.details || error.message}`);
     });
     stream.on('end', () => {
-      if (current() && this.#pending.size > 0) {
-        setTimeout(() => this.#fail(this.process.exit ? this.#crashError(this.process.exit) : new WorkerError('WORKER_CRASHED', 'worker closed the call stream with calls in flight', {})), 50);
-      }
+      if (current() && this.#pending.size > 0) void this.#streamBroken('the worker ended the call stream with calls in flight');
     });
     this.#callStream = stream;
     return stream;
+  }
+
+  /**
+   * The call stream broke. A dying worker breaks it before its exit is seen:
+   * the exit's story wins when it comes soon. A worker that is still alive
+   * lost its connection, and is killed.
+   */
+  async #streamBroken(reason: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([
+      this.process.exited,
+      new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), EXIT_AFTER_BROKEN_STREAM_MS); }),
+    ]);
+    clearTimeout(timer);
+    // Exited, its pipes still draining (a child of its may hold them): a death all the same.
+    if (exit || this.process.hasExited) {
+      this.#fail(this.#crashError(exit ?? await this.process.exited));
+      return;
+    }
+    this.#fail(new ConnectionLost('WORKER_CRASHED', `the gRPC connection to Python worker (pid ${this.process.pid}) was lost while the process stayed alive (${reason}): a function closed or broke the worker's sockets; the worker was killed`, {
+      stderr: this.process.stderrTail,
+    }));
+    void this.process.kill('SIGKILL');
   }
 
   /** Whether the worker can take another job: alive, and nothing failed on it. */

@@ -2,15 +2,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tmp from 'tmp';
-import { PyUdfError, UdfError, WorkerError, type UdfPhase } from '../errors.js';
+import { PyUdfError, UdfError, UdfOutOfMemoryError, WorkerError, type UdfPhase } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { AggregateStepMessage, FunctionCategory, FunctionMetricsMessage, FunctionSpecMessage, LoadFunctionsReply, UdfErrorMessage } from '../protocol/contract.js';
 import { valueAt } from '../execution/vectors.js';
 import { describe, type SqlValue } from '../types/values.js';
 import { parseDataType } from '../types/type-text.js';
 import type { FunctionSignature } from '../planning/compile.js';
-import { QueuedBehindCrash, SHUTDOWN_TIMEOUT_MS, WorkerClient, type CallOutcome } from './worker-client.js';
-import { WorkerProcess } from './worker-process.js';
+import {
+  ConnectionLost, LoadTimedOut, QueuedBehindCrash, SHUTDOWN_TIMEOUT_MS, WorkerClient, WorkerOutOfMemory, type CallOutcome,
+} from './worker-client.js';
+import { EXIT_MEMORY_LIMIT_TOO_LOW, WorkerProcess } from './worker-process.js';
 import { extractArchives, type PythonArchive } from './archives.js';
 import { liveWorkerCount, trackDir, untrackDir } from './host-exit.js';
 import type * as arrow from 'apache-arrow';
@@ -36,6 +38,10 @@ export interface WorkerPoolOptions {
   readonly callTimeoutMs?: number;
   /** Stops the start: workers still loading (a slow open()) are killed. */
   readonly signal?: AbortSignal;
+  /** Loading the functions (their modules' imports, open()) not done within this time fails the job (UDF_TIMEOUT). */
+  readonly loadTimeoutMs?: number;
+  /** Each worker's memory limit in MiB (RLIMIT_DATA); none when absent. */
+  readonly memoryLimitMb?: number | null;
 }
 
 /** What starting (or restarting) a worker of this pool takes. */
@@ -54,6 +60,8 @@ interface WorkerRecipe {
   readonly starting: Set<WorkerClient>;
   /** Aborted when the pool (or the job starting it) stops: starting workers are killed. */
   readonly stopped: AbortSignal;
+  readonly loadTimeoutMs: number;
+  readonly memoryLimitMb: number | null;
 }
 
 export const DEFAULT_MAX_RESTARTS = 3;
@@ -84,6 +92,10 @@ export class WorkerPool {
   readonly #callTimeoutMs: number;
   #restarts = 0;
   #restartsThisJob = 0;
+  /** Workers of the running job that lost their connection alive: a fault of the functions, not of one batch. */
+  #connectionLossesThisJob = 0;
+  /** Set once the lost connections spent maxWorkerRestarts: what the job fails with. */
+  #connectionsSpent: UdfError | null = null;
   #spawned = 0;
   readonly #dir: tmp.DirResult;
   readonly #userPaths: (error: UdfErrorMessage) => UdfErrorMessage;
@@ -140,12 +152,18 @@ export class WorkerPool {
     this.#recipe.functions = functions;
     this.#recipe.jobParameters = jobParameters;
     this.#restartsThisJob = 0;
-    const replies = await Promise.all(this.#clients.map((client) => {
+    this.#connectionLossesThisJob = 0;
+    this.#connectionsSpent = null;
+    const replies = await Promise.all(this.#clients.map(async (client) => {
       client.beginJob();
-      return client.load([...functions], [this.#recipe.pythonPath], [...this.#recipe.libraryPaths], { ...jobParameters });
+      try {
+        return await client.load([...functions], [this.#recipe.pythonPath], [...this.#recipe.libraryPaths], { ...jobParameters }, this.#recipe.loadTimeoutMs);
+      } catch (error) {
+        throw error instanceof LoadTimedOut ? loadTimeoutError(error, functions) : error;
+      }
     }));
     const failed = replies.find((r) => r.error);
-    if (failed?.error) throw loadError(this.#userPaths(failed.error));
+    if (failed?.error) throw loadError(this.#userPaths(failed.error), this.#recipe.memoryLimitMb);
     this.#signatures = signaturesOf(replies[0]!);
     this.#onlyVectorized = onlyVectorized(replies[0]!);
   }
@@ -209,6 +227,7 @@ export class WorkerPool {
         python: options.python, socketDir: dir.name, workDir, env: options.env, logger: options.logger,
         functions: options.functions, pythonPath, libraryPaths: options.extraPythonPaths ?? [], jobParameters: options.jobParameters,
         starting: new Set(), stopped: stop.signal,
+        loadTimeoutMs: options.loadTimeoutMs ?? Infinity, memoryLimitMb: options.memoryLimitMb ?? null,
       };
       stopWhileStarting = stopStarting;
       options.signal?.addEventListener('abort', stopStarting, { once: true });
@@ -222,7 +241,7 @@ export class WorkerPool {
       const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
       const failedLoad = started.map((s) => (s as PromiseFulfilledResult<StartedWorker>).value.reply).find((r) => r.error);
-      if (failedLoad?.error) throw loadError(userPaths(failedLoad.error));
+      if (failedLoad?.error) throw loadError(userPaths(failedLoad.error), recipe.memoryLimitMb);
       const firstReply = (started[0] as PromiseFulfilledResult<StartedWorker>).value.reply;
       const signatures = signaturesOf(firstReply);
       if (options.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled while its workers started');
@@ -247,11 +266,25 @@ export class WorkerPool {
    */
   async call(slot: number, functionName: string, args: readonly arrow.Vector[], numRows: number): Promise<CallOutcome> {
     let crashes = 0;
+    let memoryDeaths = 0;
     for (;;) {
       const attempt = await this.#attempt(slot, functionName, args, numRows);
-      if (attempt.kind === 'answered') return attempt.outcome;
+      if (attempt.kind === 'answered') return this.#ranOutOfMemory(functionName, attempt.outcome, args);
       if (attempt.crash instanceof QueuedBehindCrash) continue; // another call killed the worker
+      // Lost connections have a budget of the job's own (#attempt), not of this batch.
+      if (attempt.crash instanceof ConnectionLost) continue;
       crashes++;
+      if (attempt.crash instanceof WorkerOutOfMemory) {
+        // Sent again once (the memory may have been taken by something else), then halved once:
+        // memory exhaustion seldom lies in one row, and each search step costs a worker.
+        memoryDeaths++;
+        if (memoryDeaths > Math.min(1, this.#maxRestarts)) {
+          const deaths = { count: memoryDeaths };
+          const found = await this.#findMemoryRow(slot, functionName, args, 0, numRows, deaths);
+          throw outOfMemoryKilledError(functionName, attempt.crash, deaths.count, found, args);
+        }
+        continue;
+      }
       if (crashes > this.#maxRestarts) {
         const row = await this.#findPoisonRow(slot, functionName, args, 0, numRows);
         throw crashedError(functionName, attempt.crash, row === null ? undefined : args.map((a) => valueAt(a, row)), crashes);
@@ -277,8 +310,10 @@ export class WorkerPool {
     }
     const client = await this.#clientAt(index);
     try {
-      return this.#withUserPaths(await client.call(functionName, args, numRows, this.#callTimeoutMs, step));
+      return this.#ranOutOfMemory(functionName, this.#withUserPaths(await client.call(functionName, args, numRows, this.#callTimeoutMs, step)), args);
     } catch (error) {
+      if (error instanceof UdfOutOfMemoryError) throw error;
+      if (error instanceof WorkerOutOfMemory && !(error instanceof QueuedBehindCrash)) throw outOfMemoryKilledError(functionName, error, 1, null, args);
       throw this.#callError(functionName, error, index, step.step === 'get_value' ? 'get_value' : step.step === 'accumulate' ? 'accumulate' : 'merge');
     }
   }
@@ -294,6 +329,12 @@ export class WorkerPool {
     } catch (error) {
       const failure = this.#callError(functionName, error, index, 'eval');
       if (failure !== error || !(error instanceof WorkerError && error.code === 'WORKER_CRASHED') || this.#closed) throw failure;
+      if (error instanceof ConnectionLost && ++this.#connectionLossesThisJob > this.#maxRestarts) {
+        void client.destroy();
+        this.#connectionsSpent = connectionLostError(functionName, error, this.#connectionLossesThisJob, numRows === 1 ? args.map((a) => valueAt(a, 0)) : undefined, numRows);
+      }
+      // The job fails with it: calls that were queued behind the last loss get no new worker either.
+      if (this.#connectionsSpent) throw this.#connectionsSpent;
       await this.#replace(index, client, error);
       return { kind: 'crashed', crash: error };
     }
@@ -317,6 +358,45 @@ export class WorkerPool {
       return lostAccumulatorsError(functionName, phase, [...held], error);
     }
     return error;
+  }
+
+  /**
+   * A MemoryError, in a row or in the batch as a whole, fails the job
+   * whatever the function's error policy: memory ran out for a reason
+   * outside the row's data, and more rows would run it out again.
+   */
+  #ranOutOfMemory(functionName: string, outcome: CallOutcome, args: readonly arrow.Vector[]): CallOutcome {
+    const error = outcome.ok ? outcome.rowErrors.find(isMemoryError) : isMemoryError(outcome.error) ? outcome.error : undefined;
+    if (error === undefined) return outcome;
+    throw memoryErrorRaised(functionName, error, this.#recipe.memoryLimitMb, args);
+  }
+
+  /**
+   * The memory-exhaustion search: halves the batch, trying both halves; when
+   * both run the worker out of memory, it stops (no one row is to blame).
+   */
+  async #findMemoryRow(
+    slot: number, functionName: string, args: readonly arrow.Vector[], offset: number, numRows: number, deaths: { count: number },
+  ): Promise<MemorySearch> {
+    if (numRows === 1) return { row: offset };
+    const half = Math.ceil(numRows / 2);
+    const died: { start: number; length: number; part: arrow.Vector[] }[] = [];
+    for (const [start, length] of [[0, half], [half, numRows - half]] as const) {
+      if (length === 0) continue;
+      const part = args.map((a) => a.slice(start, start + length));
+      let attempt = await this.#attempt(slot, functionName, part, length);
+      while (attempt.kind === 'crashed' && attempt.crash instanceof QueuedBehindCrash) {
+        attempt = await this.#attempt(slot, functionName, part, length);
+      }
+      if (attempt.kind === 'crashed') {
+        deaths.count++;
+        died.push({ start, length, part });
+      }
+    }
+    if (died.length === 2) return { row: null, bothHalves: true };
+    if (died.length === 0) return { row: null, bothHalves: false };
+    const [culprit] = died;
+    return this.#findMemoryRow(slot, functionName, culprit!.part, offset + culprit!.start, culprit!.length, deaths);
   }
 
   /** Halves the batch until one row alone kills the worker; null when no single row does. */
@@ -357,7 +437,7 @@ export class WorkerPool {
         });
         if (reply.error) {
           await client.destroy();
-          throw loadError(this.#userPaths(reply.error));
+          throw loadError(this.#userPaths(reply.error), this.#recipe.memoryLimitMb);
         }
         if (this.#closed) {
           await client.destroy();
@@ -492,23 +572,23 @@ interface StartedWorker {
 
 /**
  * Starts a worker and loads the job's functions. Loading runs the user's
- * imports and open() without a deadline, so a starting worker sits in
- * `recipe.starting` where a stop (destroy, a cancelled job) can kill it.
+ * imports and open(), bounded only by `recipe.loadTimeoutMs`, so a starting
+ * worker sits in `recipe.starting` where a stop (destroy, a cancelled job) can kill it.
  */
 async function startWorker(recipe: WorkerRecipe, index: number): Promise<StartedWorker> {
   const process = await WorkerProcess.start({
-    python: recipe.python, socketDir: recipe.socketDir, cwd: recipe.workDir, index, env: recipe.env,
+    python: recipe.python, socketDir: recipe.socketDir, cwd: recipe.workDir, index, env: recipe.env, memoryLimitMb: recipe.memoryLimitMb,
   });
   const client = new WorkerClient(process, recipe.logger);
   recipe.starting.add(client);
   if (recipe.stopped.aborted) void client.destroy();
   try {
     await client.handshake();
-    const reply = await client.load([...recipe.functions], [recipe.pythonPath], [...recipe.libraryPaths], { ...recipe.jobParameters });
+    const reply = await client.load([...recipe.functions], [recipe.pythonPath], [...recipe.libraryPaths], { ...recipe.jobParameters }, recipe.loadTimeoutMs);
     return { client, reply };
   } catch (error) {
     await client.destroy();
-    throw error;
+    throw error instanceof LoadTimedOut ? loadTimeoutError(error, recipe.functions) : error;
   } finally {
     recipe.starting.delete(client);
   }
@@ -537,7 +617,8 @@ async function startWorkerRetrying(
       return await startWorker(recipe, attempt === 0 ? index : nextIndex());
     } catch (error) {
       const diedStarting = error instanceof WorkerError && error.code === 'WORKER_START_FAILED'
-        && (error.signal !== undefined && error.signal !== null || error.exitCode !== undefined && error.exitCode !== null);
+        && (error.signal !== undefined && error.signal !== null || error.exitCode !== undefined && error.exitCode !== null)
+        && error.exitCode !== EXIT_MEMORY_LIMIT_TOO_LOW;
       if (!diedStarting || attempt >= retries || recipe.stopped.aborted) throw error;
       onRetry();
       recipe.logger.log({ level: 'warn', source: 'pyudf', message: `${(error as Error).message.split('\n')[0]}; starting a new worker` });
@@ -579,7 +660,14 @@ function crashedError(functionName: string, crash: WorkerError, row: readonly Sq
   });
 }
 
-export function loadError(error: UdfErrorMessage): UdfError {
+export function loadError(error: UdfErrorMessage, memoryLimitMb: number | null = null): UdfError {
+  if (isMemoryError(error)) {
+    const where = error.phase === 'open' ? 'in open()' : 'while loading';
+    return new UdfOutOfMemoryError(`Python function "${error.functionName}" ran out of memory ${where} (${error.exceptionType}: ${error.message})${error.sourceLocation ? ` at ${error.sourceLocation}` : ''}; ${memoryAdvice(memoryLimitMb)}${error.traceback ? `\n${error.traceback}` : ''}`, {
+      functionName: error.functionName, phase: error.phase as 'load' | 'open', pythonType: error.exceptionType, pythonMessage: error.message,
+      pythonTraceback: error.traceback, sourceLocation: error.sourceLocation, memoryLimitMb, evidence: error.exceptionType,
+    });
+  }
   const code = error.exceptionType === 'SignatureMismatch' ? 'UDF_SIGNATURE_MISMATCH' : 'UDF_LOAD_FAILED';
   const where = error.sourceLocation ? ` (${error.sourceLocation})` : '';
   const phase = error.phase === 'open' ? 'open() failed' : 'failed to load';
@@ -590,5 +678,57 @@ export function loadError(error: UdfErrorMessage): UdfError {
     pythonMessage: error.message,
     pythonTraceback: error.traceback,
     sourceLocation: error.sourceLocation,
+  });
+}
+
+type MemorySearch = { readonly row: number } | { readonly row: null; readonly bothHalves: boolean };
+
+/** MemoryError and its subclasses (pyarrow's ArrowMemoryError, numpy's _ArrayMemoryError). */
+function isMemoryError(error: UdfErrorMessage): boolean {
+  return /MemoryError$/.test(error.exceptionType);
+}
+
+function memoryAdvice(limitMb: number | null): string {
+  return limitMb !== null
+    ? `its worker's memory limit is ${limitMb} MiB (workerMemoryLimitMb): raise it, or lower bundleSize (rows per batch) or parallelism, or make the function use less memory`
+    : 'its worker has no memory limit of its own (workerMemoryLimitMb), so the machine\'s or container\'s memory ran out: give the job more memory, lower bundleSize (rows per batch) or parallelism, or set workerMemoryLimitMb so that a function that asks for too much fails with MemoryError instead of being killed';
+}
+
+function memoryErrorRaised(functionName: string, e: UdfErrorMessage, limitMb: number | null, args: readonly arrow.Vector[]): UdfOutOfMemoryError {
+  const row = e.rowIndex >= 0 ? args.map((a) => valueAt(a, e.rowIndex)) : undefined;
+  const on = row ? ` on the row ${functionName}(${row.map(describe).join(', ')})` : ` on a batch of ${args[0]?.length ?? 0} row(s)`;
+  return new UdfOutOfMemoryError(`Python function "${functionName}" ran out of memory (${e.exceptionType}${e.message ? `: ${e.message}` : ''})${on}${e.sourceLocation ? ` at ${e.sourceLocation}` : ''}; ${memoryAdvice(limitMb)}${e.traceback ? `\n${e.traceback}` : ''}`, {
+    functionName, phase: 'eval', pythonType: e.exceptionType, pythonMessage: e.message, pythonTraceback: e.traceback,
+    sourceLocation: e.sourceLocation, row, memoryLimitMb: limitMb, evidence: e.exceptionType,
+  });
+}
+
+function outOfMemoryKilledError(
+  functionName: string, death: WorkerOutOfMemory, deaths: number, found: MemorySearch | null, args: readonly arrow.Vector[],
+): UdfOutOfMemoryError {
+  const row = found?.row != null ? args.map((a) => valueAt(a, found.row!)) : undefined;
+  const culprit = row
+    ? `; the row it ran out on alone: ${functionName}(${row.map(describe).join(', ')})`
+    : found && 'bothHalves' in found && found.bothHalves
+      ? '; both halves of the batch ran it out of memory too, so no single row is to blame and the search stopped there'
+      : found ? '; no single row runs it out of memory alone: the memory was built up over many rows' : '';
+  return new UdfOutOfMemoryError(`Python function "${functionName}" ran its worker out of memory ${deaths} time(s): ${death.evidence}${culprit}; ${memoryAdvice(death.memoryLimitMb)}`, {
+    functionName, phase: 'eval', pythonType: '', pythonMessage: death.message, pythonTraceback: death.stderr, sourceLocation: '',
+    row, memoryLimitMb: death.memoryLimitMb, evidence: death.evidence,
+  });
+}
+
+function connectionLostError(functionName: string, loss: ConnectionLost, losses: number, row: readonly SqlValue[] | undefined, numRows: number): UdfError {
+  const on = row ? `, on the row ${functionName}(${row.map(describe).join(', ')})` : `, on a batch of ${numRows} row(s)`;
+  return new UdfError('UDF_CRASHED', `Python function "${functionName}" broke its worker's gRPC connection${on}: ${loss.message}. This happened ${losses} time(s) in the job, more than maxWorkerRestarts allows: a function must not close file descriptors or sockets it did not open`, {
+    functionName, phase: 'eval', pythonType: '', pythonMessage: loss.message, pythonTraceback: loss.stderr, sourceLocation: '', row,
+  });
+}
+
+function loadTimeoutError(timeout: LoadTimedOut, functions: readonly FunctionSpecMessage[]): UdfError {
+  const functionName = timeout.phase?.function ?? functions[0]?.name ?? '';
+  const phase = timeout.phase?.phase ?? 'load';
+  return new UdfError('UDF_TIMEOUT', `Python function "${functionName}" did not start in time: ${timeout.message}; raise functionLoadTimeoutMs (0 turns the limit off) if loading rightly takes longer`, {
+    functionName, phase, pythonType: '', pythonMessage: timeout.message, pythonTraceback: timeout.stderr, sourceLocation: '',
   });
 }

@@ -7,6 +7,7 @@ import { PROTOCOL_VERSION } from '../protocol/contract.js';
 import { killGroup, trackGroup, untrackGroup } from './host-exit.js';
 import { CappedLines, withTruncation } from './output-lines.js';
 import { descendantsOf } from './process-tree.js';
+import { MemoryWatch } from './memory-watch.js';
 
 /**
  * Every batch allocates and frees megabyte-sized buffers (the request and
@@ -22,6 +23,8 @@ const BATCH_FRIENDLY_MALLOC: Readonly<Record<string, string>> = {
 
 /** How long a worker may take from spawn to its ready line (imports grpc and pyarrow). */
 export const WORKER_READY_TIMEOUT_MS = 30_000;
+/** A worker's exit when its memory limit is below what it uses before loading anything: no retry helps. */
+export const EXIT_MEMORY_LIMIT_TOO_LOW = 71;
 /** After a polite SIGTERM, how long before SIGKILL. */
 export const WORKER_KILL_GRACE_MS = 2_000;
 const STDERR_TAIL_BYTES = 16 * 1024;
@@ -43,6 +46,16 @@ export interface WorkerProcessOptions {
   readonly index: number;
   readonly env?: Readonly<Record<string, string>>;
   readonly readyTimeoutMs?: number;
+  /** The most writable memory the worker may use (RLIMIT_DATA, set before any function loads); null: no limit. */
+  readonly memoryLimitMb?: number | null;
+}
+
+/** Where a loading worker was when it was stopped: which function, in which phase, doing what. */
+export interface LoadPhase {
+  readonly function: string;
+  readonly phase: 'load' | 'open';
+  /** "import of module 'x'", "open() of function 'f'". */
+  readonly what: string;
 }
 
 export interface WorkerExit {
@@ -64,8 +77,11 @@ export class WorkerProcess {
   readonly address: string;
   readonly #child: ResultPromise;
   readonly #callsFile: string;
+  readonly #loadPhaseFile: string;
+  readonly #memory: MemoryWatch | null;
   #stderrTail = '';
   #exit: WorkerExit | null = null;
+  #memoryExhaustion: string | null = null;
   readonly #exited: Promise<WorkerExit>;
   #expectedExit = false;
   #outputListener: ((stream: OutputStream, line: string) => void) | null = null;
@@ -73,11 +89,13 @@ export class WorkerProcess {
   /** Set when the process could not be spawned at all (ENOENT, EACCES): no exit code says why. */
   #spawnError: (Error & { originalMessage?: string }) | null = null;
 
-  private constructor(child: ResultPromise, address: string, callsFile: string) {
+  private constructor(child: ResultPromise, address: string, callsFile: string, loadPhaseFile: string, memoryLimitMb: number | null) {
     this.#child = child;
     this.address = address;
     this.#callsFile = callsFile;
+    this.#loadPhaseFile = loadPhaseFile;
     const pid = child.pid;
+    this.#memory = pid === undefined ? null : new MemoryWatch(pid, memoryLimitMb);
     if (pid !== undefined) trackGroup(pid);
     const stderrLines = new CappedLines((line, dropped) => {
       if (this.#ready) this.#outputListener?.('stderr', withTruncation(line, dropped));
@@ -98,6 +116,8 @@ export class WorkerProcess {
       child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
     });
     this.#exited = Promise.race([spawnFailed, exitedItself]).then(async (exit) => {
+      this.#memory?.stop();
+      this.#memoryExhaustion = this.#memory?.exhaustion(exit.signal) ?? null;
       if (pid !== undefined) {
         // What the worker's functions started and left in its group goes with it.
         killGroup(pid, 'SIGKILL');
@@ -125,11 +145,14 @@ export class WorkerProcess {
   static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
     const address = `unix:${path.join(options.socketDir, `worker-${options.index}.sock`)}`;
     const callsFile = path.join(options.socketDir, `worker-${options.index}.calls`);
+    const loadPhaseFile = path.join(options.socketDir, `worker-${options.index}.loading`);
+    const memoryLimitMb = options.memoryLimitMb ?? null;
     let child: ResultPromise;
     try {
       child = execa(options.python, [
         '-u', '-m', 'pyudf.worker', '--address', address, '--owner-dir', options.socketDir, '--calls-file', callsFile,
-        '--host-pid', String(process.pid),
+        '--host-pid', String(process.pid), '--load-phase-file', loadPhaseFile,
+        ...(memoryLimitMb === null ? [] : ['--memory-limit-mb', String(memoryLimitMb)]),
       ], {
         stdin: 'pipe',
         cwd: options.cwd,
@@ -153,7 +176,7 @@ export class WorkerProcess {
     } catch (error) {
       throw new WorkerError('WORKER_START_FAILED', `cannot start Python worker "${options.python}": ${(error as Error).message}`, { cause: error });
     }
-    const worker = new WorkerProcess(child, address, callsFile);
+    const worker = new WorkerProcess(child, address, callsFile, loadPhaseFile, memoryLimitMb);
     await worker.#awaitReady(options.readyTimeoutMs ?? WORKER_READY_TIMEOUT_MS, options.python);
     return worker;
   }
@@ -177,8 +200,36 @@ export class WorkerProcess {
     return { callId: Number(record.readBigInt64LE(0)), running: record.readBigInt64LE(8) === 1n };
   }
 
+  /** Which import or open() a loading worker is in; undefined when it recorded none. */
+  loadPhase(): LoadPhase | undefined {
+    try {
+      const record = JSON.parse(fs.readFileSync(this.#loadPhaseFile, 'utf8')) as LoadPhase;
+      return typeof record.function === 'string' && typeof record.what === 'string' ? record : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The worker's memory limit in MiB (workerMemoryLimitMb), null when it has none. */
+  get memoryLimitMb(): number | null {
+    return this.#memory?.limitMb ?? null;
+  }
+
+  /**
+   * Once the process is gone: why it is thought to have run out of memory
+   * (the kernel's OOM killer, or a death by signal with memory at its limit); null when nothing says so.
+   */
+  get memoryExhaustion(): string | null {
+    return this.#memoryExhaustion;
+  }
+
   get pid(): number | undefined {
     return this.#child.pid;
+  }
+
+  /** Whether the process has exited, known as soon as its exit is (before its pipes are drained). */
+  get hasExited(): boolean {
+    return this.#child.exitCode !== null || this.#child.signalCode !== null || this.#spawnError !== null;
   }
 
   get exit(): WorkerExit | null {

@@ -49,8 +49,13 @@ async function job(k: number): Promise<JobOutcome> {
   }
 }
 
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
+const rssMiB = () => Math.round(process.memoryUsage().rss / 1024 / 1024);
+
 test(`${JOBS} concurrent jobs, each with its own worker: all results right, nothing left afterwards`, async () => {
+  const [fdsBefore, rssBefore] = [openFds(), rssMiB()];
   const outcomes = await Promise.all(Array.from({ length: JOBS }, (_, k) => job(k)));
+  console.log(`load: ${JOBS} concurrent jobs; workers seen at once up to ${Math.max(...outcomes.map((o) => o.peakWorkers))}, after ${pythonWorkers().length}; open fds ${fdsBefore} -> ${openFds()}; RSS ${rssBefore} MiB -> ${rssMiB()} MiB`);
   outcomes.forEach((outcome, k) => {
     expect(outcome.rows).toEqual(Array.from({ length: N }, (_, x) => ({ x: BigInt(x), y: BigInt(x * 31 + k) })));
     expect(outcome.pids.size).toBe(1); // parallelism 1: one worker per job

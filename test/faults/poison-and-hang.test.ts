@@ -238,6 +238,12 @@ describe('invalid fault-handling options', () => {
     [{ udfTimeoutMs: Infinity }, 'TableEnvironment option "udfTimeoutMs" must be an integer >= 0, got Infinity'],
     // Node's timer would fire after 1 ms and time out every call.
     [{ udfTimeoutMs: 2 ** 31 }, 'TableEnvironment option "udfTimeoutMs" must be at most 2147483647 (about 24.8 days), got 2147483648'],
+    [{ functionLoadTimeoutMs: -1 }, 'TableEnvironment option "functionLoadTimeoutMs" must be an integer >= 0, got -1'],
+    [{ functionLoadTimeoutMs: 2 ** 31 }, 'TableEnvironment option "functionLoadTimeoutMs" must be at most 2147483647 (about 24.8 days), got 2147483648'],
+    [{ functionCloseTimeoutMs: 0 }, 'TableEnvironment option "functionCloseTimeoutMs" must be a positive integer, got 0'],
+    [{ functionCloseTimeoutMs: Infinity }, 'TableEnvironment option "functionCloseTimeoutMs" must be an integer >= 0, got Infinity'],
+    [{ functionCloseTimeoutMs: 2 ** 31 }, 'TableEnvironment option "functionCloseTimeoutMs" must be at most 2147483647 (about 24.8 days), got 2147483648'],
+    [{ workerMemoryLimitMb: 512.5 }, 'TableEnvironment option "workerMemoryLimitMb" must be an integer >= 0, got 512.5'],
     [{ maxWorkerRestarts: 1.5 }, 'TableEnvironment option "maxWorkerRestarts" must be an integer >= 0, got 1.5'],
     [{ maxWorkerRestarts: -1 }, 'TableEnvironment option "maxWorkerRestarts" must be an integer >= 0, got -1'],
     [{ maxWorkerRestarts: '3' as unknown as number }, 'TableEnvironment option "maxWorkerRestarts" must be an integer >= 0, got 3'],

@@ -10,10 +10,12 @@ import inspect
 import linecache
 import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import pyudf
+from pyudf.worker import load_phases
 from pyudf.aggregate_function import AggregateFunction, UserDefinedAggregateFunctionWrapper
 from pyudf.table_aggregate_function import TableAggregateFunction, UserDefinedTableAggregateFunctionWrapper
 from pyudf.table_function import TableFunction, UserDefinedTableFunctionWrapper
@@ -99,6 +101,7 @@ def _import_dotted(expression: str) -> tuple[bool, Any]:
     parts = expression.split(".")
     for split in range(len(parts), 0, -1):
         module_name = ".".join(parts[:split])
+        load_phases.at(f"import of module {_first_unimported(parts[:split])!r}")
         try:
             value: Any = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -117,6 +120,15 @@ def _import_dotted(expression: str) -> tuple[bool, Any]:
             value = getattr(value, attribute)
         return True, value
     return False, None
+
+
+def _first_unimported(parts: list[str]) -> str:
+    """The module importing `a.b.c` imports first: the outermost one not imported yet."""
+    for end in range(1, len(parts) + 1):
+        name = ".".join(parts[:end])
+        if name not in sys.modules:
+            return name
+    return ".".join(parts)
 
 
 def _location_of(target: Any) -> str:

@@ -15,6 +15,7 @@ from typing import Optional
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 EXIT_PARENT_GONE = 70
+EXIT_MEMORY_LIMIT_TOO_LOW = 71
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -185,3 +186,37 @@ def _reap() -> None:
             if not [p for p in descendants(os.getpid()) if p != _guard_pid]:
                 return
             time.sleep(0.005)
+
+
+def limit_memory(limit_mb: Optional[int]) -> None:
+    """Caps the worker's writable private memory (RLIMIT_DATA) before any user code runs.
+
+    Past the cap an allocation fails: Python raises MemoryError in the
+    function that asked, where the host can name it, instead of the kernel's
+    OOM killer SIGKILLing the worker (or another process) with no word why.
+    RLIMIT_DATA counts heap, anonymous mappings and thread stacks; address
+    space reserved but never written (RLIMIT_AS) does not starve it.
+    """
+    if not limit_mb:
+        return
+    import resource
+    limit = limit_mb << 20
+    in_use = _data_in_use()
+    if in_use is not None and in_use >= limit:
+        sys.stderr.write(
+            f"workerMemoryLimitMb {limit_mb} is below what the worker uses before loading any function "
+            f"({in_use >> 20} MiB): raise it\n")
+        sys.stderr.flush()
+        os._exit(EXIT_MEMORY_LIMIT_TOO_LOW)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def _data_in_use() -> Optional[int]:
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

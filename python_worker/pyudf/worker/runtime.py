@@ -13,6 +13,7 @@ from pyudf.metrics import MetricGroup, MetricRegistry
 from pyudf.udf import FunctionContext
 from pyudf.worker.aggregates import has_merge, run_step
 from pyudf.worker.batches import ResultTypeError, by_argument, decode_arguments, decode_arrays, encode_result, to_arrow_result
+from pyudf.worker import load_phases
 from pyudf.worker.concurrent_calls import ConcurrentCalls
 from pyudf.worker.failures import add_library_dir, plain_error, udf_error
 from pyudf.worker.functions import FunctionLoadError, LoadedFunction, load_function
@@ -37,6 +38,7 @@ class FunctionRuntime:
         loaded: dict[str, LoadedFunction] = {}
         for spec in request.functions:
             self._hub.current_function = spec.name
+            load_phases.enter(spec.name, "load", f"evaluation of {spec.callable!r}")
             try:
                 loaded[spec.name] = load_function(
                     spec.name,
@@ -73,6 +75,7 @@ class FunctionRuntime:
         for function in loaded.values():
             self._hub.current_function = function.name
             context = FunctionContext(dict(request.job_parameters), MetricGroup(registries[function.name]))
+            load_phases.enter(function.name, "open", f"open() of function {function.name!r}")
             try:
                 self._concurrent.run_lifecycle(function.open, context)
                 opened.append(function)

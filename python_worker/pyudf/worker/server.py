@@ -17,8 +17,9 @@ import grpc
 
 import pyudf
 from pyudf._proto import worker_pb2, worker_pb2_grpc
+from pyudf.worker import load_phases
 from pyudf.worker.logs import LogHub, capture_output
-from pyudf.worker.process_life import EXIT_PARENT_GONE, adopt_orphans, bind_to_host, kill_descendants, start_guard
+from pyudf.worker.process_life import EXIT_PARENT_GONE, adopt_orphans, bind_to_host, kill_descendants, limit_memory, start_guard
 from pyudf.worker.runtime import FunctionRuntime
 
 PROTOCOL_VERSION = 2
@@ -151,8 +152,10 @@ def _watch_parent(fd: int, owner_dir: Optional[str]) -> None:
 
 
 def serve(address: str, owner_dir: Optional[str] = None, calls_file: Optional[str] = None,
-          host_pid: Optional[int] = None) -> None:
+          host_pid: Optional[int] = None, load_phase_file: Optional[str] = None,
+          memory_limit_mb: Optional[int] = None) -> None:
     bind_to_host(host_pid)
+    load_phases.record_to(load_phase_file)
     adopt_orphans()
     start_guard(sys.stdin.fileno(), owner_dir, host_pid)
     hub = LogHub()
@@ -176,6 +179,8 @@ def serve(address: str, owner_dir: Optional[str] = None, calls_file: Optional[st
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the host, which stops us in order
 
+    # The runtime's own set-up (gRPC's threads, pyarrow) is in place: what comes next is the functions'.
+    limit_memory(memory_limit_mb)
     ready = {"event": "ready", "protocol": PROTOCOL_VERSION, "pid": os.getpid(), "address": address}
     os.write(1, (json.dumps(ready) + "\n").encode())
     capture_output(hub)
