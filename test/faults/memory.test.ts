@@ -4,6 +4,8 @@
 // fails fast instead of searching the batch row by row.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { DataTypes, TableEnvironment, UdfOutOfMemoryError, udf } from '../../src/index.js';
 import { isolateTempRoot, tempDir } from '../support.js';
 import { checkNothingLeftAfterEach, restartWarnings, watchingLogger } from './fault-support.js';
@@ -117,4 +119,48 @@ test('a worker killed at the limit by one row only: the halving goes on to that 
   expect(e.message).toMatch(/ran its worker out of memory 5 time\(s\): it died by SIGKILL with its memory at \d+ MiB of its 1024 MiB limit; the row it ran out on alone: f\(7n\)/);
   // Two deaths on the batch of 10, then one on each half holding row 7: rows 5-9, 5-7, 7.
   expect(restartWarnings(logger.entries)).toHaveLength(5);
+}, 90_000);
+
+/**
+ * A memory cgroup of the test's own with a limit, or null where none can be
+ * made (not root, or cgroups read-only): v1's memory hierarchy, else v2's.
+ */
+function memoryCgroup(limitMb: number): { dir: string; procs: string } | null {
+  const name = `pyudf-test-${process.pid}`;
+  const candidates = [
+    { dir: path.join('/sys/fs/cgroup/memory', name), limit: 'memory.limit_in_bytes' },
+    { dir: path.join('/sys/fs/cgroup', name), limit: 'memory.max' },
+  ];
+  for (const candidate of candidates) {
+    try {
+      fs.mkdirSync(candidate.dir);
+    } catch {
+      continue;
+    }
+    try {
+      fs.writeFileSync(path.join(candidate.dir, candidate.limit), String(limitMb * 1024 * 1024));
+      return { dir: candidate.dir, procs: path.join(candidate.dir, 'cgroup.procs') };
+    } catch {
+      fs.rmdirSync(candidate.dir);
+    }
+  }
+  return null;
+}
+
+const cgroup = memoryCgroup(700);
+afterAll(() => { if (cgroup) fs.rmdirSync(cgroup.dir); });
+
+(cgroup ? test : test.skip)('the kernel\'s OOM killer ends a worker in a memory cgroup: UDF_OUT_OF_MEMORY from the cgroup\'s count, naming the row', async () => {
+  // The host (and so its workers) runs in a cgroup of 700 MiB; pyudf sets no limit of its own.
+  const fixture = fileURLToPath(new URL('../fixtures/host-out-of-memory.mjs', import.meta.url));
+  const run = await execa('sh', ['-c', `echo $$ > "${cgroup!.procs}" && exec "${process.execPath}" "${fixture}"`], {
+    reject: false, env: { ...process.env, NODE_OPTIONS: '' }, stdin: 'ignore',
+  });
+  expect(run.exitCode).toBe(0);
+  const outcome = JSON.parse(run.stdout.trim().split('\n').pop()!) as { code: string; row?: string[]; evidence?: string; message?: string };
+  expect(outcome.code).toBe('UDF_OUT_OF_MEMORY');
+  expect(outcome.row).toEqual(['7']);
+  expect(outcome.evidence).toMatch(/^the kernel's OOM killer killed it \(oom_kill of its memory cgroup went from \d+ to \d+\)$/);
+  expect(outcome.message).toContain('has no memory limit of its own (workerMemoryLimitMb), so the machine\'s or container\'s memory ran out');
+  expect(fs.readFileSync(cgroup!.procs, 'utf8').trim()).toBe(''); // nothing of the job is left in it
 }, 90_000);
