@@ -52,7 +52,7 @@ export async function resolveStages(plan: PlanNode, context: StageContext): Prom
   if (duckTypes.length !== plan.columns.length) {
     throw new PyUdfError('INVALID_ARGUMENT', `"${plan.text}" produced ${duckTypes.length} columns where ${plan.columns.length} were expected`);
   }
-  const schema: TableSchema = Object.freeze(duckTypes.map((t, i) => Object.freeze({ name: plan.columns[i]!, type: dataTypeOfDuckdb(t, plan.columns[i]!) }) as Field));
+  const schema: TableSchema = plan.schema ?? Object.freeze(duckTypes.map((t, i) => Object.freeze({ name: plan.columns[i]!, type: dataTypeOfDuckdb(t, plan.columns[i]!) }) as Field));
   const table: EngineTableDefinition = Object.freeze({ kind: 'engine', engine: context.engine, relation: name, duckTypes, schema });
   return Object.freeze({ kind: 'scan', tableName: name, table, columns: plan.columns });
 }

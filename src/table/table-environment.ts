@@ -18,6 +18,7 @@ import { defaultLogger, type Logger } from '../logging.js';
 import { compilePlan, rowObject, runPlan, type CompiledPlan } from '../execution/run-plan.js';
 import { DuckdbEngine } from '../engine/duckdb-engine.js';
 import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stages.js';
+import { offloadCalcs } from '../engine/host-calcs.js';
 import { functionsUsed, type PlanNode, type ScanNode, type TableDefinition } from '../planning/plan.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
@@ -536,9 +537,11 @@ export class TableEnvironment {
   /** @internal */
   async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
     this.#checkOpen('execute');
-    if (plan.kind === 'engine') {
+    // A plan calling no function may run in the engine whole.
+    const offloaded = functionsUsed(plan).size === 0 ? offloadCalcs(plan, (p) => compilePlan(p, new Map()).schema) : plan;
+    if (offloaded.kind === 'engine') {
       // Counted where the rows are: none of them crosses into JavaScript.
-      const counted = await this.runCollect(countNode(plan), options);
+      const counted = await this.runCollect(countNode(offloaded), options);
       return { rows: Number(counted.rows[0]!.n), metrics: counted.metrics };
     }
     let rows = 0;
@@ -752,7 +755,8 @@ export class TableEnvironment {
         inputErrors,
         metrics,
       });
-      const compile = async (plan: PlanNode) => {
+      const compile = async (given: PlanNode) => {
+        const plan = offloadCalcs(given, (p) => compilePlan(p, signatures).schema);
         if (!hasEngineStage(plan)) return compilePlan(plan, signatures);
         const staged = await resolveStages(plan, { engine: this.#engine, compile: (p) => compilePlan(p, signatures), run, created: engineRelations });
         return compilePlan(staged, signatures);
