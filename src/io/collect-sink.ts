@@ -43,7 +43,7 @@ export function appendRows(makeRow: RowMaker, batch: Batch, into: Row[]): void {
 }
 
 /** A column's values: a number column without NULLs is its own typed array, read in place. */
-function columnValues(vector: arrow.Vector): ArrayLike<SqlValue> {
+export function columnValues(vector: arrow.Vector): ArrayLike<SqlValue> {
   const data = vector.data.length === 1 ? vector.data[0]! : null;
   // Int and Float only: DATE, TIME and TIMESTAMP are numbers in Arrow too, but strings in a row.
   const numbers = vector.type.typeId === arrow.Type.Int || vector.type.typeId === arrow.Type.Float;

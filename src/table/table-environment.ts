@@ -8,14 +8,14 @@ import { checkArchive, type PythonArchive } from '../workers/archives.js';
 import { SkippedInput } from '../execution/skipped-input.js';
 import { ERROR_POLICIES, UdfErrorHandling, type ErrorPolicy, type UdfErrorCount } from '../execution/udf-errors.js';
 import { JobMetrics, type FunctionMetrics } from '../execution/job-metrics.js';
-import { collectSink } from '../io/collect-sink.js';
+import { collectSink, columnValues, rowMaker } from '../io/collect-sink.js';
 import { ChannelSink, countingSink } from '../io/channel-sink.js';
 import { columnsTable, type ColumnData } from '../io/columns-source.js';
 import { csvSink } from '../io/csv-sink.js';
 import { checkOutputTarget, sameFile } from '../io/output-target.js';
 import type { Sink } from '../io/sink.js';
 import { defaultLogger, type Logger } from '../logging.js';
-import { compilePlan, rowObject, runPlan, type CompiledPlan } from '../execution/run-plan.js';
+import { compilePlan, runPlan, type CompiledPlan } from '../execution/run-plan.js';
 import { DuckdbEngine } from '../engine/duckdb-engine.js';
 import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stages.js';
 import { offloadCalcs } from '../engine/host-calcs.js';
@@ -559,6 +559,7 @@ export class TableEnvironment {
     const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const channel = new ChannelSink(STREAM_BATCHES_BUFFERED);
     let schema: TableSchema = [];
+    let makeRow: ReturnType<typeof rowMaker> | undefined;
     const job = this.#withWorkers([plan], { signal }, async (compile, run) => {
       const compiled = await compile(plan);
       schema = compiled.schema;
@@ -569,7 +570,9 @@ export class TableEnvironment {
       for (;;) {
         const batch = await channel.take();
         if (batch === null) break;
-        for (let i = 0; i < batch.numRows; i++) yield rowObject(schema, batch, i);
+        makeRow ??= rowMaker(schema.map((f) => f.name));
+        const columns = batch.columns.map(columnValues);
+        for (let i = 0; i < batch.numRows; i++) yield makeRow(columns, i);
       }
       await job;
     } finally {
