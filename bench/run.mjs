@@ -18,8 +18,8 @@ const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf
 const outDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 const prefix = smoke ? 'smoke' : 'latest';
 const SIZES = smoke
-  ? { engine: 100_000, collect: 20_000, scalar: 20_000, strings: 10_000, doubles: 20_000, aggregate: 20_000, csv: [10_000], pythonia: 0.5, trickle: 20, vectorized: 20_000, asyncRows: 200, runs: 1 }
-  : { engine: 10_000_000, collect: 1_000_000, scalar: 5_000_000, strings: 1_000_000, doubles: 5_000_000, aggregate: 1_000_000, csv: [1_000_000, 5_000_000], pythonia: 10, trickle: 200, vectorized: 5_000_000, asyncRows: 1_000, runs: 3 };
+  ? { engine: 100_000, engineColumns: 100_000, csvScan: 20_000, tutorial: 10_000, elements: 20_000, collect: 20_000, scalar: 20_000, strings: 10_000, doubles: 20_000, aggregate: 20_000, csv: [10_000], pythonia: 0.5, trickle: 20, vectorized: 20_000, asyncRows: 200, runs: 1 }
+  : { engine: 10_000_000, engineColumns: 10_000_000, csvScan: 2_000_000, tutorial: 1_000_000, elements: 1_000_000, collect: 1_000_000, scalar: 5_000_000, strings: 1_000_000, doubles: 5_000_000, aggregate: 1_000_000, csv: [1_000_000, 5_000_000], pythonia: 10, trickle: 200, vectorized: 5_000_000, asyncRows: 1_000, runs: 3 };
 const GROUPS = 1000;
 
 function median(values) {
@@ -73,6 +73,44 @@ function vectorizedTargets({ vectorized, pandas, sleeper }) {
   ];
 }
 
+/**
+ * The engine's figures: relational work without Python, CSV scanning,
+ * collect(), and the tutorial job and fromElements → add → collect() beside
+ * the same work in plain Python, measured one after the other in this run.
+ */
+async function speedCases() {
+  const tutorial = await measure(`tutorial job, CSV to CSV, ${SIZES.tutorial.toLocaleString('en')} rows`, () => inChild('csvEndToEnd', { n: SIZES.tutorial }), 1, (r) => `default settings; peak RSS ${r.peakRssMb} MB; csv-parse bound: the context it builds per field for our cast function is 45 % of a profile (docs/performance.md)`);
+  const pythonCsv = await measure(`Python script, csv module + the same lambda, ${SIZES.tutorial.toLocaleString('en')} rows`, () => cases.pythonCsvBaseline({ n: SIZES.tutorial }), 1);
+  const elements = await measure(`fromElements → add(a, b) → collect(), ${SIZES.elements.toLocaleString('en')} rows`, () => cases.elementsAddCollect({ n: SIZES.elements }), 1, 'default settings, warm workers; half the time waiting for the worker, most of the rest garbage collection');
+  const pythonLoop = await measure(`the same lambda in one Python process, ${SIZES.elements.toLocaleString('en')} rows`, () => cases.pythonBaseline({ n: SIZES.elements }), 1);
+  const whereSelect = await measure(`engine where/select, ${SIZES.engine.toLocaleString('en')} BIGINT rows, no Python`, () => engineCases.engineWhereSelect({ n: SIZES.engine }), 1,
+    'Parquet table, where(a > 10).select(a + b * 2) counted inside the engine: no row crosses into JavaScript');
+  const columnsWhereSelect = await measure(`fromColumns where/select, ${SIZES.engineColumns.toLocaleString('en')} BIGINT rows, no Python`, () => engineCases.columnsWhereSelect({ n: SIZES.engineColumns }), 1,
+    'in-memory BigInt64Array columns, where(a > 10).select(a + b * 2) moved into the engine, counted; appending the columns into DuckDB (appendDataChunk) is most of the time');
+  const csvScan = await measure(`CSV scan, two BIGINT columns, ${SIZES.csvScan.toLocaleString('en')} rows`, () => engineCases.csvScan({ n: SIZES.csvScan }), 1, 'counted; csv-parse bound (per-field context objects for the cast function, and their garbage)');
+  const collect = await measure(`engine collect(), ${SIZES.collect.toLocaleString('en')} rows`, () => engineCases.engineCollect({ n: SIZES.collect }), 1,
+    'two BIGINT columns of an engine stage, read from DuckDB chunks as bytes, into one object per row; the heap of row objects and bigints (garbage collection) is most of a profile');
+  const rate = (c) => `${Math.round(c.rowsPerSecond).toLocaleString('en')} rows/s`;
+  const tutorialRatio = pythonCsv.seconds / tutorial.seconds;
+  const elementsRatio = elements.rowsPerSecond / pythonLoop.rowsPerSecond;
+  const targets = [
+    { name: 'tutorial job ÷ Python csv script (speed-up)', measured: `${tutorialRatio.toFixed(2)}×`, goal: '≥ 2×', met: tutorialRatio >= 2 },
+    { name: 'fromElements → add → collect() ÷ lambda in one process', measured: elementsRatio.toFixed(2), goal: '≥ 0.8', met: elementsRatio >= 0.8 },
+    { name: 'engine where/select (Parquet), no Python', measured: rate(whereSelect), goal: '≥ 50,000,000 rows/s', met: whereSelect.rowsPerSecond >= 50_000_000 },
+    { name: 'fromColumns where/select, no Python', measured: rate(columnsWhereSelect), goal: '≥ 50,000,000 rows/s', met: columnsWhereSelect.rowsPerSecond >= 50_000_000 },
+    { name: 'CSV scan, two BIGINT columns', measured: rate(csvScan), goal: '≥ 10,000,000 rows/s', met: csvScan.rowsPerSecond >= 10_000_000 },
+    { name: 'engine collect()', measured: rate(collect), goal: '≥ 5,000,000 rows/s', met: collect.rowsPerSecond >= 5_000_000 },
+  ];
+  return { cases: [tutorial, pythonCsv, elements, pythonLoop, whereSelect, columnsWhereSelect, csvScan, collect], targets, ratios: { tutorialVersusPythonCsv: tutorialRatio, elementsCollectVersusPython: elementsRatio } };
+}
+
+// `--only engine` runs just the engine and end-to-end speed cases and writes no report.
+if (only === 'engine') {
+  const speed = await speedCases();
+  process.stdout.write(`${markdownTable({ smoke, machine, ...speed })}\n`);
+  process.exit(0);
+}
+
 if (only === 'vectorized') {
   const picked = await vectorizedCases();
   const partial = { smoke, machine, cases: Object.values(picked), targets: vectorizedTargets(picked) };
@@ -110,11 +148,8 @@ results.push(trickleCold, trickle);
 const vectorizedResults = await vectorizedCases();
 results.push(...Object.values(vectorizedResults));
 
-const engineWhereSelect = await measure(`engine where/select, ${SIZES.engine.toLocaleString('en')} BIGINT rows, no Python`, () => engineCases.engineWhereSelect({ n: SIZES.engine }), 1,
-  'Parquet table, where(a > 10).select(a + b * 2) counted inside the engine: no row crosses into JavaScript');
-const engineCollect = await measure(`engine collect(), ${SIZES.collect.toLocaleString('en')} rows`, () => engineCases.engineCollect({ n: SIZES.collect }), 1,
-  'rows leave DuckDB 2,048 at a time through @duckdb/node-api value arrays, become Arrow vectors, then one object per row; garbage collection is the largest share of a profile');
-results.push(engineWhereSelect, engineCollect);
+const speed = await speedCases();
+results.push(...speed.cases);
 
 const bridge = p1.rowsPerSecond / baseline.rowsPerSecond;
 const vsPeer = p1.rowsPerSecond / peer.rowsPerSecond;
@@ -126,12 +161,11 @@ const targets = [
   { name: 'trickle latency p99, warm workers (new workers: see the table)', measured: `${trickle.p99Ms.toFixed(2)} ms`, goal: '≤ 10 ms', met: trickle.p99Ms <= 10 },
   ...csv.map((c) => ({ name: `CSV peak RSS, ${c.rows.toLocaleString('en')} rows`, measured: `${c.peakRssMb} MB`, goal: '< 300 MB', met: c.peakRssMb < 300 })),
   ...vectorizedTargets(vectorizedResults),
-  { name: 'engine where/select, no Python', measured: `${Math.round(engineWhereSelect.rowsPerSecond).toLocaleString('en')} rows/s`, goal: '≥ 50,000,000 rows/s', met: engineWhereSelect.rowsPerSecond >= 50_000_000 },
-  { name: 'engine collect()', measured: `${Math.round(engineCollect.rowsPerSecond).toLocaleString('en')} rows/s`, goal: '≥ 5,000,000 rows/s', met: engineCollect.rowsPerSecond >= 5_000_000 },
+  ...speed.targets,
 ];
 const report = {
   smoke, date: new Date().toISOString(), machine, cases: results, targets,
-  ratios: { bridgeEfficiency: bridge, versusPythonia: vsPeer, vectorizedVersusPandas: vectorizedResults.vectorized.rowsPerSecond / vectorizedResults.pandas.rowsPerSecond },
+  ratios: { bridgeEfficiency: bridge, versusPythonia: vsPeer, vectorizedVersusPandas: vectorizedResults.vectorized.rowsPerSecond / vectorizedResults.pandas.rowsPerSecond, ...speed.ratios },
 };
 
 fs.mkdirSync(outDir, { recursive: true });

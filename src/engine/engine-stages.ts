@@ -1,15 +1,15 @@
-import * as arrow from 'apache-arrow';
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { ExpressionError, PyUdfError } from '../errors.js';
 import type { CompiledPlan } from '../execution/run-plan.js';
-import { valueAt, vectorOf, type Batch } from '../execution/vectors.js';
+import { valueAt, type Batch } from '../execution/vectors.js';
 import type { Sink } from '../io/sink.js';
 import type { EngineNode, EngineTableDefinition, PlanNode } from '../planning/plan.js';
 import type { Field, TableSchema } from '../table/schema.js';
 import type { DataType } from '../types/data-types.js';
 import type { SqlValue } from '../types/values.js';
 import type { DuckdbEngine } from './duckdb-engine.js';
-import { dataTypeOfDuckdb, duckdbTypeOf, fromDuckdb, quoteName, readableColumn } from './duckdb-types.js';
+import { batchesOfChunks, chunkAppender } from './duckdb-chunks.js';
+import { dataTypeOfDuckdb, duckdbTypeOf, quoteName, readableColumn } from './duckdb-types.js';
 import { toDuckdbSql } from './flink-sql.js';
 
 /** What cutting a plan into stages needs from the job running it. */
@@ -52,7 +52,7 @@ export async function resolveStages(plan: PlanNode, context: StageContext): Prom
   if (duckTypes.length !== plan.columns.length) {
     throw new PyUdfError('INVALID_ARGUMENT', `"${plan.text}" produced ${duckTypes.length} columns where ${plan.columns.length} were expected`);
   }
-  const schema: TableSchema = Object.freeze(duckTypes.map((t, i) => Object.freeze({ name: plan.columns[i]!, type: dataTypeOfDuckdb(t, plan.columns[i]!) }) as Field));
+  const schema: TableSchema = plan.schema ?? Object.freeze(duckTypes.map((t, i) => Object.freeze({ name: plan.columns[i]!, type: dataTypeOfDuckdb(t, plan.columns[i]!) }) as Field));
   const table: EngineTableDefinition = Object.freeze({ kind: 'engine', engine: context.engine, relation: name, duckTypes, schema });
   return Object.freeze({ kind: 'scan', tableName: name, table, columns: plan.columns });
 }
@@ -96,9 +96,10 @@ async function engineSink(connection: DuckDBConnection, table: string, schema: T
   const appender = await connection.createAppender(table);
   let rows = 0;
   const types = schema.map((f) => f.type);
+  const append = await chunkAppender(appender, types, (batch) => appendBatch(appender, batch, types));
   return {
     async write(batch: Batch) {
-      appendBatch(appender, batch, types);
+      append(batch);
       rows += batch.numRows;
     },
     async finish() {
@@ -143,39 +144,15 @@ export async function* readEngine(table: EngineTableDefinition, batchSize: numbe
   const select = table.duckTypes.map((t, i) => readableColumn(quoteName(`column${i}`), t)).join(', ');
   const names = table.duckTypes.map((_, i) => quoteName(`column${i}`)).join(', ');
   const result = await connection.stream(`SELECT ${select} FROM (SELECT * FROM ${table.relation}) AS r(${names})`);
-  const types = table.schema.map((f) => f.type);
-  let pending: SqlValue[][] = types.map(() => []);
-  let count = 0;
-  const flush = (): Batch => {
-    const batch = { numRows: count, columns: pending.map((values, c) => columnOf(values, types[c]!)) };
-    pending = types.map(() => []);
-    count = 0;
-    return batch;
-  };
-  for (;;) {
-    if (signal?.aborted) return;
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    for (let c = 0; c < types.length; c++) {
-      const values = chunk.getColumnValues(c);
-      const into = pending[c]!;
-      for (const v of values) into.push(fromDuckdb(v, types[c]!));
-    }
-    count += chunk.rowCount;
-    if (count >= batchSize) yield flush();
-  }
-  if (count > 0) yield flush();
+  yield* batchesOfChunks(() => result.fetchChunk(), table.schema.map((f) => f.type), table.duckTypes.map(readType), batchSize, signal);
 }
 
-// Numeric columns without NULLs become typed arrays: Arrow takes them without a value-by-value build.
-const TYPED_ARRAYS: Partial<Record<string, { from(values: ArrayLike<never>): ArrayLike<unknown> }>> = {
-  TINYINT: Int8Array, SMALLINT: Int16Array, INT: Int32Array, BIGINT: BigInt64Array, FLOAT: Float32Array, DOUBLE: Float64Array,
-};
-
-function columnOf(values: SqlValue[], type: DataType): arrow.Vector {
-  const typed = TYPED_ARRAYS[type.name];
-  if (typed && !values.includes(null)) return arrow.makeVector(typed.from(values as never) as BigInt64Array) as arrow.Vector;
-  return vectorOf(values, type);
+/** The type a column of `duckType` is read back as (see readableColumn). */
+function readType(duckType: string): string {
+  if (duckType === 'HUGEINT' || duckType === 'UBIGINT') return 'BIGINT';
+  if (duckType === '"NULL"' || duckType === 'NULL') return 'VARCHAR';
+  if (duckType === 'TIMESTAMP_NS') return 'TIMESTAMP';
+  return duckType;
 }
 
 /** A DuckDB error, as pyudf's typed error naming the expression. */

@@ -8,15 +8,16 @@ import type { PythonArchive } from '../workers/archives.js';
 import { SkippedInput } from './skipped-input.js';
 import { UdfErrorHandling, type UdfErrorCount } from './udf-errors.js';
 import { JobMetrics, type FunctionMetrics } from './job-metrics.js';
-import { collectSink } from '../io/collect-sink.js';
+import { collectSink, columnValues, rowMaker } from '../io/collect-sink.js';
 import { ChannelSink, countingSink } from '../io/channel-sink.js';
 import { csvSink } from '../io/csv-sink.js';
 import { checkOutputTarget, sameFile } from '../io/output-target.js';
 import type { Sink } from '../io/sink.js';
 import { arrowSink } from '../io/arrow-tables.js';
-import { compilePlan, rowObject, runPlan, type CompiledPlan } from './run-plan.js';
+import { compilePlan, runPlan, type CompiledPlan } from './run-plan.js';
 import { DuckdbEngine } from '../engine/duckdb-engine.js';
 import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stages.js';
+import { offloadCalcs } from '../engine/host-calcs.js';
 import { fileSink } from '../engine/file-sink.js';
 import type { FileTableDefinition } from '../engine/file-tables.js';
 import { functionsUsed, type PlanNode, type ScanNode } from '../planning/plan.js';
@@ -119,9 +120,11 @@ export class JobRunner {
   }
 
   async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
-    if (plan.kind === 'engine') {
+    // A plan calling no function may run in the engine whole.
+    const offloaded = functionsUsed(plan).size === 0 ? offloadCalcs(plan, (p) => compilePlan(p, new Map()).schema) : plan;
+    if (offloaded.kind === 'engine') {
       // Counted where the rows are: none of them crosses into JavaScript.
-      const counted = await this.runCollect(countNode(plan), options);
+      const counted = await this.runCollect(countNode(offloaded), options);
       return { rows: Number(counted.rows[0]!.n), metrics: counted.metrics };
     }
     let rows = 0;
@@ -137,6 +140,7 @@ export class JobRunner {
     const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const channel = new ChannelSink(STREAM_BATCHES_BUFFERED);
     let schema: TableSchema = [];
+    let makeRow: ReturnType<typeof rowMaker> | undefined;
     const job = this.#withWorkers([plan], { signal }, async (compile, run) => {
       const compiled = await compile(plan);
       schema = compiled.schema;
@@ -147,7 +151,9 @@ export class JobRunner {
       for (;;) {
         const batch = await channel.take();
         if (batch === null) break;
-        for (let i = 0; i < batch.numRows; i++) yield rowObject(schema, batch, i);
+        makeRow ??= rowMaker(schema.map((f) => f.name));
+        const columns = batch.columns.map(columnValues);
+        for (let i = 0; i < batch.numRows; i++) yield makeRow(columns, i);
       }
       await job;
     } finally {
@@ -331,7 +337,8 @@ export class JobRunner {
         inputErrors,
         metrics,
       });
-      const compile = async (plan: PlanNode) => {
+      const compile = async (given: PlanNode) => {
+        const plan = offloadCalcs(given, (p) => compilePlan(p, signatures).schema);
         if (!hasEngineStage(plan)) return compilePlan(plan, signatures);
         const staged = await resolveStages(plan, { engine: this.#engine, compile: (p) => compilePlan(p, signatures), run, created: engineRelations });
         return compilePlan(staged, signatures);

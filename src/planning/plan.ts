@@ -41,6 +41,8 @@ export interface EngineNode {
   readonly build: (relations: readonly string[], translate: (expression: string) => Promise<string>) => Promise<string>;
   readonly text: string;
   readonly columns: readonly string[];
+  /** The result's exact types, when known before it runs (a calc moved from the host keeps the host's). */
+  readonly schema?: TableSchema;
 }
 
 export interface ScanNode {
