@@ -172,9 +172,14 @@ export class Table<R = Row> {
   /**
    * A comma-separated list of expressions, each optionally `AS alias`. With
    * an aggregate function in it (`select('my_avg(v) AS m')`) the whole table
-   * is one group: the result is one row, also over no rows at all.
+   * is one group: the result is one row, also over no rows at all. `*`
+   * stands for every column of the table, in order (`select('*, f(a) AS b')`).
    */
   select(fields: string): Table {
+    if (typeof fields === 'string' && splitTopLevel(fields).some((item) => item.trim() === '*')) {
+      const all = this.#plan.columns.map(asField).join(', ');
+      fields = splitTopLevel(fields).map((item) => (item.trim() === '*' ? all : item)).join(', ');
+    }
     return this.#hostOrEngine(fields, 'select', () => {
       const items = parseSelectList(fields);
       const columns = checkedSelect(items, fields, this.#plan.columns, this.#host.functionNames());

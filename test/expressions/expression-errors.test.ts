@@ -94,7 +94,7 @@ describe('expression errors', () => {
     ['select', 'a b c'],
     ['select', ''],
     ['select', '   '],
-    ['select', '*'],
+    ['select', '* AS x'],
     ['select', 'a; DROP TABLE t'],
     ['select', 'x.a'],
     ['select', '"double quoted"'],

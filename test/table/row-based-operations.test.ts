@@ -211,6 +211,8 @@ test('flatAggregate: a TableAggregateFunction emits rows per group, and over the
   const perGroup = t.select('a, c').groupBy('c').flatAggregate('declared_top2');
   expect(perGroup.columns).toEqual(['c', 'a']);
   expect(values(await perGroup.execute().collect())).toEqual([['Hello', 7n], ['Hello', 2n], ['hi', 5n], ['hi', 3n]]);
+  // PyFlink's `.select("*")` after flat_aggregate: every column, in order.
+  expect(await perGroup.select('*').execute().collect()).toEqual([{ c: 'Hello', a: 7n }, { c: 'Hello', a: 2n }, { c: 'hi', a: 5n }, { c: 'hi', a: 3n }]);
   const rows = await perGroup.select('a').flatAggregate('top2 AS b').select('b').execute().collect();
   expect(rows).toEqual([{ b: 7n }, { b: 5n }]);
   const withArguments = await t.where('a <> 1').groupBy('c').flatAggregate('emits(a) AS (v, w)').select('c, v, w').where('c = \'hi\'').execute().collect();
