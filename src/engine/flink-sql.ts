@@ -191,14 +191,40 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
       const [arg] = await args();
       const type = await typeOf(arg!);
       // Flink's AVG of integers is integer division of the sum by the count, in the argument's type.
-      out += INTEGER_TYPES.has(type) ? `CAST(sum(${arg}) / count(${arg}) AS ${type === 'HUGEINT' ? 'BIGINT' : type})` : `avg(${arg})`;
+      const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type.replace(/\s/g, ''));
+      if (INTEGER_TYPES.has(type)) {
+        out += `CAST(sum(${arg}) / count(${arg}) AS ${type === 'HUGEINT' ? 'BIGINT' : type})`;
+      } else if (decimal) {
+        // Flink: DECIMAL(38, max(6, s)), the quotient rounded half up; DuckDB's avg gives a DOUBLE.
+        const scale = Math.max(6, Number(decimal[2]));
+        const unscaled = `CAST(sum(${arg}) * 1${'0'.repeat(scale)} AS HUGEINT)`;
+        out += `(CAST((2 * ${unscaled} + sign(${unscaled}) * count(${arg})) / (2 * count(${arg})) AS HUGEINT) * 0.${'0'.repeat(scale - 1)}1)`;
+      } else {
+        out += `avg(${arg})`;
+      }
+    } else if (upper === 'SUM') {
+      const [arg] = await args();
+      const type = await typeOf(arg!);
+      // Flink's SUM of integers keeps the argument's type and wraps around past it, as Java's int arithmetic does.
+      out += INTEGER_TYPES.has(type) && type !== 'HUGEINT' ? wrapInteger(`sum(${arg})`, type) : `sum(${arg})`;
+    } else if (upper === 'CHAR_LENGTH' || upper === 'CHARACTER_LENGTH' || upper === 'POSITION') {
+      // Flink: INT (DuckDB: BIGINT).
+      const call = upper === 'POSITION' ? `position(${await toDuckdbSql(inner, typeOf)})` : `length(${(await args()).join(', ')})`;
+      out += `CAST(${call} AS INTEGER)`;
+    } else if (upper === 'SIGN') {
+      const [arg] = await args();
+      const type = await typeOf(arg!);
+      // Flink: the argument's type (DuckDB: TINYINT).
+      out += `CAST(sign(${arg}) AS ${type})`;
+    } else if (upper === 'TRUNCATE') {
+      out += `trunc(${(await args()).join(', ')})`;
     } else if (upper === 'TIMESTAMPADD') {
       const [unit, n, t] = splitTopLevel(inner);
       out += `(${await toDuckdbSql(t!, typeOf)} + INTERVAL (${await toDuckdbSql(n!, typeOf)}) ${unit!.trim()})`;
     } else if (upper === 'TIMESTAMPDIFF') {
       const [unit, a, b] = splitTopLevel(inner);
       // Flink counts whole units elapsed, as DuckDB's date_sub does (date_diff counts boundaries crossed).
-      out += `date_sub('${unit!.trim().toLowerCase()}', ${await toDuckdbSql(a!, typeOf)}, ${await toDuckdbSql(b!, typeOf)})`;
+      out += `CAST(date_sub('${unit!.trim().toLowerCase()}', ${await toDuckdbSql(a!, typeOf)}, ${await toDuckdbSql(b!, typeOf)}) AS INTEGER)`;
     } else if (upper === 'EXTRACT' || upper === 'POSITION' || upper === 'TRIM' || upper === 'SUBSTRING') {
       // Keyword forms (EXTRACT(YEAR FROM d), POSITION(a IN b), ...) DuckDB reads as Flink writes them.
       out += `${token.text}(${await toDuckdbSql(inner, typeOf)})`;
@@ -208,6 +234,16 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
     i = close + 1;
   }
   return out;
+}
+
+const INTEGER_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INTEGER: 32, BIGINT: 64 };
+
+/** An integer expression (of any width DuckDB computes it in) wrapped around into `type`, as Java's fixed-width arithmetic does. */
+export function wrapInteger(sql: string, type: string): string {
+  const bits = INTEGER_BITS[type]!;
+  const full = `CAST('${(1n << BigInt(bits)).toString()}' AS HUGEINT)`;
+  const half = `CAST('${(1n << BigInt(bits - 1)).toString()}' AS HUGEINT)`;
+  return `CAST((((CAST(${sql} AS HUGEINT) + ${half}) % ${full} + ${full}) % ${full} - ${half}) AS ${type})`;
 }
 
 function matching(tokens: readonly Token[], open: number): number {

@@ -78,6 +78,18 @@ describe('relational operations run in the engine with Flink semantics', () => {
     expect(all).toEqual({ n: 4n, c: 3n, d: 3n, a: 32 });
   });
 
+  test('result types as Flink gives them: SUM keeps the integer type and wraps, CHAR_LENGTH is INT, AVG of DECIMAL is DECIMAL(38, 6)', async () => {
+    const t = tEnv.fromElements([[120, 2147483647, 'ab', '1.25'], [10, 1, 'abc', '2.00'], [-3, 5, null, '2.00']],
+      { b: DataTypes.TINYINT(), i: DataTypes.INT(), s: DataTypes.STRING(), d: DataTypes.DECIMAL(5, 2) });
+    const result = t.select('SUM(b) AS sb, SUM(i) AS si, COUNT(s) AS c, AVG(d) AS ad, SUM(d) AS sd, MAX(CHAR_LENGTH(s)) AS ml');
+    expect(await result.execute().collect()).toEqual([{ sb: 127, si: -2147483643, c: 2n, ad: '1.750000', sd: '5.25', ml: 3 }]);
+    const arrowTable = await result.execute().toArrow();
+    expect(arrowTable.schema.fields.map((f) => String(f.type))).toEqual(['Int8', 'Int32', 'Int64', 'Decimal[38e+6]', 'Decimal[38e+2]', 'Int32']);
+    const [row] = await t.where('b = 10').select("POSITION('c' IN s) AS p, SIGN(i) AS sg, SIGN(-2.5) AS sd, TRUNCATE(2.567, 1) AS tr, " +
+      "TIMESTAMPDIFF(HOUR, TIMESTAMP '2024-01-01 00:00:00', TIMESTAMP '2024-01-02 01:30:00') AS h").execute().collect();
+    expect(row).toEqual({ p: 3, sg: 1, sd: '-1.0', tr: '2.5', h: 25 });
+  });
+
   test('built-in functions with NULLs and Flink semantics', async () => {
     const [row] = await people(tEnv).where('id = 3').select([
       "CONCAT(name, 'x') AS c", "COALESCE(name, 'none') AS co", 'CAST(2.7 AS INT) AS t', 'CAST(-2.7 AS INT) AS tn', '7 / 2 AS d', '-7 / 2 AS dn',
@@ -88,8 +100,8 @@ describe('relational operations run in the engine with Flink semantics', () => {
       "MOD(7, 3) AS md", "POWER(2, 10) AS p", "LPAD('ab', 4, '*') AS lp", "REGEXP_EXTRACT('abc123', '([0-9]+)', 1) AS re",
     ].join(', ')).execute().collect();
     expect(row).toEqual({
-      c: null, co: 'none', t: 2, tn: -2, d: 3, dn: -3, k: 'old', nd: true, b: true, l: 3n, i: 'Hello World', s: 'b', s5: null,
-      y: 2024n, mo: 2n, f: '2024-02-29 13:45', td: 1n, td2: '2024-03-01', md: 1, p: 1024, lp: '**ab', re: '123',
+      c: null, co: 'none', t: 2, tn: -2, d: 3, dn: -3, k: 'old', nd: true, b: true, l: 3, i: 'Hello World', s: 'b', s5: null,
+      y: 2024n, mo: 2n, f: '2024-02-29 13:45', td: 1, td2: '2024-03-01', md: 1, p: 1024, lp: '**ab', re: '123',
     });
   });
 
