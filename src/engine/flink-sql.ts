@@ -23,6 +23,7 @@ export const FLINK_BUILTINS: readonly string[] = Object.freeze([
   'ABS', 'ROUND', 'FLOOR', 'CEIL', 'CEILING', 'MOD', 'POWER', 'SQRT', 'LN', 'LOG10', 'EXP', 'SIGN', 'TRUNCATE',
   'EXTRACT', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAYOFMONTH', 'DAYOFYEAR', 'HOUR', 'MINUTE', 'SECOND',
   'DATE_FORMAT', 'TO_DATE', 'TO_TIMESTAMP', 'TIMESTAMPADD', 'TIMESTAMPDIFF', 'CURRENT_DATE', 'CURRENT_TIMESTAMP',
+  'ROW_NUMBER', 'RANK', 'DENSE_RANK', 'LEAD', 'LAG', 'FIRST_VALUE', 'LAST_VALUE',
 ]);
 
 /** Words of the expression language that are neither columns nor functions. */
@@ -33,6 +34,8 @@ const KEYWORDS = new Set([
   'DECIMAL', 'NUMERIC', 'STRING', 'VARCHAR', 'CHAR', 'BYTES', 'VARBINARY', 'BINARY', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY',
   'HOUR', 'MINUTE', 'SECOND', 'MILLISECOND', 'MICROSECOND', 'DOW', 'DOY', 'EPOCH', 'CURRENT_DATE', 'CURRENT_TIMESTAMP', 'ALL',
   'WITH', 'LOCAL', 'ZONE',
+  // OVER windows.
+  'OVER', 'PARTITION', 'BY', 'ORDER', 'ROWS', 'RANGE', 'PRECEDING', 'FOLLOWING', 'CURRENT', 'ROW', 'UNBOUNDED',
 ]);
 
 const RENAMED: Readonly<Record<string, string>> = {
@@ -164,7 +167,22 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
     const close = matching(tokens, open);
     const inner = tokens.slice(open + 1, close).map((t) => (t.kind === 'quoted' ? `\`${t.text}\`` : t.text)).join('');
     const upper = token.text.toUpperCase();
+    if (upper === 'OVER') {
+      // A window no call owns: what follows a rewritten call is consumed with it below.
+      throw new ExpressionError('EXPRESSION_SYNTAX', `OVER must follow a function call in "${text}"`, { expression: text });
+    }
     const args = async () => Promise.all(splitTopLevel(inner).map((a) => toDuckdbSql(a, typeOf)));
+    // `f(x) OVER (spec)`: each aggregate call the rewrites below write gets the window.
+    const overToken = nextSolid(tokens, close);
+    let over = '';
+    let end = close;
+    if (overToken?.kind === 'word' && overToken.text.toUpperCase() === 'OVER' && nextSolid(tokens, tokens.indexOf(overToken, close))?.text === '(') {
+      const overOpen = tokens.indexOf(nextSolid(tokens, tokens.indexOf(overToken, close))!, close);
+      end = matching(tokens, overOpen);
+      const spec = tokens.slice(overOpen + 1, end).map((t) => (t.kind === 'quoted' ? `\`${t.text}\`` : t.text)).join('');
+      over = ` OVER (${await toDuckdbSql(spec, typeOf)})`;
+    }
+    const agg = (call: string) => `${call}${over}`;
     if (upper === 'CONCAT') {
       // Flink: NULL if any argument is NULL (DuckDB's concat skips NULLs; || does not).
       out += `(${(await args()).map((a) => `CAST(${a} AS VARCHAR)`).join(' || ')})`;
@@ -193,20 +211,21 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
       // Flink's AVG of integers is integer division of the sum by the count, in the argument's type.
       const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type.replace(/\s/g, ''));
       if (INTEGER_TYPES.has(type)) {
-        out += `CAST(sum(${arg}) / count(${arg}) AS ${type === 'HUGEINT' ? 'BIGINT' : type})`;
+        out += `CAST(${agg(`sum(${arg})`)} / ${agg(`count(${arg})`)} AS ${type === 'HUGEINT' ? 'BIGINT' : type})`;
       } else if (decimal) {
         // Flink: DECIMAL(38, max(6, s)), the quotient rounded half up; DuckDB's avg gives a DOUBLE.
         const scale = Math.max(6, Number(decimal[2]));
-        const unscaled = `CAST(sum(${arg}) * 1${'0'.repeat(scale)} AS HUGEINT)`;
-        out += `(CAST((2 * ${unscaled} + sign(${unscaled}) * count(${arg})) / (2 * count(${arg})) AS HUGEINT) * 0.${'0'.repeat(scale - 1)}1)`;
+        const unscaled = `CAST(${agg(`sum(${arg})`)} * 1${'0'.repeat(scale)} AS HUGEINT)`;
+        const count = agg(`count(${arg})`);
+        out += `(CAST((2 * ${unscaled} + sign(${unscaled}) * ${count}) / (2 * ${count}) AS HUGEINT) * 0.${'0'.repeat(scale - 1)}1)`;
       } else {
-        out += `avg(${arg})`;
+        out += agg(`avg(${arg})`);
       }
     } else if (upper === 'SUM') {
       const [arg] = await args();
       const type = await typeOf(arg!);
       // Flink's SUM of integers keeps the argument's type and wraps around past it, as Java's int arithmetic does.
-      out += INTEGER_TYPES.has(type) && type !== 'HUGEINT' ? wrapInteger(`sum(${arg})`, type) : `sum(${arg})`;
+      out += INTEGER_TYPES.has(type) && type !== 'HUGEINT' ? wrapInteger(agg(`sum(${arg})`), type) : agg(`sum(${arg})`);
     } else if (upper === 'CHAR_LENGTH' || upper === 'CHARACTER_LENGTH' || upper === 'POSITION') {
       // Flink: INT (DuckDB: BIGINT).
       const call = upper === 'POSITION' ? `position(${await toDuckdbSql(inner, typeOf)})` : `length(${(await args()).join(', ')})`;
@@ -229,9 +248,9 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
       // Keyword forms (EXTRACT(YEAR FROM d), POSITION(a IN b), ...) DuckDB reads as Flink writes them.
       out += `${token.text}(${await toDuckdbSql(inner, typeOf)})`;
     } else {
-      out += `${RENAMED[upper] ?? token.text}(${(await args()).join(', ')})`;
+      out += agg(`${RENAMED[upper] ?? token.text}(${(await args()).join(', ')})`);
     }
-    i = close + 1;
+    i = end + 1;
   }
   return out;
 }
@@ -261,7 +280,7 @@ function javaFormatToStrftime(pattern: string): string {
   return pattern.replace(/yyyy|MM|dd|HH|mm|ss|SSS/g, (p) => ({ yyyy: '%Y', MM: '%m', dd: '%d', HH: '%H', mm: '%M', ss: '%S', SSS: '%g' })[p]!);
 }
 
-const BUILTIN_SYNTAX = /\b(CASE|CAST|TRY_CAST|BETWEEN|IN|LIKE|DISTINCT|INTERVAL|EXTRACT|POSITION|TRIM)\b|\b(DATE|TIMESTAMP|TIME)\s*'|\|\||\bIS\s+(NOT\s+)?(TRUE|FALSE|DISTINCT)\b/i;
+const BUILTIN_SYNTAX = /\b(CASE|CAST|TRY_CAST|BETWEEN|IN|LIKE|DISTINCT|INTERVAL|EXTRACT|POSITION|TRIM|OVER)\b|\b(DATE|TIMESTAMP|TIME)\s*'|\|\||\bIS\s+(NOT\s+)?(TRUE|FALSE|DISTINCT)\b/i;
 
 /** Whether an expression uses SQL the engine evaluates: a built-in function not shadowed by a Python one, or built-in syntax. */
 export function usesBuiltinSql(text: string, functions: readonly string[]): boolean {

@@ -1,6 +1,6 @@
 import { ExpressionError, PyUdfError, SqlError } from '../errors.js';
 import type { Table } from '../table/table.js';
-import { LATERAL_PREFIX, expressionText, parseQuery, unsupported, type LateralTable, type SqlAst } from './query-parser.js';
+import { LATERAL_PREFIX, expressionText, parseQuery, restoreOvers, unsupported, type LateralTable, type OverWindow, type SqlAst } from './query-parser.js';
 import { findName, lineColumn } from './sql-text.js';
 
 /** What a query needs from its TableEnvironment: the catalog's tables and views by name. */
@@ -23,9 +23,9 @@ export interface TranslatedQuery {
  * is checked on the way, and nothing runs.
  */
 export function translateQuery(statement: string, offset: number, catalog: QueryCatalog): TranslatedQuery {
-  const { ast, laterals } = parseQuery(statement, offset);
+  const { ast, laterals, overs } = parseQuery(statement, offset);
   if (ast.type !== 'select') throw unsupported(statement, offset, `a ${String(ast.type).toUpperCase()} statement as a query`);
-  const translator = new QueryTranslator(statement, offset, catalog, laterals);
+  const translator = new QueryTranslator(statement, offset, catalog, laterals, overs);
   const table = translator.query(ast);
   return { table, calls: Object.freeze(translator.calls) };
 }
@@ -62,6 +62,7 @@ class QueryTranslator {
     readonly offset: number,
     readonly catalog: QueryCatalog,
     readonly laterals: ReadonlyMap<string, LateralTable>,
+    readonly overs: ReadonlyMap<string, OverWindow>,
   ) {}
 
   /** A query: a SELECT, or SELECTs joined by set operations, whose last ORDER BY / LIMIT applies to the whole. */
@@ -107,7 +108,7 @@ class QueryTranslator {
       if (named.has(name)) {
         throw new SqlError('INVALID_ARGUMENT', `WITH names "${name}" twice`, { statement: this.statement, ...this.position(findName(this.statement, name, this.offset)) });
       }
-      let table = new QueryTranslator(this.statement, this.offset, catalog, this.laterals).withCalls(this.calls).query(item.stmt.ast);
+      let table = new QueryTranslator(this.statement, this.offset, catalog, this.laterals, this.overs).withCalls(this.calls).query(item.stmt.ast);
       if (Array.isArray(item.columns) && item.columns.length > 0) {
         const columns = item.columns.map((c) => (typeof c === 'string' ? c : columnName(c)));
         if (columns.length !== table.columns.length) {
@@ -122,7 +123,7 @@ class QueryTranslator {
       }
       named.set(name, table);
     }
-    return new QueryTranslator(this.statement, this.offset, catalog, this.laterals).withCalls(this.calls).query({ ...ast, with: null });
+    return new QueryTranslator(this.statement, this.offset, catalog, this.laterals, this.overs).withCalls(this.calls).query({ ...ast, with: null });
   }
 
   select(ast: SqlAst): Table {
@@ -264,7 +265,7 @@ class QueryTranslator {
   /** A table, a view or a subquery in FROM. */
   fromItem(item: SqlAst, scope: Scope): Table {
     if (item.expr && (item.expr as SqlAst).ast) {
-      const table = new QueryTranslator(this.statement, this.offset, this.catalog, this.laterals).withCalls(this.calls).query((item.expr as SqlAst).ast as SqlAst);
+      const table = new QueryTranslator(this.statement, this.offset, this.catalog, this.laterals, this.overs).withCalls(this.calls).query((item.expr as SqlAst).ast as SqlAst);
       if (typeof item.as === 'string') scope.set(item.as, identity(table.columns));
       return table;
     }
@@ -438,7 +439,16 @@ class QueryTranslator {
 
   /** An expression as Table API text: qualified names lose their (checked) qualifier. */
   expression(expr: SqlAst, scope: Scope): string {
-    return expressionText(this.unqualified(expr, scope));
+    return restoreOvers(expressionText(this.unqualified(expr, scope)), this.overs, (qualifier, column) => {
+      if (qualifier === null) return quote(column);
+      const actual = this.scoped(qualifier, scope).get(column);
+      if (actual === undefined) {
+        throw new SqlError('UNKNOWN_COLUMN', `unknown column "${qualifier}.${column}" in OVER (...)`, {
+          statement: this.statement, ...this.position(findName(this.statement, column, this.offset)), unknownName: column,
+        });
+      }
+      return quote(actual);
+    });
   }
 
   unqualified(expr: unknown, scope: Scope): SqlAst {

@@ -177,6 +177,23 @@ describe('relational queries', () => {
     expect([error.line, error.column]).toEqual([1, 38]);
   });
 
+  test('OVER windows: ROW_NUMBER per partition, the Top-N pattern, aggregates over ROWS and RANGE frames', async () => {
+    expect(await query(`SELECT id, ROW_NUMBER() OVER (PARTITION BY product ORDER BY amount DESC) AS rn,
+        SUM(amount) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS s2,
+        AVG(amount) OVER (PARTITION BY o.product ORDER BY id RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS a,
+        COUNT(amount) OVER (PARTITION BY product) AS c
+      FROM orders AS o ORDER BY id`)).toEqual([
+      { id: 1n, rn: 2n, s2: 3, a: 3, c: 2n }, { id: 2n, rn: 1n, s2: 3, a: null, c: 0n },
+      { id: 3n, rn: 1n, s2: 5, a: 4, c: 2n }, { id: 4n, rn: 1n, s2: 6, a: 1, c: 1n },
+    ]);
+    expect(await query(`SELECT id, amount FROM (
+        SELECT id, amount, ROW_NUMBER() OVER (ORDER BY amount DESC) AS rn FROM orders
+      ) WHERE rn <= 2 ORDER BY amount DESC`)).toEqual([{ id: 3n, amount: 5 }, { id: 1n, amount: 3 }]);
+    const explained = (await query('EXPLAIN SELECT RANK() OVER (ORDER BY o.amount) AS r FROM orders AS o'))[0]!.result as string;
+    expect(explained).toContain('RANK() OVER (ORDER BY `amount`) AS `r`');
+    expect(await sqlError('SELECT id, ROW_NUMBER() OVER (ORDER BY nope) AS rn FROM orders')).toMatchObject({ code: 'UNKNOWN_COLUMN', unknownName: 'nope' });
+  });
+
   test('JOIN ... ON, with qualified names; a right column named like a left one is renamed, as in Flink', async () => {
     expect(await query('SELECT o.id, p.price FROM orders AS o JOIN prices AS p ON o.product = p.product WHERE o.amount > 2 ORDER BY o.id')).toEqual([
       { id: 1n, price: 0.5 }, { id: 3n, price: 0.5 },
