@@ -239,7 +239,11 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
       out += `trunc(${(await args()).join(', ')})`;
     } else if (upper === 'TIMESTAMPADD') {
       const [unit, n, t] = splitTopLevel(inner);
-      out += `(${await toDuckdbSql(t!, typeOf)} + INTERVAL (${await toDuckdbSql(n!, typeOf)}) ${unit!.trim()})`;
+      const point = await toDuckdbSql(t!, typeOf);
+      const sum = `(${point} + INTERVAL (${await toDuckdbSql(n!, typeOf)}) ${unit!.trim()})`;
+      // Flink: a DATE plus days, weeks, months, quarters or years is a DATE (DuckDB: a TIMESTAMP).
+      const dateUnit = /^(DAY|WEEK|MONTH|QUARTER|YEAR)$/i.test(unit!.trim());
+      out += dateUnit && (await typeOf(point)) === 'DATE' ? `CAST(${sum} AS DATE)` : sum;
     } else if (upper === 'TIMESTAMPDIFF') {
       const [unit, a, b] = splitTopLevel(inner);
       // Flink counts whole units elapsed, as DuckDB's date_sub does (date_diff counts boundaries crossed).

@@ -1,4 +1,5 @@
 import { SqlError } from '../errors.js';
+import { FLINK_BUILTINS } from '../engine/flink-sql.js';
 import { FileSystem, type ConnectTableDescriptor } from '../table/descriptors.js';
 import { udf, type PythonFunction } from '../table/python-function.js';
 import { Schema, type TableSchema } from '../table/schema.js';
@@ -102,8 +103,10 @@ export async function executeSql(session: SqlSession, text: string, options?: Ex
       return okResult();
     }
     case 'show': {
-      const names = statement.object === 'FUNCTIONS' ? session.functionNames() : statement.object === 'VIEWS' ? session.listViews() : session.tableNames();
-      const column = `${statement.object.toLowerCase().replace(/s$/, '')} name`;
+      const names = statement.object === 'FUNCTIONS'
+        ? [...new Set([...FLINK_BUILTINS.map((name) => name.toLowerCase()), ...session.functionNames()])]
+        : statement.object === 'USER FUNCTIONS' ? session.functionNames() : statement.object === 'VIEWS' ? session.listViews() : session.tableNames();
+      const column = statement.object.endsWith('FUNCTIONS') ? 'function name' : `${statement.object.toLowerCase().replace(/s$/, '')} name`;
       return new SqlTableResult({ resultKind: 'SUCCESS_WITH_CONTENT', columns: [column] }, [...names].sort().map((name) => ({ [column]: name })));
     }
     case 'describe': {

@@ -90,6 +90,20 @@ describe('relational operations run in the engine with Flink semantics', () => {
     expect(row).toEqual({ p: 3, sg: 1, sd: '-1.0', tr: '2.5', h: 25 });
   });
 
+  test('TIMESTAMPADD, TIMESTAMPDIFF, CURRENT_DATE and CURRENT_TIMESTAMP', async () => {
+    const before = new Date();
+    const [row] = await people(tEnv).where('id = 1').select([
+      "TIMESTAMPADD(DAY, 2, TIMESTAMP '2024-02-28 10:00:00') AS d", "TIMESTAMPADD(MONTH, 1, DATE '2024-01-31') AS m",
+      "TIMESTAMPADD(HOUR, -3, TIMESTAMP '2024-01-01 01:00:00') AS h",
+      "TIMESTAMPDIFF(MONTH, DATE '2024-01-31', DATE '2024-02-29') AS dm", "TIMESTAMPDIFF(SECOND, TIMESTAMP '2024-01-01 00:00:00', TIMESTAMP '2023-12-31 23:59:00') AS ds",
+      'CURRENT_DATE AS today', 'CURRENT_TIMESTAMP AS now',
+    ].join(', ')).execute().collect();
+    expect(row).toMatchObject({ d: '2024-03-01T10:00:00.000000', m: '2024-02-29', h: '2023-12-31T22:00:00.000000', dm: 1, ds: -60 });
+    const today = (d: Date) => d.toISOString().slice(0, 10);
+    expect([today(before), today(new Date())]).toContain(row!.today);
+    expect(String(row!.now)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/);
+  });
+
   test('built-in functions with NULLs and Flink semantics', async () => {
     const [row] = await people(tEnv).where('id = 3').select([
       "CONCAT(name, 'x') AS c", "COALESCE(name, 'none') AS co", 'CAST(2.7 AS INT) AS t', 'CAST(-2.7 AS INT) AS tn', '7 / 2 AS d', '-7 / 2 AS dn',

@@ -71,7 +71,10 @@ describe('SQL jobs with Python functions, on one environment whose workers stay 
   }
 
   test('CREATE FUNCTION registers every kind; SHOW FUNCTIONS lists them', async () => {
-    expect(await rows('SHOW FUNCTIONS')).toEqual(['shout', 'split', 'total', 'twice'].map((name) => ({ 'function name': name })));
+    expect(await rows('SHOW USER FUNCTIONS')).toEqual(['shout', 'split', 'total', 'twice'].map((name) => ({ 'function name': name })));
+    const all = (await rows('SHOW FUNCTIONS')).map((row) => row['function name']);
+    expect(all).toEqual(expect.arrayContaining(['shout', 'split', 'total', 'twice', 'upper', 'sum', 'row_number']));
+    expect(all).toEqual([...all].sort());
     const error = await tEnv.executeSql("CREATE FUNCTION shout AS 'shop_udfs.shout' LANGUAGE PYTHON").catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', line: 1, column: 17 });
     await tEnv.executeSql("CREATE FUNCTION IF NOT EXISTS shout AS 'shop_udfs.shout' LANGUAGE PYTHON");
