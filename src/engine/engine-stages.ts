@@ -10,6 +10,7 @@ import type { DataType } from '../types/data-types.js';
 import type { SqlValue } from '../types/values.js';
 import type { DuckdbEngine } from './duckdb-engine.js';
 import { dataTypeOfDuckdb, duckdbTypeOf, fromDuckdb, quoteName, readableColumn } from './duckdb-types.js';
+import { withFlinkArithmetic } from './flink-arithmetic.js';
 import { toDuckdbSql } from './flink-sql.js';
 
 /** What cutting a plan into stages needs from the job running it. */
@@ -72,7 +73,7 @@ async function stageSql(plan: EngineNode, context: StageContext, connection: Duc
       throw engineError(error, plan.text);
     }
   };
-  return plan.build(relations, (text) => toDuckdbSql(text, typeOf));
+  return plan.build(relations, async (text) => withFlinkArithmetic(await toDuckdbSql(text, typeOf), connection, relations[0]));
 }
 
 /** A relation DuckDB can read holding an input's rows: a subquery, a stage's table, or a table filled by the workers. */

@@ -90,6 +90,20 @@ describe('relational operations run in the engine with Flink semantics', () => {
     expect(row).toEqual({ p: 3, sg: 1, sd: '-1.0', tr: '2.5', h: 25 });
   });
 
+  test('integer +, - and * wrap around on overflow in the engine as in Flink (Java), in the wider operand type', async () => {
+    const t = tEnv.fromElements([[9223372036854775807n, 2147483647, 127, 'a'], [-9223372036854775808n, -2147483648, -128, 'b']],
+      { b: DataTypes.BIGINT(), i: DataTypes.INT(), y: DataTypes.TINYINT(), s: DataTypes.STRING() });
+    const rows = await t.select('s, b + 1 AS b1, b * 2 AS b2, i + 1 AS i1, i - 1 AS im, i * i AS ii, y + y AS yy, y + 1 AS y1, b + i AS bi, UPPER(s) AS u')
+      .orderBy('s').execute().collect();
+    expect(rows).toEqual([
+      { s: 'a', b1: -9223372036854775808n, b2: -2n, i1: -2147483648, im: 2147483646, ii: 1, yy: -2, y1: 128, bi: -9223372034707292162n, u: 'A' },
+      { s: 'b', b1: -9223372036854775807n, b2: 0n, i1: -2147483647, im: 2147483647, ii: 0, yy: 0, y1: -127, bi: 9223372034707292160n, u: 'B' },
+    ]);
+    // In WHERE, and around an aggregate.
+    expect(await t.where("UPPER(s) = 'A' AND i + 1 < 0").select('s').execute().collect()).toEqual([{ s: 'a' }]);
+    expect(await t.select('SUM(i) * 2 + 1 AS x').execute().collect()).toEqual([{ x: -1 }]);
+  });
+
   test('TIMESTAMPADD, TIMESTAMPDIFF, CURRENT_DATE and CURRENT_TIMESTAMP', async () => {
     const before = new Date();
     const [row] = await people(tEnv).where('id = 1').select([
