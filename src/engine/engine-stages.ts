@@ -9,7 +9,7 @@ import type { Field, TableSchema } from '../table/schema.js';
 import type { DataType } from '../types/data-types.js';
 import type { SqlValue } from '../types/values.js';
 import type { DuckdbEngine } from './duckdb-engine.js';
-import { dataTypeOfDuckdb, duckdbTypeOf, fromDuckdb, quoteName, readableColumn } from './duckdb-types.js';
+import { dataTypeOfDuckdb, duckdbTypeOf, fromDuckdb, nestedValue, quoteName, readableColumn } from './duckdb-types.js';
 import { withFlinkArithmetic } from './flink-arithmetic.js';
 import { toDuckdbSql } from './flink-sql.js';
 
@@ -133,6 +133,7 @@ function append(appender: DuckDBAppender, value: SqlValue, type: DataType): void
     case 'FLOAT': return appender.appendFloat(value as number);
     case 'DOUBLE': return appender.appendDouble(value as number);
     case 'BYTES': return appender.appendBlob(value as Uint8Array);
+    case 'ARRAY': case 'MAP': case 'ROW': return appender.appendValue(nestedValue(value, type) as never);
     // Exact texts (DECIMAL, DATE, TIME, TIMESTAMP) DuckDB parses into the column's type.
     default: return appender.appendVarchar(String(value));
   }

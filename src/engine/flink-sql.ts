@@ -24,6 +24,7 @@ export const FLINK_BUILTINS: readonly string[] = Object.freeze([
   'EXTRACT', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAYOFMONTH', 'DAYOFYEAR', 'HOUR', 'MINUTE', 'SECOND',
   'DATE_FORMAT', 'TO_DATE', 'TO_TIMESTAMP', 'TIMESTAMPADD', 'TIMESTAMPDIFF', 'CURRENT_DATE', 'CURRENT_TIMESTAMP',
   'ROW_NUMBER', 'RANK', 'DENSE_RANK', 'LEAD', 'LAG', 'FIRST_VALUE', 'LAST_VALUE',
+  'CARDINALITY',
 ]);
 
 /** Words of the expression language that are neither columns nor functions. */
@@ -235,6 +236,10 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
       const type = await typeOf(arg!);
       // Flink: the argument's type (DuckDB: TINYINT).
       out += `CAST(sign(${arg}) AS ${type})`;
+    } else if (upper === 'CARDINALITY') {
+      const [arg] = await args();
+      // Flink: INT, of an ARRAY or a MAP.
+      out += `CAST(${(await typeOf(arg!)).endsWith('[]') ? 'len' : 'cardinality'}(${arg}) AS INTEGER)`;
     } else if (upper === 'TRUNCATE') {
       out += `trunc(${(await args()).join(', ')})`;
     } else if (upper === 'TIMESTAMPADD') {

@@ -456,6 +456,8 @@ class QueryTranslator {
     if (expr === null || typeof expr !== 'object') return expr as SqlAst;
     const node = expr as SqlAst;
     if (node.type === 'column_ref' && typeof node.table === 'string') {
+      // `r.f` where r is no table but a ROW column: the field f of r, as Flink reads it.
+      if (!scope.has(node.table) && [...scope.values()].some((columns) => columns.has(node.table as string))) return node;
       const columns = this.scoped(node.table, scope);
       const name = columnName(node);
       const actual = columns.get(name);
