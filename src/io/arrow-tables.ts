@@ -4,6 +4,7 @@ import { vectorOf, type Batch } from '../execution/vectors.js';
 import type { SqlValue } from '../types/values.js';
 import type { TableSchema } from '../table/schema.js';
 import { DataTypes, toArrowType, type DataType } from '../types/data-types.js';
+import { formatDate } from '../types/temporal.js';
 import type { ColumnsTableDefinition } from './columns-source.js';
 import type { Sink } from './sink.js';
 
@@ -16,8 +17,35 @@ function sqlTypeOf(type: arrow.DataType, column: string): DataType {
     [new arrow.Float64(), DataTypes.DOUBLE()], [new arrow.Utf8(), DataTypes.STRING()], [new arrow.Binary(), DataTypes.BYTES()],
   ];
   const found = plain.find(([a]) => a.typeId === type.typeId && String(a) === String(type));
-  if (!found) throw new PyUdfError('INVALID_ARGUMENT', `fromArrow: column "${column}" is ${String(type)}; pyudf reads Bool, Int8-64, Float32/64, Utf8 and Binary columns`);
-  return found[1];
+  if (found) return found[1];
+  const exact = exactTypeOf(type);
+  if (exact) return exact;
+  throw new PyUdfError('INVALID_ARGUMENT', `fromArrow: column "${column}" is ${String(type)}; pyudf reads Bool, Int8-64, Float32/64, Utf8, Binary, ` +
+    'Decimal (128-bit), Date, Time and Timestamp (seconds to microseconds) columns');
+}
+
+const PRECISIONS: Readonly<Record<number, number>> = { [arrow.TimeUnit.SECOND]: 0, [arrow.TimeUnit.MILLISECOND]: 3, [arrow.TimeUnit.MICROSECOND]: 6 };
+
+/** Decimal, date, time and timestamp columns as the exact SQL type of the same values (a zoned timestamp is an instant: TIMESTAMP_LTZ). */
+function exactTypeOf(type: arrow.DataType): DataType | null {
+  if (arrow.DataType.isDecimal(type) && type.bitWidth === 128 && type.precision >= 1 && type.precision <= 38) return DataTypes.DECIMAL(type.precision, type.scale);
+  if (arrow.DataType.isDate(type)) return DataTypes.DATE();
+  const precision = (arrow.DataType.isTime(type) || arrow.DataType.isTimestamp(type)) ? PRECISIONS[type.unit] : undefined;
+  if (precision === undefined) return null;
+  if (arrow.DataType.isTime(type)) return DataTypes.TIME(precision);
+  return (type as arrow.Timestamp).timezone ? DataTypes.TIMESTAMP_LTZ(precision) : DataTypes.TIMESTAMP(precision);
+}
+
+/** A column whose layout is not its SQL type's own (dates in milliseconds, a zone other than UTC) in that layout. */
+function asSqlLayout(vector: arrow.Vector, sqlType: DataType): arrow.Vector {
+  const wanted = toArrowType(sqlType);
+  if (String(wanted) === String(vector.type)) return vector;
+  if (arrow.DataType.isDate(vector.type)) {
+    // Milliseconds since the epoch, whole days for a date.
+    return vectorOf([...vector].map((ms) => (ms === null ? null : formatDate(Math.floor(Number(ms) / 86_400_000)))), sqlType);
+  }
+  // Same values, another label (a zone, a bit width): the buffers are shared.
+  return new arrow.Vector(vector.data.map((data) => data.clone(wanted)));
 }
 
 /** An apache-arrow Table as a table of whole columns. */
@@ -27,7 +55,7 @@ export function arrowTable(table: arrow.Table): ColumnsTableDefinition {
   const vectors = table.schema.fields.map((f, i) => {
     const vector = table.getChildAt(i)! as arrow.Vector;
     // A dictionary-encoded string column (apache-arrow's default for strings) is decoded once.
-    return arrow.DataType.isDictionary(f.type) ? vectorOf([...vector] as SqlValue[], schema[i]!.type) : vector;
+    return arrow.DataType.isDictionary(f.type) ? vectorOf([...vector] as SqlValue[], schema[i]!.type) : asSqlLayout(vector, schema[i]!.type);
   });
   return Object.freeze({ kind: 'columns', vectors: Object.freeze(vectors), numRows: table.numRows, schema });
 }

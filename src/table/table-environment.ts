@@ -313,7 +313,13 @@ export class TableEnvironment {
     this.#registerTable(name, fileTableDefinition(filePath, format, options, toTableSchema(schema, 'registerFileTable'), `registerFileTable("${name}")`));
   }
 
-  /** A table of an apache-arrow Table's columns, used without copying (BOOLEAN, integer, floating point, STRING and BYTES columns). */
+  /**
+   * A table of an apache-arrow Table's columns, used without copying: Bool,
+   * Int8-64, Float32/64, Utf8 and Binary as BOOLEAN ... BYTES; 128-bit Decimal
+   * as DECIMAL(p, s); Date as DATE; Time and Timestamp (seconds to
+   * microseconds) as TIME(p) and TIMESTAMP(p), a zoned Timestamp as
+   * TIMESTAMP_LTZ(p). Other columns are an INVALID_ARGUMENT error naming them.
+   */
   fromArrow(table: arrow.Table): Table {
     return this.#scan('(arrow)', arrowTable(table));
   }
