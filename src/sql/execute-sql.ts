@@ -117,8 +117,9 @@ export async function executeSql(session: SqlSession, text: string, options?: Ex
           statement: text, ...at(statement.nameOffset), unknownName: statement.name, candidates: known,
         });
       }
-      const schema = session.tableSchema(statement.name);
-      // A view's types are known once its plan is compiled, which Python functions' declarations take part in.
+      // A view's types are its plan's, found without running it; a Python function whose types only its
+      // Python declaration gives (read by a worker) leaves them unknown until a job runs.
+      const schema = session.tableSchema(statement.name) ?? await table.describeSchema();
       const rows = schema
         ? schema.map((f) => ({ name: f.name, type: f.type.sqlText, null: !f.type.sqlText.endsWith('NOT NULL') }))
         : table.columns.map((name) => ({ name, type: null, null: true }));

@@ -18,6 +18,7 @@ import { defaultLogger, type Logger } from '../logging.js';
 import { compilePlan, rowObject, runPlan, type CompiledPlan } from '../execution/run-plan.js';
 import { DuckdbEngine } from '../engine/duckdb-engine.js';
 import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stages.js';
+import { describePlan as describeEnginePlan } from '../engine/engine-schema.js';
 import { functionsUsed, type PlanNode, type ScanNode, type TableDefinition } from '../planning/plan.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
@@ -537,6 +538,30 @@ export class TableEnvironment {
       result = sink.table();
     });
     return result!;
+  }
+
+  /**
+   * @internal
+   * A plan's result schema without running it or starting a worker; null when
+   * a Python function it calls takes its types from its Python declaration,
+   * which only a worker reads.
+   */
+  async describePlan(plan: PlanNode): Promise<TableSchema | null> {
+    this.#checkOpen('describe');
+    const signatures = new Map<string, FunctionSignature>();
+    for (const name of functionsUsed(plan)) {
+      const fn = this.functionDeclaration(name);
+      if (!fn) continue;
+      const category = fn.category ?? 'scalar';
+      const declared = category === 'table' ? Boolean(fn.resultTypes) : fn.resultType !== null;
+      if (!declared || (fn.category === undefined && fn.inputTypes === null)) return null;
+      signatures.set(name, {
+        name, inputTypes: fn.inputTypes, resultType: fn.resultType, category, kind: fn.funcType ?? 'general',
+        resultTypes: fn.resultTypes ?? null, hasMerge: false,
+      } as FunctionSignature);
+    }
+    if (!hasEngineStage(plan)) return compilePlan(plan, signatures).schema;
+    return describeEnginePlan(plan, this.#engine, (p) => compilePlan(p, signatures));
   }
 
   /** @internal */
