@@ -44,6 +44,11 @@ const RENAMED: Readonly<Record<string, string>> = {
   DAYOFMONTH: 'day',
 };
 
+/** The name DuckDB knows a Flink function by (CHAR_LENGTH: length), lower case. */
+export function duckdbFunctionName(name: string): string {
+  return (RENAMED[name.toUpperCase()] ?? name).toLowerCase();
+}
+
 interface Token { readonly kind: 'word' | 'quoted' | 'string' | 'punct' | 'space'; readonly text: string }
 
 function tokenize(text: string): Token[] {

@@ -321,9 +321,14 @@ describe('errors name the statement, the line and column, and what exists', () =
     expect(await sqlError('SELECT id, w FROM orders, LATERAL TABLE(split(product)) AS T(w)')).toMatchObject({ code: 'UNKNOWN_FUNCTION', unknownName: 'split', column: 41 });
   });
 
-  test('a type error fails the job as it is planned, before any row is read', async () => {
-    const result = await tEnv.executeSql('SELECT id FROM orders WHERE product + 1 > 2');
-    await expect(result.collect()).rejects.toMatchObject({ code: 'EXPRESSION_TYPE' });
+  test('a type error is a SqlError pointing into the statement, before anything runs', async () => {
+    expect(await sqlError('SELECT id FROM orders WHERE product + 1 > 2')).toMatchObject({ code: 'EXPRESSION_TYPE', line: 1, column: 29 });
+    expect(await sqlError('SELECT id,\n  UPPER(id) AS u FROM orders')).toMatchObject({ code: 'EXPRESSION_TYPE', line: 2, column: 3 });
+    expect(await sqlError("SELECT id FROM orders WHERE UPPER(product) = 'APPLE' AND product > 1")).toMatchObject({ code: 'EXPRESSION_TYPE', message: expect.stringMatching(/compare|VARCHAR/) });
+    const out = path.join(dir, 'typed-out.csv');
+    await tEnv.executeSql(`CREATE TABLE typed_sink (id BIGINT, n BIGINT) WITH ('connector' = 'filesystem', 'path' = '${out}', 'format' = 'csv')`);
+    expect(await sqlError('INSERT INTO typed_sink SELECT id, CHAR_LENGTH(amount) FROM orders')).toMatchObject({ code: 'EXPRESSION_TYPE', column: 35 });
+    expect(fs.existsSync(out)).toBe(false);
   });
 
   test('CREATE TABLE options: a missing or unknown connector, format or option', async () => {
