@@ -30,7 +30,16 @@ interface AstNode { class?: string; function_name?: string; is_operator?: boolea
 
 /** `sql`, a DuckDB expression over `relation`, with its integer arithmetic wrapping as Flink's does. */
 export async function withFlinkArithmetic(sql: string, connection: DuckDBConnection, relation: string | undefined): Promise<string> {
-  if (!/[-+*]/.test(sql.replace(/'(?:[^']|'')*'/g, "''"))) return sql;
+  if (!/[-+*]/.test(sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"/g, "''"))) return sql;
+  try {
+    return await rewrite(sql, connection, relation);
+  } catch {
+    // What DuckDB's parser cannot round-trip is left as written: its overflow is then DuckDB's error.
+    return sql;
+  }
+}
+
+async function rewrite(sql: string, connection: DuckDBConnection, relation: string | undefined): Promise<string> {
   const serialized = await scalar(connection, `SELECT json_serialize_sql(${literal(`SELECT ${sql}`)})`);
   // A location past 2^53 (none) would not survive JSON.parse: the locations are not needed.
   const tree = JSON.parse(String(serialized).replace(/"query_location":\d+/g, '"query_location":0')) as { error?: boolean; statements?: Array<{ node: { select_list: AstNode[] } }> };
