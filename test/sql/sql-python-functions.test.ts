@@ -106,10 +106,14 @@ describe('SQL jobs with Python functions, on one environment whose workers stay 
     expect(await rows("SELECT * FROM reviews WHERE CAST(twice(stars) AS STRING) = '14'")).toEqual([{ id: 2n, product: 'pear', review: null, stars: 7n }]);
   });
 
-  test('Python scalar functions around OVER windows: over a window\'s result, and inside its ORDER BY', async () => {
+  test('Python scalar functions around OVER windows, GROUP BY expressions and WITH: over their results, and inside them', async () => {
     expect(await rows(`SELECT p, stars FROM (
         SELECT shout(product) AS p, stars, ROW_NUMBER() OVER (PARTITION BY product ORDER BY stars DESC) AS rn FROM reviews
       ) WHERE rn = 1 ORDER BY p`)).toEqual([{ p: 'APPLE!', stars: 5n }, { p: 'PEAR!', stars: 7n }, { p: 'PLUM!', stars: 1n }]);
+    expect(await rows('SELECT shout(product) AS p, COUNT(*) AS n FROM reviews GROUP BY shout(product) HAVING COUNT(*) > 1')).toEqual([{ p: 'APPLE!', n: 2n }]);
+    expect(await rows('WITH loud AS (SELECT shout(product) AS p, stars FROM reviews) SELECT p, SUM(stars) OVER (PARTITION BY p) AS s FROM loud WHERE p = \'APPLE!\'')).toEqual([
+      { p: 'APPLE!', s: 8n }, { p: 'APPLE!', s: 8n },
+    ]);
     expect(await rows('SELECT id, RANK() OVER (ORDER BY shout(product)) AS r FROM reviews ORDER BY id')).toEqual([
       { id: 1n, r: 1n }, { id: 2n, r: 3n }, { id: 3n, r: 1n }, { id: 4n, r: 4n },
     ]);
