@@ -17,13 +17,29 @@ const WIDTHS: Readonly<Record<string, { suffix: string; bits: number; rank: numb
 
 const OPERATORS: Readonly<Record<string, string>> = { '+': 'add', '-': 'sub', '*': 'mul' };
 
-/** The macros the rewrite calls, defined once per engine. */
+/**
+ * The macros the rewrite calls, defined once per engine. Rows that cannot
+ * overflow take DuckDB's own operator; only the others pay for the wide
+ * computation: BIGINT operands are checked in DOUBLE (whose error is far below
+ * the margin kept to 2^63) and wrapped from HUGEINT by masking to 64 bits;
+ * narrower ones are computed in BIGINT, where they cannot overflow, and
+ * wrapped by modulo when out of range.
+ */
 export const ARITHMETIC_MACROS: readonly string[] = Object.entries(WIDTHS).flatMap(([type, { suffix, bits }]) => {
-  const full = `CAST('${(1n << BigInt(bits)).toString()}' AS HUGEINT)`;
-  const half = `CAST('${(1n << BigInt(bits - 1)).toString()}' AS HUGEINT)`;
-  const wrap = (x: string) => `CAST(((${x} + ${half}) % ${full} + ${full}) % ${full} - ${half} AS ${type})`;
-  return Object.entries(OPERATORS).map(([operator, name]) =>
-    `CREATE MACRO flink_${name}_${suffix}(a, b) AS ${wrap(`(CAST(a AS HUGEINT) ${operator} CAST(b AS HUGEINT))`)}`);
+  return Object.entries(OPERATORS).map(([operator, name]) => {
+    if (bits === 64) {
+      const mask = `CAST('${((1n << 64n) - 1n).toString()}' AS HUGEINT)`;
+      const low = `((CAST(a AS HUGEINT) ${operator} CAST(b AS HUGEINT)) & ${mask})`;
+      // The low 64 bits, read as signed: minus 2^64 when bit 63 is set.
+      const wrapped = `CAST(${low} - (${low} >> 63) * CAST('${(1n << 64n).toString()}' AS HUGEINT) AS BIGINT)`;
+      return `CREATE MACRO flink_${name}_${suffix}(a, b) AS CASE WHEN abs(CAST(a AS DOUBLE) ${operator} CAST(b AS DOUBLE)) < 9.2e18 THEN a ${operator} b ELSE ${wrapped} END`;
+    }
+    const full = 1n << BigInt(bits);
+    const half = 1n << BigInt(bits - 1);
+    const wide = `(CAST(a AS BIGINT) ${operator} CAST(b AS BIGINT))`;
+    return `CREATE MACRO flink_${name}_${suffix}(a, b) AS CASE WHEN ${wide} BETWEEN ${-half} AND ${half - 1n} THEN CAST(${wide} AS ${type}) ` +
+      `ELSE CAST(((${wide} + ${half}) % ${full} + ${full}) % ${full} - ${half} AS ${type}) END`;
+  });
 });
 
 interface AstNode { class?: string; function_name?: string; is_operator?: boolean; children?: AstNode[]; [key: string]: unknown }
