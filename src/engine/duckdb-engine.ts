@@ -3,6 +3,7 @@ import path from 'node:path';
 import tmp from 'tmp';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { PyUdfError } from '../errors.js';
+import { ARITHMETIC_MACROS } from './flink-arithmetic.js';
 import { FLINK_MACROS } from './flink-sql.js';
 
 /**
@@ -61,7 +62,7 @@ async function open(): Promise<{ instance: DuckDBInstance; connection: DuckDBCon
     // Flink's semantics where DuckDB's defaults differ (docs/sql-semantics.md).
     await connection.run('SET integer_division = true');
     await connection.run("SET default_null_order = 'nulls_first_on_asc_last_on_desc'");
-    for (const macro of FLINK_MACROS) await connection.run(macro);
+    for (const macro of [...FLINK_MACROS, ...ARITHMETIC_MACROS]) await connection.run(macro);
     return { instance, connection, dir };
   } catch (error) {
     instance?.closeSync();

@@ -9,7 +9,8 @@ import type { DataType } from '../types/data-types.js';
 import type { SqlValue } from '../types/values.js';
 import type { DuckdbEngine } from './duckdb-engine.js';
 import { batchesOfChunks, chunkAppender } from './duckdb-chunks.js';
-import { dataTypeOfDuckdb, duckdbTypeOf, quoteName, readableColumn } from './duckdb-types.js';
+import { dataTypeOfDuckdb, duckdbTypeOf, nestedValue, quoteName, readableColumn } from './duckdb-types.js';
+import { withFlinkArithmetic } from './flink-arithmetic.js';
 import { toDuckdbSql } from './flink-sql.js';
 
 /** What cutting a plan into stages needs from the job running it. */
@@ -72,7 +73,7 @@ async function stageSql(plan: EngineNode, context: StageContext, connection: Duc
       throw engineError(error, plan.text);
     }
   };
-  return plan.build(relations, (text) => toDuckdbSql(text, typeOf));
+  return plan.build(relations, async (text) => withFlinkArithmetic(await toDuckdbSql(text, typeOf), connection, relations[0]));
 }
 
 /** A relation DuckDB can read holding an input's rows: a subquery, a stage's table, or a table filled by the workers. */
@@ -133,6 +134,7 @@ function append(appender: DuckDBAppender, value: SqlValue, type: DataType): void
     case 'FLOAT': return appender.appendFloat(value as number);
     case 'DOUBLE': return appender.appendDouble(value as number);
     case 'BYTES': return appender.appendBlob(value as Uint8Array);
+    case 'ARRAY': case 'MAP': case 'ROW': return appender.appendValue(nestedValue(value, type) as never);
     // Exact texts (DECIMAL, DATE, TIME, TIMESTAMP) DuckDB parses into the column's type.
     default: return appender.appendVarchar(String(value));
   }

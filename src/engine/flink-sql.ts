@@ -23,6 +23,8 @@ export const FLINK_BUILTINS: readonly string[] = Object.freeze([
   'ABS', 'ROUND', 'FLOOR', 'CEIL', 'CEILING', 'MOD', 'POWER', 'SQRT', 'LN', 'LOG10', 'EXP', 'SIGN', 'TRUNCATE',
   'EXTRACT', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAYOFMONTH', 'DAYOFYEAR', 'HOUR', 'MINUTE', 'SECOND',
   'DATE_FORMAT', 'TO_DATE', 'TO_TIMESTAMP', 'TIMESTAMPADD', 'TIMESTAMPDIFF', 'CURRENT_DATE', 'CURRENT_TIMESTAMP',
+  'ROW_NUMBER', 'RANK', 'DENSE_RANK', 'LEAD', 'LAG', 'FIRST_VALUE', 'LAST_VALUE',
+  'CARDINALITY',
 ]);
 
 /** Words of the expression language that are neither columns nor functions. */
@@ -33,12 +35,19 @@ const KEYWORDS = new Set([
   'DECIMAL', 'NUMERIC', 'STRING', 'VARCHAR', 'CHAR', 'BYTES', 'VARBINARY', 'BINARY', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY',
   'HOUR', 'MINUTE', 'SECOND', 'MILLISECOND', 'MICROSECOND', 'DOW', 'DOY', 'EPOCH', 'CURRENT_DATE', 'CURRENT_TIMESTAMP', 'ALL',
   'WITH', 'LOCAL', 'ZONE',
+  // OVER windows.
+  'OVER', 'PARTITION', 'BY', 'ORDER', 'ROWS', 'RANGE', 'PRECEDING', 'FOLLOWING', 'CURRENT', 'ROW', 'UNBOUNDED',
 ]);
 
 const RENAMED: Readonly<Record<string, string>> = {
   CHAR_LENGTH: 'length', CHARACTER_LENGTH: 'length', INITCAP: 'flink_initcap', SPLIT_INDEX: 'flink_split_index',
   DAYOFMONTH: 'day',
 };
+
+/** The name DuckDB knows a Flink function by (CHAR_LENGTH: length), lower case. */
+export function duckdbFunctionName(name: string): string {
+  return (RENAMED[name.toUpperCase()] ?? name).toLowerCase();
+}
 
 interface Token { readonly kind: 'word' | 'quoted' | 'string' | 'punct' | 'space'; readonly text: string }
 
@@ -164,7 +173,22 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
     const close = matching(tokens, open);
     const inner = tokens.slice(open + 1, close).map((t) => (t.kind === 'quoted' ? `\`${t.text}\`` : t.text)).join('');
     const upper = token.text.toUpperCase();
+    if (upper === 'OVER') {
+      // A window no call owns: what follows a rewritten call is consumed with it below.
+      throw new ExpressionError('EXPRESSION_SYNTAX', `OVER must follow a function call in "${text}"`, { expression: text });
+    }
     const args = async () => Promise.all(splitTopLevel(inner).map((a) => toDuckdbSql(a, typeOf)));
+    // `f(x) OVER (spec)`: each aggregate call the rewrites below write gets the window.
+    const overToken = nextSolid(tokens, close);
+    let over = '';
+    let end = close;
+    if (overToken?.kind === 'word' && overToken.text.toUpperCase() === 'OVER' && nextSolid(tokens, tokens.indexOf(overToken, close))?.text === '(') {
+      const overOpen = tokens.indexOf(nextSolid(tokens, tokens.indexOf(overToken, close))!, close);
+      end = matching(tokens, overOpen);
+      const spec = tokens.slice(overOpen + 1, end).map((t) => (t.kind === 'quoted' ? `\`${t.text}\`` : t.text)).join('');
+      over = ` OVER (${await toDuckdbSql(spec, typeOf)})`;
+    }
+    const agg = (call: string) => `${call}${over}`;
     if (upper === 'CONCAT') {
       // Flink: NULL if any argument is NULL (DuckDB's concat skips NULLs; || does not).
       out += `(${(await args()).map((a) => `CAST(${a} AS VARCHAR)`).join(' || ')})`;
@@ -191,23 +215,68 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
       const [arg] = await args();
       const type = await typeOf(arg!);
       // Flink's AVG of integers is integer division of the sum by the count, in the argument's type.
-      out += INTEGER_TYPES.has(type) ? `CAST(sum(${arg}) / count(${arg}) AS ${type === 'HUGEINT' ? 'BIGINT' : type})` : `avg(${arg})`;
+      const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type.replace(/\s/g, ''));
+      if (INTEGER_TYPES.has(type)) {
+        out += `CAST(${agg(`sum(${arg})`)} / ${agg(`count(${arg})`)} AS ${type === 'HUGEINT' ? 'BIGINT' : type})`;
+      } else if (decimal) {
+        // Flink: DECIMAL(38, max(6, s)), the quotient rounded half up; DuckDB's avg gives a DOUBLE.
+        const scale = Math.max(6, Number(decimal[2]));
+        const unscaled = `CAST(${agg(`sum(${arg})`)} * 1${'0'.repeat(scale)} AS HUGEINT)`;
+        const count = agg(`count(${arg})`);
+        out += `(CAST((2 * ${unscaled} + sign(${unscaled}) * ${count}) / (2 * ${count}) AS HUGEINT) * 0.${'0'.repeat(scale - 1)}1)`;
+      } else {
+        out += agg(`avg(${arg})`);
+      }
+    } else if (upper === 'SUM') {
+      const [arg] = await args();
+      const type = await typeOf(arg!);
+      // Flink's SUM of integers keeps the argument's type and wraps around past it, as Java's int arithmetic does.
+      out += INTEGER_TYPES.has(type) && type !== 'HUGEINT' ? wrapInteger(agg(`sum(${arg})`), type) : agg(`sum(${arg})`);
+    } else if (upper === 'CHAR_LENGTH' || upper === 'CHARACTER_LENGTH' || upper === 'POSITION') {
+      // Flink: INT (DuckDB: BIGINT).
+      const call = upper === 'POSITION' ? `position(${await toDuckdbSql(inner, typeOf)})` : `length(${(await args()).join(', ')})`;
+      out += `CAST(${call} AS INTEGER)`;
+    } else if (upper === 'SIGN') {
+      const [arg] = await args();
+      const type = await typeOf(arg!);
+      // Flink: the argument's type (DuckDB: TINYINT).
+      out += `CAST(sign(${arg}) AS ${type})`;
+    } else if (upper === 'CARDINALITY') {
+      const [arg] = await args();
+      // Flink: INT, of an ARRAY or a MAP.
+      out += `CAST(${(await typeOf(arg!)).endsWith('[]') ? 'len' : 'cardinality'}(${arg}) AS INTEGER)`;
+    } else if (upper === 'TRUNCATE') {
+      out += `trunc(${(await args()).join(', ')})`;
     } else if (upper === 'TIMESTAMPADD') {
       const [unit, n, t] = splitTopLevel(inner);
-      out += `(${await toDuckdbSql(t!, typeOf)} + INTERVAL (${await toDuckdbSql(n!, typeOf)}) ${unit!.trim()})`;
+      const point = await toDuckdbSql(t!, typeOf);
+      const sum = `(${point} + INTERVAL (${await toDuckdbSql(n!, typeOf)}) ${unit!.trim()})`;
+      // Flink: a DATE plus days, weeks, months, quarters or years is a DATE (DuckDB: a TIMESTAMP).
+      const dateUnit = /^(DAY|WEEK|MONTH|QUARTER|YEAR)$/i.test(unit!.trim());
+      out += dateUnit && (await typeOf(point)) === 'DATE' ? `CAST(${sum} AS DATE)` : sum;
     } else if (upper === 'TIMESTAMPDIFF') {
       const [unit, a, b] = splitTopLevel(inner);
       // Flink counts whole units elapsed, as DuckDB's date_sub does (date_diff counts boundaries crossed).
-      out += `date_sub('${unit!.trim().toLowerCase()}', ${await toDuckdbSql(a!, typeOf)}, ${await toDuckdbSql(b!, typeOf)})`;
+      out += `CAST(date_sub('${unit!.trim().toLowerCase()}', ${await toDuckdbSql(a!, typeOf)}, ${await toDuckdbSql(b!, typeOf)}) AS INTEGER)`;
     } else if (upper === 'EXTRACT' || upper === 'POSITION' || upper === 'TRIM' || upper === 'SUBSTRING') {
       // Keyword forms (EXTRACT(YEAR FROM d), POSITION(a IN b), ...) DuckDB reads as Flink writes them.
       out += `${token.text}(${await toDuckdbSql(inner, typeOf)})`;
     } else {
-      out += `${RENAMED[upper] ?? token.text}(${(await args()).join(', ')})`;
+      out += agg(`${RENAMED[upper] ?? token.text}(${(await args()).join(', ')})`);
     }
-    i = close + 1;
+    i = end + 1;
   }
   return out;
+}
+
+const INTEGER_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INTEGER: 32, BIGINT: 64 };
+
+/** An integer expression (of any width DuckDB computes it in) wrapped around into `type`, as Java's fixed-width arithmetic does. */
+export function wrapInteger(sql: string, type: string): string {
+  const bits = INTEGER_BITS[type]!;
+  const full = `CAST('${(1n << BigInt(bits)).toString()}' AS HUGEINT)`;
+  const half = `CAST('${(1n << BigInt(bits - 1)).toString()}' AS HUGEINT)`;
+  return `CAST((((CAST(${sql} AS HUGEINT) + ${half}) % ${full} + ${full}) % ${full} - ${half}) AS ${type})`;
 }
 
 function matching(tokens: readonly Token[], open: number): number {
@@ -225,7 +294,7 @@ function javaFormatToStrftime(pattern: string): string {
   return pattern.replace(/yyyy|MM|dd|HH|mm|ss|SSS/g, (p) => ({ yyyy: '%Y', MM: '%m', dd: '%d', HH: '%H', mm: '%M', ss: '%S', SSS: '%g' })[p]!);
 }
 
-const BUILTIN_SYNTAX = /\b(CASE|CAST|TRY_CAST|BETWEEN|IN|LIKE|DISTINCT|INTERVAL|EXTRACT|POSITION|TRIM)\b|\b(DATE|TIMESTAMP|TIME)\s*'|\|\||\bIS\s+(NOT\s+)?(TRUE|FALSE|DISTINCT)\b/i;
+const BUILTIN_SYNTAX = /\b(CASE|CAST|TRY_CAST|BETWEEN|IN|LIKE|DISTINCT|INTERVAL|EXTRACT|POSITION|TRIM|OVER)\b|\b(DATE|TIMESTAMP|TIME)\s*'|\|\||\bIS\s+(NOT\s+)?(TRUE|FALSE|DISTINCT)\b/i;
 
 /** Whether an expression uses SQL the engine evaluates: a built-in function not shadowed by a Python one, or built-in syntax. */
 export function usesBuiltinSql(text: string, functions: readonly string[]): boolean {

@@ -17,6 +17,7 @@ import { arrowSink } from '../io/arrow-tables.js';
 import { compilePlan, runPlan, type CompiledPlan } from './run-plan.js';
 import { DuckdbEngine } from '../engine/duckdb-engine.js';
 import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stages.js';
+import { describePlan as describeEnginePlan } from '../engine/engine-schema.js';
 import { offloadCalcs } from '../engine/host-calcs.js';
 import { fileSink } from '../engine/file-sink.js';
 import type { FileTableDefinition } from '../engine/file-tables.js';
@@ -90,6 +91,25 @@ export class JobRunner {
   get #requirements(): PythonRequirements | null { return this.#host.requirements; }
   #sinkTable(name: string): CsvTableDefinition | FileTableDefinition { return this.#host.sinkTable(name); }
   functionNames(): string[] { return this.#host.functionNames(); }
+
+  /** A plan's result schema without running it or starting a worker; null when a function's types are declared in Python only. */
+  async describePlan(plan: PlanNode): Promise<TableSchema | null> {
+    const signatures = new Map<string, FunctionSignature>();
+    for (const name of functionsUsed(plan)) {
+      const registered = resolveFunctionName(name, this.functionNames());
+      const fn = registered === undefined ? undefined : this.#functions.get(registered);
+      if (!fn) continue;
+      const category = fn.category ?? 'scalar';
+      const declared = category === 'table' ? Boolean(fn.resultTypes) : fn.resultType !== null;
+      if (!declared || (fn.category === undefined && fn.inputTypes === null)) return null;
+      signatures.set(name, {
+        name, inputTypes: fn.inputTypes, resultType: fn.resultType, category, kind: fn.funcType ?? 'general',
+        resultTypes: fn.resultTypes ?? null, hasMerge: false,
+      } as FunctionSignature);
+    }
+    if (!hasEngineStage(plan)) return compilePlan(plan, signatures).schema;
+    return describeEnginePlan(plan, this.#engine, (p) => compilePlan(p, signatures));
+  }
 
   /** Stops running jobs and every worker; closes the engine. */
   async close(): Promise<void> {

@@ -50,7 +50,9 @@ export function columnsTable(columns: Readonly<Record<string, ColumnData>>, sche
 
 // apache-arrow's type ids (its `Type` enum), read from the caller's own Arrow
 // objects: comparing ids needs no Arrow module of ours.
-const ARROW_TYPE = { Int: 2, Float: 3, Binary: 4, Utf8: 5, Bool: 6, Dictionary: -1 } as const;
+const ARROW_TYPE = { Int: 2, Float: 3, Binary: 4, Utf8: 5, Bool: 6, Decimal: 7, Date: 8, Time: 9, Timestamp: 10, Dictionary: -1 } as const;
+/** Digits of a second of apache-arrow's TimeUnit SECOND, MILLISECOND and MICROSECOND (NANOSECOND is not read). */
+const UNIT_PRECISION: Readonly<Record<number, number>> = { 0: 0, 1: 3, 2: 6 };
 const FLOAT_PRECISION = { SINGLE: 1, DOUBLE: 2 } as const;
 
 interface ArrowTypeLike {
@@ -58,6 +60,9 @@ interface ArrowTypeLike {
   readonly bitWidth?: number;
   readonly isSigned?: boolean;
   readonly precision?: number;
+  readonly scale?: number;
+  readonly unit?: number;
+  readonly timezone?: string | null;
   readonly dictionary?: ArrowTypeLike;
 }
 
@@ -80,8 +85,21 @@ function sqlTypeOf(type: ArrowTypeLike, column: string): DataType {
       if (type.precision === FLOAT_PRECISION.SINGLE) return DataTypes.FLOAT();
       if (type.precision === FLOAT_PRECISION.DOUBLE) return DataTypes.DOUBLE();
       break;
+    // Exact types of the same values: a zoned timestamp is an instant (TIMESTAMP_LTZ).
+    case ARROW_TYPE.Decimal:
+      if (type.bitWidth === 128 && type.precision! >= 1 && type.precision! <= 38) return DataTypes.DECIMAL(type.precision!, type.scale!);
+      break;
+    case ARROW_TYPE.Date: return DataTypes.DATE();
+    case ARROW_TYPE.Time:
+    case ARROW_TYPE.Timestamp: {
+      const precision = UNIT_PRECISION[type.unit!];
+      if (precision === undefined) break;
+      if (type.typeId === ARROW_TYPE.Time) return DataTypes.TIME(precision);
+      return type.timezone ? DataTypes.TIMESTAMP_LTZ(precision) : DataTypes.TIMESTAMP(precision);
+    }
   }
-  throw new PyUdfError('INVALID_ARGUMENT', `fromArrow: column "${column}" is ${String(type)}; pyudf reads Bool, Int8-64, Float32/64, Utf8 and Binary columns`);
+  throw new PyUdfError('INVALID_ARGUMENT', `fromArrow: column "${column}" is ${String(type)}; pyudf reads Bool, Int8-64, Float32/64, Utf8, Binary, ` +
+    'Decimal (128-bit), Date, Time and Timestamp (seconds to microseconds) columns');
 }
 
 function isArrowTable(value: unknown): value is arrow.Table {

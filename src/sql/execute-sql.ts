@@ -1,11 +1,12 @@
-import { SqlError } from '../errors.js';
+import { ExpressionError, SqlError } from '../errors.js';
+import { FLINK_BUILTINS, calledNames, duckdbFunctionName } from '../engine/flink-sql.js';
 import { FileSystem, type ConnectTableDescriptor } from '../table/descriptors.js';
 import { udf, type PythonFunction } from '../table/python-function.js';
 import { Schema, type TableSchema } from '../table/schema.js';
 import type { ExecuteOptions, Table } from '../table/table.js';
 import { translateQuery, type QueryCatalog } from './query-translator.js';
 import { SqlTableResult, okResult } from './sql-result.js';
-import { lineColumn } from './sql-text.js';
+import { findName, lineColumn } from './sql-text.js';
 import { recognizeStatement, type Statement } from './statements.js';
 import { fileTableOptions } from './table-options.js';
 
@@ -42,6 +43,7 @@ export async function executeSql(session: SqlSession, text: string, options?: Ex
   switch (statement.kind) {
     case 'query': {
       const { table } = translateQuery(text, statement.queryOffset, session);
+      await checkTypes(table, text, statement.queryOffset);
       return new SqlTableResult({ resultKind: 'SUCCESS_WITH_CONTENT', columns: table.columns }, table.execute(options));
     }
     case 'insert': {
@@ -52,6 +54,7 @@ export async function executeSql(session: SqlSession, text: string, options?: Ex
         });
       }
       const { table } = translateQuery(text, statement.queryOffset, session);
+      await checkTypes(table, text, statement.queryOffset);
       const jobResult = await table.executeInsert(statement.name, options);
       const rows = jobResult.sinks.map((sink) => ({ table: sink.table, rows: sink.rows }));
       return new SqlTableResult({ resultKind: 'SUCCESS_WITH_CONTENT', columns: ['table', 'rows'], jobResult }, rows);
@@ -102,8 +105,10 @@ export async function executeSql(session: SqlSession, text: string, options?: Ex
       return okResult();
     }
     case 'show': {
-      const names = statement.object === 'FUNCTIONS' ? session.functionNames() : statement.object === 'VIEWS' ? session.listViews() : session.tableNames();
-      const column = `${statement.object.toLowerCase().replace(/s$/, '')} name`;
+      const names = statement.object === 'FUNCTIONS'
+        ? [...new Set([...FLINK_BUILTINS.map((name) => name.toLowerCase()), ...session.functionNames()])]
+        : statement.object === 'USER FUNCTIONS' ? session.functionNames() : statement.object === 'VIEWS' ? session.listViews() : session.tableNames();
+      const column = statement.object.endsWith('FUNCTIONS') ? 'function name' : `${statement.object.toLowerCase().replace(/s$/, '')} name`;
       return new SqlTableResult({ resultKind: 'SUCCESS_WITH_CONTENT', columns: [column] }, [...names].sort().map((name) => ({ [column]: name })));
     }
     case 'describe': {
@@ -114,8 +119,9 @@ export async function executeSql(session: SqlSession, text: string, options?: Ex
           statement: text, ...at(statement.nameOffset), unknownName: statement.name, candidates: known,
         });
       }
-      const schema = session.tableSchema(statement.name);
-      // A view's types are known once its plan is compiled, which Python functions' declarations take part in.
+      // A view's types are its plan's, found without running it; a Python function whose types only its
+      // Python declaration gives (read by a worker) leaves them unknown until a job runs.
+      const schema = session.tableSchema(statement.name) ?? await table.describeSchema();
       const rows = schema
         ? schema.map((f) => ({ name: f.name, type: f.type.sqlText, null: !f.type.sqlText.endsWith('NOT NULL') }))
         : table.columns.map((name) => ({ name, type: null, null: true }));
@@ -126,6 +132,27 @@ export async function executeSql(session: SqlSession, text: string, options?: Ex
       const plan = ['== Table API calls ==', ...calls.map((call, i) => `${i === 0 ? '' : '  .'}${call}`)].join('\n');
       return new SqlTableResult({ resultKind: 'SUCCESS_WITH_CONTENT', columns: ['result'] }, [{ result: plan }]);
     }
+  }
+}
+
+/**
+ * Plans the query's types (no row read, no worker started) so that a type
+ * error, such as UPPER of a BIGINT or a STRING compared with a number, is a
+ * SqlError pointing into the statement before anything runs. Where the types
+ * are not known yet (a function typed only in Python), the job checks them as
+ * it plans.
+ */
+async function checkTypes(table: Table, text: string, offset: number): Promise<void> {
+  try {
+    await table.describeSchema();
+  } catch (error) {
+    if (!(error instanceof ExpressionError) || error.code !== 'EXPRESSION_TYPE') return; // the job reports it, as before
+    // The function the engine found no match for, else the expression's first name.
+    const engineName = /argument types '([A-Za-z_][A-Za-z0-9_]*)\(/.exec(error.message)?.[1]?.toLowerCase();
+    const first = calledNames(error.expression).find((name) => duckdbFunctionName(name) === engineName)
+      ?? /[A-Za-z_][A-Za-z0-9_$]*|`(?:[^`]|``)+`/.exec(error.expression)?.[0]?.replace(/^`|`$/g, '');
+    const at = first === undefined ? -1 : findName(text, first, offset);
+    throw new SqlError('EXPRESSION_TYPE', error.message.replace(/\n[\s\S]*$/, ''), { statement: text, ...lineColumn(text, at < 0 ? offset : at), cause: error });
   }
 }
 

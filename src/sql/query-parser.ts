@@ -47,7 +47,14 @@ export interface LateralTable {
 export interface ParsedQuery {
   readonly ast: SqlAst;
   readonly laterals: ReadonlyMap<string, LateralTable>;
+  /** `f(x) OVER (spec)`: the parser sees `__overN(f(x))` (`__overN()` for `f()`); each name maps to its window. */
+  readonly overs: ReadonlyMap<string, OverWindow>;
 }
+
+export const OVER_PREFIX = '__over';
+
+/** An OVER window as written: its spec, and the call it applies to when that call has no arguments (ROW_NUMBER()). */
+export interface OverWindow { readonly spec: string; readonly call: string | null }
 
 export const LATERAL_PREFIX = '__lateral_';
 
@@ -62,6 +69,7 @@ export function parseQuery(statement: string, offset: number): ParsedQuery {
   let text = statement.slice(0, offset).replace(/[^\n]/g, ' ') + statement.slice(offset);
   const tokens = tokenize(text).filter((t) => t.start >= offset);
   const laterals = new Map<string, LateralTable>();
+  const overs = new Map<string, OverWindow>();
   // A rewrite longer than what it replaces moves what follows: kept to map the parser's positions back.
   const shifts: Array<{ at: number; by: number }> = [];
   const shifted = (offset: number) => offset + shifts.reduce((sum, s) => sum + (s.at <= offset ? s.by : 0), 0);
@@ -71,6 +79,23 @@ export function parseQuery(statement: string, offset: number): ParsedQuery {
       text = replaceKeepingOffsets(text, shifted(tokens[i]!.start), shifted(lateral.end), lateral.table.name);
       laterals.set(lateral.table.name, lateral.table);
       i = lateral.next - 1;
+    } else if (isKeyword(tokens[i], 'OVER') && tokens[i + 1]?.value === '(' && tokens[i - 1]?.value === ')') {
+      // The grammar has no OVER (...): `f(x) OVER (spec)` becomes `__overN(f(x))` and spaces, at the same length.
+      const callOpen = openingOf(tokens, i - 1);
+      const nameToken = tokens[callOpen - 1];
+      const close = closingOf(tokens, i + 1);
+      if (nameToken?.kind !== 'word' || close < 0) throw syntaxError(statement, tokens[i]!.start, 'expected a function call before OVER and a window in parentheses after it');
+      const name = `${OVER_PREFIX}${overs.size}`;
+      const call = statement.slice(nameToken.start, tokens[i - 1]!.end);
+      const start = shifted(nameToken.start);
+      const end = shifted(tokens[close]!.end);
+      // A call without arguments (ROW_NUMBER(), RANK()) the grammar reads only before OVER: it is kept aside.
+      const bare = callOpen === i - 2;
+      const replacement = bare ? `${name}()` : `${name}(${call})`;
+      if (replacement.length > end - start) throw unsupported(statement, tokens[i]!.start, 'an OVER window this short');
+      text = text.slice(0, start) + replacement.padEnd(end - start, ' ') + text.slice(end);
+      overs.set(name, { spec: statement.slice(tokens[i + 1]!.end, tokens[close]!.start), call: bare ? call : null });
+      i = close;
     } else if (isKeyword(tokens[i], 'OFFSET') || isKeyword(tokens[i], 'FETCH')) {
       const rewritten = readOffsetFetch(tokens, i);
       if (rewritten) {
@@ -98,8 +123,75 @@ export function parseQuery(statement: string, offset: number): ParsedQuery {
     if (ast.length !== 1) throw syntaxError(statement, offset, 'expected one statement');
     ast = ast[0];
   }
-  return { ast: ast as SqlAst, laterals };
+  return { ast: ast as SqlAst, laterals, overs };
 }
+
+/** The index of the "(" that the ")" at `close` ends. */
+function openingOf(tokens: readonly Token[], close: number): number {
+  let depth = 0;
+  for (let i = close; i >= 0; i--) {
+    if (tokens[i]!.kind !== 'symbol') continue;
+    if (tokens[i]!.value === ')') depth++;
+    if (tokens[i]!.value === '(' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** The index of the ")" that ends the "(" at `open`; -1 when none does. */
+function closingOf(tokens: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    if (tokens[i]!.kind !== 'symbol') continue;
+    if (tokens[i]!.value === '(') depth++;
+    if (tokens[i]!.value === ')' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * Puts the OVER windows back into an expression's text: `__overN(f(x))`
+ * becomes `f(x) OVER (spec)`, the spec's qualified names (`o.k`) replaced by
+ * `name(qualifier, column)`.
+ */
+export function restoreOvers(text: string, overs: ReadonlyMap<string, OverWindow>, name: (qualifier: string | null, column: string) => string): string {
+  if (overs.size === 0 || !text.includes(OVER_PREFIX)) return text;
+  const tokens = tokenize(text);
+  let out = '';
+  let at = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const over = tokens[i]!.kind === 'word' ? overs.get(tokens[i]!.value) : undefined;
+    if (over === undefined || tokens[i + 1]?.value !== '(') continue;
+    const close = closingOf(tokens, i + 1);
+    const inner = over.call ?? restoreOvers(text.slice(tokens[i + 1]!.end, tokens[close]!.start), overs, name);
+    out += `${text.slice(at, tokens[i]!.start)}${inner} OVER (${windowSpec(over.spec, name)})`;
+    at = tokens[close]!.end;
+    i = close;
+  }
+  return out + text.slice(at);
+}
+
+function windowSpec(spec: string, name: (qualifier: string | null, column: string) => string): string {
+  const tokens = tokenize(spec);
+  let out = '';
+  let at = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind !== 'word' && t.kind !== 'quoted') continue;
+    const qualified = tokens[i + 1]?.value === '.' && (tokens[i + 2]?.kind === 'word' || tokens[i + 2]?.kind === 'quoted');
+    if (qualified) {
+      out += `${spec.slice(at, t.start)}${name(t.value, tokens[i + 2]!.value)}`;
+      at = tokens[i + 2]!.end;
+      i += 2;
+    } else if (t.kind === 'quoted' || (!WINDOW_WORDS.has(t.value.toUpperCase()) && tokens[i + 1]?.value !== '(')) {
+      out += `${spec.slice(at, t.start)}${name(null, t.value)}`;
+      at = t.end;
+    }
+  }
+  return out + spec.slice(at);
+}
+
+const WINDOW_WORDS = new Set(['PARTITION', 'BY', 'ORDER', 'ASC', 'DESC', 'NULLS', 'FIRST', 'LAST', 'ROWS', 'RANGE', 'BETWEEN', 'AND',
+  'UNBOUNDED', 'PRECEDING', 'FOLLOWING', 'CURRENT', 'ROW', 'INTERVAL', 'DAY', 'HOUR', 'MINUTE', 'SECOND']);
 
 function readLateral(statement: string, tokens: readonly Token[], at: number, index: number): { table: LateralTable; end: number; next: number } {
   const open = tokens[at + 2];

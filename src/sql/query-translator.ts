@@ -1,6 +1,6 @@
 import { ExpressionError, PyUdfError, SqlError } from '../errors.js';
 import type { Table } from '../table/table.js';
-import { LATERAL_PREFIX, expressionText, parseQuery, unsupported, type LateralTable, type SqlAst } from './query-parser.js';
+import { LATERAL_PREFIX, expressionText, parseQuery, restoreOvers, unsupported, type LateralTable, type OverWindow, type SqlAst } from './query-parser.js';
 import { findName, lineColumn } from './sql-text.js';
 
 /** What a query needs from its TableEnvironment: the catalog's tables and views by name. */
@@ -23,9 +23,9 @@ export interface TranslatedQuery {
  * is checked on the way, and nothing runs.
  */
 export function translateQuery(statement: string, offset: number, catalog: QueryCatalog): TranslatedQuery {
-  const { ast, laterals } = parseQuery(statement, offset);
+  const { ast, laterals, overs } = parseQuery(statement, offset);
   if (ast.type !== 'select') throw unsupported(statement, offset, `a ${String(ast.type).toUpperCase()} statement as a query`);
-  const translator = new QueryTranslator(statement, offset, catalog, laterals);
+  const translator = new QueryTranslator(statement, offset, catalog, laterals, overs);
   const table = translator.query(ast);
   return { table, calls: Object.freeze(translator.calls) };
 }
@@ -62,10 +62,12 @@ class QueryTranslator {
     readonly offset: number,
     readonly catalog: QueryCatalog,
     readonly laterals: ReadonlyMap<string, LateralTable>,
+    readonly overs: ReadonlyMap<string, OverWindow>,
   ) {}
 
   /** A query: a SELECT, or SELECTs joined by set operations, whose last ORDER BY / LIMIT applies to the whole. */
   query(ast: SqlAst): Table {
+    if (Array.isArray(ast.with) && ast.with.length > 0) return this.withQuery(ast);
     if (!ast._next) return this.select(ast);
     const operands: SqlAst[] = [];
     const operations: string[] = [];
@@ -90,15 +92,51 @@ class QueryTranslator {
     return this.ordered(table, order.keys, last.limit);
   }
 
+  /**
+   * `WITH a AS (...), b AS (...) <query>`: each common table expression is
+   * translated once, in order (a later one may read an earlier one), and the
+   * query reads them as tables, before the catalog's tables of the same name.
+   */
+  withQuery(ast: SqlAst): Table {
+    const named = new Map<string, Table>();
+    const catalog: QueryCatalog = {
+      lookup: (name) => named.get(name) ?? this.catalog.lookup(name),
+      tableNames: () => [...named.keys(), ...this.catalog.tableNames()],
+    };
+    for (const item of ast.with as Array<{ name: { value: string }; stmt: { ast: SqlAst }; columns: Array<SqlAst | string> | null }>) {
+      const name = item.name.value;
+      if (named.has(name)) {
+        throw new SqlError('INVALID_ARGUMENT', `WITH names "${name}" twice`, { statement: this.statement, ...this.position(findName(this.statement, name, this.offset)) });
+      }
+      let table = new QueryTranslator(this.statement, this.offset, catalog, this.laterals, this.overs).withCalls(this.calls).query(item.stmt.ast);
+      if (Array.isArray(item.columns) && item.columns.length > 0) {
+        const columns = item.columns.map((c) => (typeof c === 'string' ? c : columnName(c)));
+        if (columns.length !== table.columns.length) {
+          throw new SqlError('INVALID_ARGUMENT', `WITH ${name}(${columns.join(', ')}) names ${columns.length} columns; its query has ${table.columns.length}`, {
+            statement: this.statement, ...this.position(findName(this.statement, name, this.offset)),
+          });
+        }
+        const renamed = table;
+        const aliases = columns.map(quote).join(', ');
+        this.calls.push(`alias(${JSON.stringify(aliases)})`);
+        table = this.guard(() => renamed.alias(aliases), 'WITH');
+      }
+      named.set(name, table);
+    }
+    return new QueryTranslator(this.statement, this.offset, catalog, this.laterals, this.overs).withCalls(this.calls).query({ ...ast, with: null });
+  }
+
   select(ast: SqlAst): Table {
-    if (Array.isArray(ast.with) && ast.with.length > 0) throw unsupported(this.statement, this.at('WITH'), 'WITH');
     const from = ast.from as SqlAst[] | null;
     if (!Array.isArray(from) || from.length === 0) throw unsupported(this.statement, this.at('SELECT'), 'SELECT without FROM');
     const scope: Scope = new Map();
     let table = this.fromItem(from[0]!, scope);
     for (const item of from.slice(1)) table = this.join(table, item, scope);
     if (ast.where) table = this.step(table, 'where', this.expression(ast.where as SqlAst, scope), 'WHERE');
-    const groupBy = (ast.groupby as { columns?: SqlAst[] | null } | null)?.columns ?? null;
+    let groupBy = (ast.groupby as { columns?: SqlAst[] | null } | null)?.columns ?? null;
+    if (groupBy && groupBy.some((key) => key.type !== 'column_ref')) {
+      ({ table, ast, groupBy } = this.groupKeyColumns(table, ast, groupBy, scope));
+    }
     const items = this.selectItems(ast.columns as SqlAst[], table.columns, scope);
     // ORDER BY may sort by what the select list leaves out: such keys are computed as hidden columns, dropped after sorting.
     const order = this.orderKeys(ast.orderby, items, scope);
@@ -108,10 +146,7 @@ class QueryTranslator {
     const fields = [...items.map((i) => i.text), ...order.hidden.map((text, i) => `${text} AS ${quote(`$order${i}`)}`)];
     let hidden = order.hidden.length > 0;
     if (groupBy && groupBy.length > 0) {
-      const keys = groupBy.map((key) => {
-        if (key.type !== 'column_ref') throw unsupported(this.statement, this.at('GROUP'), 'GROUP BY an expression (group by a column of a subquery instead)');
-        return this.expression(key, scope);
-      }).join(', ');
+      const keys = groupBy.map((key) => this.expression(key, scope)).join(', ');
       table = this.grouped(table, keys, items, fields, ast.having as SqlAst | null, scope);
       hidden ||= Boolean(ast.having);
     } else if (ast.having) {
@@ -126,6 +161,55 @@ class QueryTranslator {
     }
     table = this.ordered(table, order.keys, ast.limit);
     return hidden ? this.step(table, 'select', items.map((i) => quote(i.name)).join(', '), 'SELECT') : table;
+  }
+
+  /**
+   * `GROUP BY UPPER(s)`, `GROUP BY a + 1`: each key expression becomes a
+   * column computed before grouping, and the select list, HAVING and ORDER BY
+   * use that column where they repeat the expression, as Flink's planner
+   * projects grouping expressions first. A position (`GROUP BY 1`) is refused,
+   * as Flink's default SQL conformance refuses it.
+   */
+  groupKeyColumns(table: Table, ast: SqlAst, groupBy: SqlAst[], scope: Scope): { table: Table; ast: SqlAst; groupBy: SqlAst[] } {
+    const computed: Array<{ text: string; column: string }> = [];
+    const keys = groupBy.map((key) => {
+      if (key.type === 'column_ref') return key;
+      if (key.type === 'number') {
+        throw new SqlError('INVALID_ARGUMENT', `GROUP BY ${String(key.value)}: Flink SQL does not group by a select item's position; repeat the expression or name a column`, {
+          statement: this.statement, ...this.position(this.at('GROUP')),
+        });
+      }
+      const text = this.expression(key, scope);
+      const column = `$group${computed.length}`;
+      computed.push({ text, column });
+      return { type: 'column_ref', table: null, column } as SqlAst;
+    });
+    const fields = computed.map((c) => `${c.text} AS ${quote(c.column)}`).join(', ');
+    const input = table;
+    this.calls.push(`addColumns(${JSON.stringify(fields)})`);
+    const withKeys = this.guard(() => input.addColumns(fields), 'GROUP');
+    const replace = (expr: unknown): unknown => {
+      if (Array.isArray(expr)) return expr.map(replace);
+      if (expr === null || typeof expr !== 'object') return expr;
+      const node = expr as SqlAst;
+      if (node.type !== undefined && node.type !== 'column_ref' && typeof node.type === 'string') {
+        let text: string | null = null;
+        try { text = this.expression(node, scope); } catch { text = null; }
+        const key = computed.find((c) => c.text === text);
+        if (key) return { type: 'column_ref', table: null, column: key.column };
+      }
+      const copy: SqlAst = {};
+      for (const [k, v] of Object.entries(node)) copy[k] = replace(v);
+      return copy;
+    };
+    const columns = (ast.columns as SqlAst[]).map((column, i) => {
+      const expr = replace(column.expr) as SqlAst;
+      // An item that was an expression keeps the name it had (_c0), not the key column's.
+      const named = (column.expr as SqlAst).type !== 'column_ref' && typeof column.as !== 'string' ? { as: `_c${i}` } : {};
+      return { ...column, expr, ...named };
+    });
+    const orderby = Array.isArray(ast.orderby) ? (ast.orderby as SqlAst[]).map((o) => ({ ...o, expr: replace(o.expr) })) : ast.orderby;
+    return { table: withKeys, ast: { ...ast, columns, having: replace(ast.having), orderby }, groupBy: keys };
   }
 
   /** ORDER BY's keys as orderBy takes them: a selected expression by its column, anything else as a hidden column. */
@@ -181,7 +265,7 @@ class QueryTranslator {
   /** A table, a view or a subquery in FROM. */
   fromItem(item: SqlAst, scope: Scope): Table {
     if (item.expr && (item.expr as SqlAst).ast) {
-      const table = new QueryTranslator(this.statement, this.offset, this.catalog, this.laterals).withCalls(this.calls).query((item.expr as SqlAst).ast as SqlAst);
+      const table = new QueryTranslator(this.statement, this.offset, this.catalog, this.laterals, this.overs).withCalls(this.calls).query((item.expr as SqlAst).ast as SqlAst);
       if (typeof item.as === 'string') scope.set(item.as, identity(table.columns));
       return table;
     }
@@ -355,7 +439,16 @@ class QueryTranslator {
 
   /** An expression as Table API text: qualified names lose their (checked) qualifier. */
   expression(expr: SqlAst, scope: Scope): string {
-    return expressionText(this.unqualified(expr, scope));
+    return restoreOvers(expressionText(this.unqualified(expr, scope)), this.overs, (qualifier, column) => {
+      if (qualifier === null) return quote(column);
+      const actual = this.scoped(qualifier, scope).get(column);
+      if (actual === undefined) {
+        throw new SqlError('UNKNOWN_COLUMN', `unknown column "${qualifier}.${column}" in OVER (...)`, {
+          statement: this.statement, ...this.position(findName(this.statement, column, this.offset)), unknownName: column,
+        });
+      }
+      return quote(actual);
+    });
   }
 
   unqualified(expr: unknown, scope: Scope): SqlAst {
@@ -363,6 +456,8 @@ class QueryTranslator {
     if (expr === null || typeof expr !== 'object') return expr as SqlAst;
     const node = expr as SqlAst;
     if (node.type === 'column_ref' && typeof node.table === 'string') {
+      // `r.f` where r is no table but a ROW column: the field f of r, as Flink reads it.
+      if (!scope.has(node.table) && [...scope.values()].some((columns) => columns.has(node.table as string))) return node;
       const columns = this.scoped(node.table, scope);
       const name = columnName(node);
       const actual = columns.get(name);

@@ -9,7 +9,7 @@ export type Statement =
   | { kind: 'createView'; name: string; nameOffset: number; ifNotExists: boolean; queryOffset: number }
   | { kind: 'createFunction'; name: string; nameOffset: number; ifNotExists: boolean; callable: string; callableOffset: number }
   | { kind: 'drop'; object: 'TABLE' | 'VIEW' | 'FUNCTION'; name: string; nameOffset: number; ifExists: boolean }
-  | { kind: 'show'; object: 'TABLES' | 'VIEWS' | 'FUNCTIONS' }
+  | { kind: 'show'; object: 'TABLES' | 'VIEWS' | 'FUNCTIONS' | 'USER FUNCTIONS' }
   | { kind: 'describe'; name: string; nameOffset: number }
   | { kind: 'explain'; queryOffset: number }
   | { kind: 'insert'; name: string; nameOffset: number; queryOffset: number }
@@ -47,6 +47,12 @@ export function recognizeStatement(text: string): Statement {
     }
     case 'SHOW': {
       reader.next();
+      // SHOW FUNCTIONS lists the built-in functions and the user's, SHOW USER FUNCTIONS the user's alone, as in Flink.
+      if (reader.optional('USER')) {
+        reader.keyword('FUNCTIONS');
+        reader.end();
+        return { kind: 'show', object: 'USER FUNCTIONS' };
+      }
       const object = reader.oneOf(['TABLES', 'VIEWS', 'FUNCTIONS']) as 'TABLES' | 'VIEWS' | 'FUNCTIONS';
       reader.end();
       return { kind: 'show', object };

@@ -324,7 +324,13 @@ export class TableEnvironment {
     this.#registerTable(name, fileTableDefinition(filePath, format, options, toTableSchema(schema, 'registerFileTable'), `registerFileTable("${name}")`));
   }
 
-  /** A table of an apache-arrow Table's columns, used without copying (BOOLEAN, integer, floating point, STRING and BYTES columns). */
+  /**
+   * A table of an apache-arrow Table's columns, used without copying: Bool,
+   * Int8-64, Float32/64, Utf8 and Binary as BOOLEAN ... BYTES; 128-bit Decimal
+   * as DECIMAL(p, s); Date as DATE; Time and Timestamp (seconds to
+   * microseconds) as TIME(p) and TIMESTAMP(p), a zoned Timestamp as
+   * TIMESTAMP_LTZ(p). Other columns are an INVALID_ARGUMENT error naming them.
+   */
   fromArrow(table: arrow.Table): Table {
     return this.#scan('(arrow)', arrowTable(table));
   }
@@ -528,6 +534,17 @@ export class TableEnvironment {
   async runArrow(plan: PlanNode, options?: ExecuteOptions): Promise<arrow.Table> {
     this.#checkOpen('execute');
     return (await this.#jobs()).runArrow(plan, options);
+  }
+
+  /**
+   * @internal
+   * A plan's result schema without running it or starting a worker; null when
+   * a Python function it calls takes its types from its Python declaration,
+   * which only a worker reads.
+   */
+  async describePlan(plan: PlanNode): Promise<TableSchema | null> {
+    this.#checkOpen('describe');
+    return (await this.#jobs()).describePlan(plan);
   }
 
   /** @internal */

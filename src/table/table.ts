@@ -4,6 +4,7 @@ import type { SelectItem } from '../expressions/nodes.js';
 import { parsePredicate, parseSelectList } from '../expressions/parse.js';
 import { parseTableFunctionCall } from '../expressions/table-function-call.js';
 import type { PlanNode } from '../planning/plan.js';
+import type { TableSchema } from './schema.js';
 import { validateNames } from '../planning/validate.js';
 import type { PythonFunction } from './python-function.js';
 import type { Row } from '../types/values.js';
@@ -63,6 +64,7 @@ export interface TableHost {
   runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows>;
   runStream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row>;
   runArrow(plan: PlanNode, options?: ExecuteOptions): Promise<arrow.Table>;
+  describePlan(plan: PlanNode): Promise<TableSchema | null>;
 }
 
 export interface CollectedRows {
@@ -167,6 +169,15 @@ export class Table<R = Row> {
   /** Output column names, in order. */
   get columns(): readonly string[] {
     return this.#plan.columns;
+  }
+
+  /**
+   * @internal
+   * The result's columns with their types, found without running the table;
+   * null when a Python function it calls declares its types in Python only.
+   */
+  describeSchema(): Promise<TableSchema | null> {
+    return this.#host.describePlan(this.#plan);
   }
 
   /**

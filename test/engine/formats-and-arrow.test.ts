@@ -70,3 +70,33 @@ test('fromArrow and toArrow move columns without a row object, through an engine
   }
   expect(pythonWorkers()).toEqual([]);
 });
+
+test('fromArrow reads Decimal, Date, Time and Timestamp columns as the exact SQL types, also through an engine stage', async () => {
+  const tEnv = TableEnvironment.create({ parallelism: 1 });
+  try {
+    // 128-bit decimals are four little-endian 32-bit words: 12.3400 and -0.0001 at scale 4.
+    const decimalType = new arrow.Decimal(4, 10, 128);
+    const price = arrow.makeVector(arrow.makeData({ type: decimalType, length: 2, data: new Uint32Array([123400, 0, 0, 0, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]) }));
+    const day = arrow.vectorFromArray([Date.UTC(2024, 1, 29), Date.UTC(1969, 11, 31)], new arrow.DateMillisecond());
+    const time = arrow.vectorFromArray([(13 * 3600 + 45 * 60) * 1000 + 250, 0], new arrow.TimeMillisecond());
+    const at = arrow.vectorFromArray([new Date('2024-02-29T13:45:30.250Z'), null]);
+    const instant = arrow.makeVector(arrow.makeData({ type: new arrow.Timestamp(arrow.TimeUnit.MICROSECOND, 'Europe/Paris'), length: 2, data: BigInt64Array.from([1709214330250001n, 0n]) }));
+    const id = BigInt64Array.from([2n, 1n]);
+    const input = new arrow.Table({ id: arrow.makeVector(id), price, day, time, at, instant });
+    const table = tEnv.fromArrow(input);
+    const expected = [
+      { id: 1n, price: '-0.0001', day: '1969-12-31', time: '00:00:00.000000', at: null, instant: '1970-01-01T00:00:00.000000Z' },
+      { id: 2n, price: '12.3400', day: '2024-02-29', time: '13:45:00.250000', at: '2024-02-29T13:45:30.250', instant: '2024-02-29T13:45:30.250001Z' },
+    ];
+    // An engine stage gives TIME back at DuckDB's precision, microseconds.
+    expect(await table.orderBy('id').execute().collect()).toEqual(expected);
+    expect(await table.select('time').execute().collect()).toEqual([{ time: '13:45:00.250' }, { time: '00:00:00.000' }]);
+    expect(await table.where("day < DATE '2000-01-01'").select('id, price').execute().collect()).toEqual([{ id: 1n, price: '-0.0001' }]);
+    const types = (await table.execute().toArrow()).schema.fields.map((f) => String(f.type));
+    expect(types).toEqual(['Int64', 'Decimal[10e+4]', 'Date32<DAY>', 'Time32<MILLISECOND>', 'Timestamp<MILLISECOND>', 'Timestamp<MICROSECOND, UTC>']);
+    const nanos = arrow.makeVector(arrow.makeData({ type: new arrow.TimestampNanosecond(), length: 1, data: BigInt64Array.from([1n]) }));
+    expect(() => tEnv.fromArrow(new arrow.Table({ n: nanos }))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/column "n" is Timestamp<NANOSECOND>/) }));
+  } finally {
+    await tEnv.close();
+  }
+});

@@ -71,7 +71,10 @@ describe('SQL jobs with Python functions, on one environment whose workers stay 
   }
 
   test('CREATE FUNCTION registers every kind; SHOW FUNCTIONS lists them', async () => {
-    expect(await rows('SHOW FUNCTIONS')).toEqual(['shout', 'split', 'total', 'twice'].map((name) => ({ 'function name': name })));
+    expect(await rows('SHOW USER FUNCTIONS')).toEqual(['shout', 'split', 'total', 'twice'].map((name) => ({ 'function name': name })));
+    const all = (await rows('SHOW FUNCTIONS')).map((row) => row['function name']);
+    expect(all).toEqual(expect.arrayContaining(['shout', 'split', 'total', 'twice', 'upper', 'sum', 'row_number']));
+    expect(all).toEqual([...all].sort());
     const error = await tEnv.executeSql("CREATE FUNCTION shout AS 'shop_udfs.shout' LANGUAGE PYTHON").catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', line: 1, column: 17 });
     await tEnv.executeSql("CREATE FUNCTION IF NOT EXISTS shout AS 'shop_udfs.shout' LANGUAGE PYTHON");
@@ -101,6 +104,19 @@ describe('SQL jobs with Python functions, on one environment whose workers stay 
     const explained = (await rows("EXPLAIN SELECT id FROM reviews WHERE shout(product) LIKE 'P%'"))[0]!.result as string;
     expect(explained).toContain('.where("shout(`product`) LIKE \'P%\'")');
     expect(await rows("SELECT * FROM reviews WHERE CAST(twice(stars) AS STRING) = '14'")).toEqual([{ id: 2n, product: 'pear', review: null, stars: 7n }]);
+  });
+
+  test('Python scalar functions around OVER windows, GROUP BY expressions and WITH: over their results, and inside them', async () => {
+    expect(await rows(`SELECT p, stars FROM (
+        SELECT shout(product) AS p, stars, ROW_NUMBER() OVER (PARTITION BY product ORDER BY stars DESC) AS rn FROM reviews
+      ) WHERE rn = 1 ORDER BY p`)).toEqual([{ p: 'APPLE!', stars: 5n }, { p: 'PEAR!', stars: 7n }, { p: 'PLUM!', stars: 1n }]);
+    expect(await rows('SELECT shout(product) AS p, COUNT(*) AS n FROM reviews GROUP BY shout(product) HAVING COUNT(*) > 1')).toEqual([{ p: 'APPLE!', n: 2n }]);
+    expect(await rows('WITH loud AS (SELECT shout(product) AS p, stars FROM reviews) SELECT p, SUM(stars) OVER (PARTITION BY p) AS s FROM loud WHERE p = \'APPLE!\'')).toEqual([
+      { p: 'APPLE!', s: 8n }, { p: 'APPLE!', s: 8n },
+    ]);
+    expect(await rows('SELECT id, RANK() OVER (ORDER BY shout(product)) AS r FROM reviews ORDER BY id')).toEqual([
+      { id: 1n, r: 1n }, { id: 2n, r: 3n }, { id: 3n, r: 1n }, { id: 4n, r: 4n },
+    ]);
   });
 
   test('a table function via LATERAL TABLE: the comma form drops rows it yields nothing for', async () => {
@@ -136,6 +152,16 @@ describe('SQL jobs with Python functions, on one environment whose workers stay 
     expect(await perReview.execute().collect()).toEqual([{ id: 1n, s: 3n }, { id: 3n, s: 3n }, { id: 4n, s: 12n }]);
     tEnv.createTemporaryView('per_review', perReview);
     expect(await rows('SELECT id FROM per_review WHERE s > 3')).toEqual([{ id: 4n }]);
+    // Functions whose types only their Python declaration gives leave a view's types unknown to DESCRIBE;
+    // one declared in TypeScript gives them, without starting a worker.
+    expect(await rows('DESCRIBE loud_words')).toEqual([{ name: 'id', type: null, null: true }, { name: 'word', type: null, null: true }]);
+    tEnv.createTemporarySystemFunction('len_ts', udf('lambda s: len(s)', [DataTypes.STRING()], DataTypes.INT()));
+    await tEnv.executeSql('CREATE VIEW lengths AS SELECT id, len_ts(product) AS n, UPPER(product) AS p FROM reviews ORDER BY n');
+    expect(await rows('DESCRIBE lengths')).toEqual([
+      { name: 'id', type: 'BIGINT', null: true }, { name: 'n', type: 'INT', null: true }, { name: 'p', type: 'STRING', null: true },
+    ]);
+    await tEnv.executeSql('DROP VIEW lengths');
+    await tEnv.executeSql('DROP FUNCTION len_ts');
   });
 
   test('INSERT INTO a CSV table from a job with Python functions, read back', async () => {
