@@ -9,7 +9,7 @@ UDF modules written for PyFlink port by changing the import line::
 from __future__ import annotations
 
 from pyudf.data_view import DataView, ListView, MapView
-from pyudf.aggregate_function import AggregateFunction, UserDefinedAggregateFunctionWrapper, udaf
+from pyudf.aggregate_function import AggregateFunction, ImperativeAggregateFunction, UserDefinedAggregateFunctionWrapper, udaf
 from pyudf.row import Row, RowKind
 from pyudf.table_aggregate_function import TableAggregateFunction, UserDefinedTableAggregateFunctionWrapper, udtaf
 from pyudf.table_function import TableFunction, UserDefinedTableFunctionWrapper, udtf
@@ -26,6 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AggregateFunction",
+    "ImperativeAggregateFunction",
     "DataType",
     "DataTypes",
     "DataView",

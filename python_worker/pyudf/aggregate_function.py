@@ -11,24 +11,20 @@ from pyudf.udf import (
 AGGREGATE_FUNC_TYPES = ("general", "pandas")
 
 
-class AggregateFunction(UserDefinedFunction):
-    """Maps the values of a group of rows to one value, through an accumulator.
+class ImperativeAggregateFunction(UserDefinedFunction):
+    """What aggregate and table aggregate functions share, as PyFlink's base class of the same name.
 
-    ``create_accumulator()`` makes a group's (mutable) accumulator,
-    ``accumulate(acc, *args)`` adds a row to it in place, and
-    ``get_value(acc)`` gives the group's result. ``merge(acc, accs)`` combines
-    accumulators built by different workers; ``retract`` is accepted for
-    PyFlink compatibility and never called (tables are append-only).
+    ``create_accumulator()`` makes a group's (mutable) accumulator and
+    ``accumulate(acc, *args)`` adds a row to it in place; ``merge(acc, accs)``
+    combines accumulators built by different workers; ``retract`` is accepted
+    for PyFlink compatibility and never called (tables are append-only).
     """
 
     def create_accumulator(self) -> Any:
-        raise NotImplementedError("AggregateFunction subclasses must implement create_accumulator()")
+        raise NotImplementedError(f"{self._base_name()} subclasses must implement create_accumulator()")
 
     def accumulate(self, accumulator: Any, *args: Any) -> None:
-        raise NotImplementedError("AggregateFunction subclasses must implement accumulate()")
-
-    def get_value(self, accumulator: Any) -> Any:
-        raise NotImplementedError("AggregateFunction subclasses must implement get_value()")
+        raise NotImplementedError(f"{self._base_name()} subclasses must implement accumulate()")
 
     def retract(self, accumulator: Any, *args: Any) -> None:
         raise RuntimeError("Method retract is not implemented")
@@ -41,6 +37,22 @@ class AggregateFunction(UserDefinedFunction):
 
     def get_accumulator_type(self) -> TypeSpec:
         raise RuntimeError("Method get_accumulator_type is not implemented")
+
+    def _base_name(self) -> str:
+        """The pyudf class a subclass extends, for messages about what it lacks."""
+        return next(c.__name__ for c in type(self).__mro__ if c.__module__.startswith("pyudf."))
+
+
+class AggregateFunction(ImperativeAggregateFunction):
+    """Maps the values of a group of rows to one value, through an accumulator.
+
+    ``create_accumulator()``, ``accumulate(acc, *args)``, ``merge(acc, accs)``
+    as in ``ImperativeAggregateFunction``; ``get_value(acc)`` gives the
+    group's result.
+    """
+
+    def get_value(self, accumulator: Any) -> Any:
+        raise NotImplementedError("AggregateFunction subclasses must implement get_value()")
 
 
 def check_pandas_aggregate_result(result_type: DataType) -> None:

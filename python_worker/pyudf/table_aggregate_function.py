@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Sequence, Union
 
+from pyudf.aggregate_function import ImperativeAggregateFunction
 from pyudf.types import DataType, RowType, as_data_type
-from pyudf.udf import DeclaredFunction, TypeSpec, UserDefinedFunction, _input_type_list, check_func_type
+from pyudf.udf import DeclaredFunction, TypeSpec, _input_type_list, check_func_type
 
 
-class TableAggregateFunction(UserDefinedFunction):
+class TableAggregateFunction(ImperativeAggregateFunction):
     """Maps the rows of a group to zero, one or many rows, through an accumulator.
 
     ``create_accumulator()``, ``accumulate(acc, *args)`` and ``merge(acc, accs)``
@@ -17,26 +18,8 @@ class TableAggregateFunction(UserDefinedFunction):
     PyFlink compatibility and never called (tables are append-only).
     """
 
-    def create_accumulator(self) -> Any:
-        raise NotImplementedError("TableAggregateFunction subclasses must implement create_accumulator()")
-
-    def accumulate(self, accumulator: Any, *args: Any) -> None:
-        raise NotImplementedError("TableAggregateFunction subclasses must implement accumulate()")
-
     def emit_value(self, accumulator: Any) -> Iterable[Any]:
         raise NotImplementedError("TableAggregateFunction subclasses must implement emit_value()")
-
-    def retract(self, accumulator: Any, *args: Any) -> None:
-        raise RuntimeError("Method retract is not implemented")
-
-    def merge(self, accumulator: Any, accumulators: Sequence[Any]) -> None:
-        raise RuntimeError("Method merge is not implemented")
-
-    def get_result_type(self) -> TypeSpec:
-        raise RuntimeError("Method get_result_type is not implemented")
-
-    def get_accumulator_type(self) -> TypeSpec:
-        raise RuntimeError("Method get_accumulator_type is not implemented")
 
 
 def declared_type(method: Any) -> Any:

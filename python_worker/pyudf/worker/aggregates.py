@@ -60,17 +60,10 @@ def load_aggregate_function(
         # An AggregateFunction in pandas form gets each group's Series in accumulate().
         call = value.accumulate if isinstance(value, AggregateFunction) else value
         location = _location_of(call)
-    ts_inputs = [parse_type(t) for t in host_input_types] if host_input_types is not None else None
-    ts_result = parse_type(host_result_type) if host_result_type else None
-    input_types = agreed_types(name, "input types", ts_inputs, py_inputs, location)
-    result_type = agreed_types(name, "result types", ts_result, py_result, location)
-    if result_type is None:
-        raise FunctionLoadError(
-            "SignatureMismatch",
-            f"aggregate function {name!r} has no result type: declare it in Python "
-            "(udaf(..., result_type=DataTypes.DOUBLE()) or get_result_type()) or pass it to udaf() in TypeScript",
-            location,
-        )
+    input_types, result_type = _agreed_signature(
+        name, "aggregate function", "udaf(..., result_type=DataTypes.DOUBLE())", "udaf()",
+        (host_input_types, host_result_type), (py_inputs, py_result), location,
+    )
     if func_type == "pandas":
         try:
             check_pandas_aggregate_result(result_type)
@@ -115,17 +108,10 @@ def load_table_aggregate_function(
         declared = declared_type(value.get_result_type)
         py_result = as_data_type(declared, "get_result_type()") if declared is not None else None
     location = _location_of(value.accumulate)
-    ts_inputs = [parse_type(t) for t in host_input_types] if host_input_types is not None else None
-    ts_result = parse_type(host_result_type) if host_result_type else None
-    input_types = agreed_types(name, "input types", ts_inputs, py_inputs, location)
-    result_type = agreed_types(name, "result types", ts_result, py_result, location)
-    if result_type is None:
-        raise FunctionLoadError(
-            "SignatureMismatch",
-            f"table aggregate function {name!r} has no result type: declare it in Python "
-            "(udtaf(..., result_type=DataTypes.ROW([...])) or get_result_type()) or pass it to udtaf() in TypeScript",
-            location,
-        )
+    input_types, result_type = _agreed_signature(
+        name, "table aggregate function", "udtaf(..., result_type=DataTypes.ROW([...]))", "udtaf()",
+        (host_input_types, host_result_type), (py_inputs, py_result), location,
+    )
     try:
         check_table_aggregate_result(result_type)
     except TypeError as exc:
@@ -387,3 +373,24 @@ class _GroupedRows:
     @property
     def empty(self) -> bool:
         return not self._ranges
+
+
+def _agreed_signature(
+    name: str, kind: str, python_declaration: str, typescript_declaration: str,
+    host: tuple, python: tuple, location: Any,
+) -> tuple:
+    """The input and result types both sides agree on; an aggregate without a result type is refused."""
+    host_input_types, host_result_type = host
+    py_inputs, py_result = python
+    ts_inputs = [parse_type(t) for t in host_input_types] if host_input_types is not None else None
+    ts_result = parse_type(host_result_type) if host_result_type else None
+    input_types = agreed_types(name, "input types", ts_inputs, py_inputs, location)
+    result_type = agreed_types(name, "result types", ts_result, py_result, location)
+    if result_type is None:
+        raise FunctionLoadError(
+            "SignatureMismatch",
+            f"{kind} {name!r} has no result type: declare it in Python "
+            f"({python_declaration} or get_result_type()) or pass it to {typescript_declaration} in TypeScript",
+            location,
+        )
+    return input_types, result_type
