@@ -79,8 +79,9 @@ describe('env build, list, prune and doctor on one cache', () => {
 
   test('on a terminal, env build shows each step and a live line that never wraps; the result goes to stdout', async () => {
     const live = requirementsFile('live.txt', 'sortedcontainers==2.4.0\n');
+    const liveCache = await freshCacheDir('udf-cache-live-'); // the other tests count this describe's environments
     // A 40-column terminal (script(1) gives the CLI a pty), no CI variable: the live display is on.
-    const command = `stty cols 40 rows 20; exec "${process.execPath}" "${CLI}" --cache-dir "${cacheDir}" env build -r "${live}" -d "${cachedDir}"`;
+    const command = `stty cols 40 rows 20; exec "${process.execPath}" "${CLI}" --cache-dir "${liveCache}" env build -r "${live}" -d "${cachedDir}"`;
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'CI')) as Record<string, string>;
     const run = await execa('script', ['-qec', command, '/dev/null'], { reject: false, env, extendEnv: false, stdin: 'ignore' });
     expect(run.exitCode).toBe(0);
