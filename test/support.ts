@@ -107,8 +107,8 @@ export const WHEELHOUSE = process.env.PYUDF_TEST_WHEELHOUSE ?? '';
  * pyudf's modules (the public API and the environment internals tests use),
  * imported so that jest's ESM loader cannot trip over them.
  *
- * pyudf loads both execa (ESM, whose modules `import process from
- * 'node:process'`) and proper-lockfile, whose CommonJS signal-exit adds
+ * pyudf's environment modules (and its job runner) load both execa (ESM,
+ * whose modules `import process from 'node:process'`) and proper-lockfile, whose CommonJS signal-exit adds
  * `process.__signal_exit_emitter__` when it loads. Jest makes its
  * 'node:process' module from process's keys when it links it and fills it in
  * a moment later: if signal-exit loads in between, the test file fails with
