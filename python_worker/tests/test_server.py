@@ -32,7 +32,9 @@ class WorkerProcessTest(unittest.TestCase):
         env = dict(os.environ)
         env["PYTHONPATH"] = PYTHON_WORKER_DIR
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pyudf.worker", "--address", self.address],
+            # As the host starts it: the guard then tells a host that let go of the
+            # worker (stdin closed, host alive) from one that died.
+            [sys.executable, "-m", "pyudf.worker", "--address", self.address, "--host-pid", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
             env=env, cwd=self.tmpdir,
         )
