@@ -72,11 +72,13 @@ def mark(name, text):
         f.write(text)
 
 
-def slow_reporting_pid(x, at):
-    """1 ms a row; says its pid (print, to the job's logger) when it reaches row \`at\`."""
+def slow_reporting_pid(x, at, pause=2.0):
+    """Says its pid (print, to the job's logger) when it reaches row \`at\`, then
+    pauses \`pause\` seconds in that row: whatever the host does on reading the
+    line (a signal) lands while the job is still running that row."""
     if x == at:
         print("pid", os.getpid(), flush=True)
-    time.sleep(0.001)
+        time.sleep(pause)
     return x * 3 + 1
 
 

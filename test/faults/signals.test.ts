@@ -17,7 +17,7 @@ const N = 6000;
 const ROWS = Array.from({ length: N }, (_, i) => [BigInt(i)]);
 const EXPECTED = ROWS.map(([x]) => ({ y: (x as bigint) * 3n + 1n }));
 
-/** Runs slow_reporting_pid over ROWS; sends `signal` to the worker that reports reaching row 1000. */
+/** Runs slow_reporting_pid over ROWS; sends `signal` to the worker that reports reaching row 1000 (and pauses there). */
 async function signalMidJob(signal: NodeJS.Signals, options: { udfTimeoutMs?: number } = {}): Promise<{ rows: Row[] | null; error: unknown; pid: number; entries: LogEntry[] }> {
   let pid = 0;
   const logger = watchingLogger((entry) => {
@@ -80,10 +80,11 @@ test('SIGINT: ignored by the worker (Ctrl-C is for the host): no restart, every 
 
 test('SIGSTOP: a frozen worker is a hung call: UDF_TIMEOUT, and the stopped process is killed', async () => {
   const started = Date.now();
-  const { error, pid } = await signalMidJob('SIGSTOP', { udfTimeoutMs: 1000 });
+  // Longer than the 2 s the reporting row pauses: only the stop makes the call time out.
+  const { error, pid } = await signalMidJob('SIGSTOP', { udfTimeoutMs: 3000 });
   expect(error).toBeInstanceOf(UdfError);
   expect(error).toMatchObject({ code: 'UDF_TIMEOUT', functionName: 'f' });
-  expect((error as Error).message).toBe(`Python function "f" on 500 row(s) did not finish within 1000 ms; the worker (pid ${pid}) was killed`);
+  expect((error as Error).message).toBe(`Python function "f" on 500 row(s) did not finish within 3000 ms; the worker (pid ${pid}) was killed`);
   expect(Date.now() - started).toBeLessThan(15_000);
 }, 60_000);
 
