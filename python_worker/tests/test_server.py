@@ -19,6 +19,34 @@ from pyudf.worker import server
 from tests.support import PYTHON_WORKER_DIR, arguments, decode_result
 
 READY_TIMEOUT = 10.0
+
+EXIT_EFFECTS_MODULE = """
+import atexit, threading, time
+
+log = open("unflushed.txt", "w")  # never closed: flushed only if the exit flushes it
+log.write("opened at import\\n")
+
+
+def _at_exit():
+    with open("atexit.txt", "w") as f:
+        f.write("ran\\n")
+
+
+atexit.register(_at_exit)
+
+
+def _finish_later():
+    time.sleep(0.5)
+    with open("thread.txt", "w") as f:
+        f.write("done\\n")
+
+
+def f(x):
+    log.write("row %d\\n" % x)
+    if x == 2:
+        threading.Thread(target=_finish_later, daemon=False).start()  # not inherited from the call's daemon thread
+    return x
+"""
 RPC_TIMEOUT = 5.0
 
 
@@ -145,6 +173,29 @@ class WorkerProcessTest(unittest.TestCase):
             ("stdout", "add", "adding 2 20"),
             ("stdout", "add", "adding 3 30"),
         ])
+        self.assertEqual(self._worker_stderr(), "")
+
+    def test_shutdown_keeps_what_the_interpreter_exit_would(self):
+        # The worker ends without the interpreter's teardown: what a function may rely on at exit must still happen.
+        with open(os.path.join(self.tmpdir, "exit_effects.py"), "w") as module:
+            module.write(EXIT_EFFECTS_MODULE)
+        loaded = self.stub.LoadFunctions(worker_pb2.LoadFunctionsRequest(functions=[
+            worker_pb2.FunctionSpec(name="f", callable="exit_effects.f", input_types=["BIGINT"], has_input_types=True,
+                                    result_type="BIGINT"),
+        ]), timeout=RPC_TIMEOUT)
+        self.assertFalse(loaded.HasField("error"), loaded.error)
+        replies = list(self.stub.Call(iter([worker_pb2.CallRequest(
+            call_id=1, function_name="f", arguments=arguments([1, 2]), num_rows=2)]), timeout=RPC_TIMEOUT))
+        self.assertFalse(replies[0].HasField("error"), replies[0].error)
+        self.stub.Shutdown(worker_pb2.ShutdownRequest(), timeout=RPC_TIMEOUT)
+        self.assertEqual(self._wait_exit(5.0), 0, self._worker_stderr())
+
+        def written(name: str) -> str:
+            with open(os.path.join(self.tmpdir, name)) as f:
+                return f.read()
+        self.assertEqual(written("unflushed.txt"), "opened at import\nrow 1\nrow 2\n")  # flushed, as its finalizer would
+        self.assertEqual(written("thread.txt"), "done\n")  # a thread that is not a daemon was joined
+        self.assertEqual(written("atexit.txt"), "ran\n")  # atexit handlers ran
         self.assertEqual(self._worker_stderr(), "")
 
     def test_exits_when_the_host_closes_stdin(self):

@@ -19,7 +19,7 @@ import pyudf
 from pyudf._proto import worker_pb2, worker_pb2_grpc
 from pyudf.worker import load_phases
 from pyudf.worker.logs import LogHub, capture_output
-from pyudf.worker.process_life import EXIT_PARENT_GONE, adopt_orphans, bind_to_host, kill_descendants, limit_memory, start_guard
+from pyudf.worker.process_life import EXIT_PARENT_GONE, adopt_orphans, bind_to_host, exit_promptly, kill_descendants, limit_memory, start_guard
 from pyudf.worker.runtime import FunctionRuntime
 
 PROTOCOL_VERSION = 2
@@ -190,3 +190,4 @@ def serve(address: str, owner_dir: Optional[str] = None, calls_file: Optional[st
     kill_descendants()
     hub.close()
     server.stop(SHUTDOWN_GRACE_SECONDS).wait()
+    exit_promptly(0)
