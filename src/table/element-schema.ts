@@ -55,7 +55,7 @@ function defaultNames(rows: readonly ElementRow[]): string[] {
 
 /** A column's type from its non-NULL values; none, or values of conflicting types, is an error naming both. */
 function inferColumnType(column: string, values: readonly unknown[]): DataType {
-  const present = values.filter((v) => v !== null && v !== undefined);
+  const present = values.some((v) => v === null || v === undefined) ? values.filter((v) => v !== null && v !== undefined) : values;
   if (present.length === 0) {
     throw new PyUdfError('INVALID_ARGUMENT',
       `fromElements: column "${column}" has no non-NULL value to infer its type from; give the schema with types`);
@@ -63,10 +63,10 @@ function inferColumnType(column: string, values: readonly unknown[]): DataType {
   try {
     const type = mergeAll(present);
     // An integral number beside a fractional one makes DOUBLE, but a bigint asks for exactness DOUBLE lacks.
-    const exact = present.find((v) => typeof v === 'bigint');
-    const fractional = present.find((v) => typeof v === 'number' && !Number.isInteger(v));
-    if (type.name === 'DOUBLE' && exact !== undefined && fractional !== undefined) {
-      throw new Conflict(exact, 'BIGINT', fractional, 'DOUBLE');
+    if (type.name === 'DOUBLE') {
+      const exact = present.find((v) => typeof v === 'bigint');
+      const fractional = present.find((v) => typeof v === 'number' && !Number.isInteger(v));
+      if (exact !== undefined && fractional !== undefined) throw new Conflict(exact, 'BIGINT', fractional, 'DOUBLE');
     }
     return type;
   } catch (error) {
@@ -85,9 +85,12 @@ class Conflict extends Error {
 
 /** The one type of several non-NULL values. */
 function mergeAll(values: readonly unknown[]): DataType {
+  const scalar = scalarColumnType(values);
+  if (scalar !== null) return scalar;
   let merged = inferValueType(values[0]);
   let witness = values[0];
-  for (const value of values.slice(1)) {
+  for (let i = 1; i < values.length; i++) {
+    const value = values[i];
     const type = inferValueType(value);
     const next = mergeTypes(merged, type);
     if (next === null) throw new Conflict(witness, merged.toString(), value, type.toString());
@@ -95,6 +98,36 @@ function mergeAll(values: readonly unknown[]): DataType {
     witness = value;
   }
   return merged;
+}
+
+/**
+ * The type of a column of booleans, numbers, bigints or strings alone, read
+ * without a DataType per value (a million-row column is common); null for
+ * anything else, or a conflict, which the general path then names.
+ */
+function scalarColumnType(values: readonly unknown[]): DataType | null {
+  let integral = false;
+  let fractional = false;
+  let kind: 'boolean' | 'number' | 'string' | null = null;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    const type = typeof value;
+    if (type === 'number') {
+      if (Number.isInteger(value)) integral = true;
+      else fractional = true;
+    } else if (type === 'bigint') {
+      integral = true;
+    } else if (type !== 'boolean' && type !== 'string') {
+      return null;
+    }
+    const valueKind = type === 'bigint' ? 'number' : type as 'boolean' | 'number' | 'string';
+    if (kind === null) kind = valueKind;
+    else if (kind !== valueKind) return null;
+  }
+  if (kind === 'boolean') return DataTypes.BOOLEAN();
+  if (kind === 'string') return DataTypes.STRING();
+  if (kind === 'number') return fractional ? DataTypes.DOUBLE() : integral ? DataTypes.BIGINT() : null;
+  return null;
 }
 
 function inferValueType(value: unknown): DataType {
