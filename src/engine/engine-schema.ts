@@ -7,6 +7,7 @@ import { dataTypeOfDuckdb, duckdbTypeOf, quoteName } from './duckdb-types.js';
 import { withFlinkArithmetic } from './flink-arithmetic.js';
 import { toDuckdbSql } from './flink-sql.js';
 import { engineError } from './engine-stages.js';
+import { elementsTable } from '../io/columns-table.js';
 
 /**
  * A plan's result schema, found without reading a row or calling Python
@@ -29,7 +30,7 @@ async function emptied(plan: PlanNode, engine: DuckdbEngine, connection: DuckDBC
   if (plan.kind === 'scan') return plan;
   if (plan.kind !== 'engine') return Object.freeze({ ...plan, input: await emptied(plan.input, engine, connection, compile, created) }) as PlanNode;
   const schema = await stageSchema(plan, engine, connection, compile, created);
-  return Object.freeze({ kind: 'scan', tableName: '(described)', table: Object.freeze({ kind: 'elements', rows: Object.freeze([]), schema }), columns: plan.columns });
+  return Object.freeze({ kind: 'scan', tableName: '(described)', table: elementsTable([], schema), columns: plan.columns });
 }
 
 async function stageSchema(plan: EngineNode, engine: DuckdbEngine, connection: DuckDBConnection, compile: (plan: PlanNode) => CompiledPlan, created: string[]): Promise<TableSchema> {

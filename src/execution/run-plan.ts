@@ -1,7 +1,6 @@
 import type * as arrow from 'apache-arrow';
 import { ExpressionError, PyUdfError, UdfError, WorkerError } from '../errors.js';
 import { readCsv } from '../io/csv-source.js';
-import { readElements } from '../io/elements-source.js';
 import { readColumns } from '../io/columns-source.js';
 import { readStream } from '../io/stream-source.js';
 import { readEngine } from '../engine/engine-stages.js';
@@ -55,7 +54,6 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
         switch (table.kind) {
           case 'csv':
             return readCsv(table, options, (error) => options.inputErrors.skip(plan.tableName, error), (count) => options.inputErrors.blankLines(plan.tableName, table.path, count));
-          case 'elements': return readElements(table, options.batchSize);
           case 'columns': return readColumns(table, options.batchSize);
           case 'stream': return readStream(table, options);
           case 'engine': return readEngine(table, options.batchSize, options.signal);

@@ -2,7 +2,7 @@ import type * as arrow from 'apache-arrow';
 import { PyUdfError } from '../errors.js';
 import type { TableSchema } from '../table/schema.js';
 import { DataTypes, type DataType } from '../types/data-types.js';
-import { coerceValue, type SqlValue } from '../types/values.js';
+import { coerceValue, describe, type SqlValue } from '../types/values.js';
 
 // Declaring a table of whole columns checks them and keeps them as given; they
 // become Arrow vectors when a job first reads them (io/columns-source.ts), so
@@ -46,6 +46,66 @@ export function columnsTable(columns: Readonly<Record<string, ColumnData>>, sche
     return Object.freeze({ kind: 'values', values: Object.freeze(values) });
   });
   return Object.freeze({ kind: 'columns', columns: Object.freeze(given), numRows: Math.max(numRows, 0), schema });
+}
+
+/**
+ * `fromElements` rows as whole columns, each value checked as the rows give
+ * them (row by row, so the first bad value named is the first in the rows).
+ * A number column without NULLs goes into a typed array: a million rows keep
+ * no object per value, which the garbage collector would walk on every pass.
+ */
+export function elementsTable(rows: ReadonlyArray<readonly unknown[] | Readonly<Record<string, unknown>>>, schema: TableSchema): ColumnsTableDefinition {
+  const numRows = rows.length;
+  const width = schema.length;
+  const typed = schema.map((field): TypedColumn | null => {
+    const Typed = TYPED[field.type.name];
+    return Typed ? new (Typed as unknown as new (length: number) => TypedColumn)(numRows) : null;
+  });
+  const values = typed.map((column): SqlValue[] | null => (column === null ? new Array<SqlValue>(numRows) : null));
+  for (let r = 0; r < numRows; r++) {
+    const row = rows[r];
+    if (row === null || typeof row !== 'object') {
+      throw new PyUdfError('INVALID_ARGUMENT', `fromElements: row ${r} must be an array or an object, got ${describe(row)}`);
+    }
+    const isArray = Array.isArray(row);
+    if (isArray && row.length !== width) {
+      throw new PyUdfError('INVALID_ARGUMENT', `fromElements: row ${r} has ${row.length} value(s), the schema ${width}`);
+    }
+    for (let c = 0; c < width; c++) {
+      const field = schema[c]!;
+      const given = isArray ? (row as readonly unknown[])[c] : (row as Readonly<Record<string, unknown>>)[field.name];
+      const value = checkedElement(given, field.type, r, field.name);
+      const numbers = typed[c];
+      if (numbers === null || numbers === undefined) {
+        values[c]![r] = value;
+      } else if (value === null) {
+        // A NULL: this column keeps its values as values after all.
+        const kept = Array.from(numbers.subarray(0, r) as ArrayLike<SqlValue>);
+        kept.length = numRows;
+        kept[r] = null;
+        values[c] = kept;
+        typed[c] = null;
+      } else {
+        numbers[r] = value as never;
+      }
+    }
+  }
+  const columns = schema.map((_, c): GivenColumn => {
+    const numbers = typed[c];
+    return Object.freeze(numbers ? { kind: 'typed', data: numbers } : { kind: 'values', values: Object.freeze(values[c]!) });
+  });
+  return Object.freeze({ kind: 'columns', columns: Object.freeze(columns), numRows, schema });
+}
+
+type TypedColumn = Int8Array | Int16Array | Int32Array | BigInt64Array | Float32Array | Float64Array;
+
+/** One value checked; the place is spelled out only for a value that is refused (checked again to say so). */
+function checkedElement(value: unknown, type: DataType, row: number, column: string): SqlValue {
+  try {
+    return coerceValue(value, type, '');
+  } catch {
+    return coerceValue(value, type, `fromElements: row ${row}, column "${column}"`);
+  }
 }
 
 // apache-arrow's type ids (its `Type` enum), read from the caller's own Arrow

@@ -3,17 +3,9 @@ import type { CsvTableDefinition } from '../table/descriptors.js';
 import type { ColumnsTableDefinition } from '../io/columns-table.js';
 import type { StreamTableDefinition } from '../io/stream-source.js';
 import type { TableSchema } from '../table/schema.js';
-import type { SqlValue } from '../types/values.js';
 import type { DuckdbEngine } from '../engine/duckdb-engine.js';
 import type { FileTableDefinition } from '../engine/file-tables.js';
 import type { RowBasedMethod } from './row-functions.js';
-
-/** In-memory rows from `fromElements`, already checked against their schema. */
-export interface ElementsTableDefinition {
-  readonly kind: 'elements';
-  readonly rows: readonly (readonly SqlValue[])[];
-  readonly schema: TableSchema;
-}
 
 /** A relation inside the job's DuckDB: a relational stage's result. */
 export interface EngineTableDefinition {
@@ -25,7 +17,7 @@ export interface EngineTableDefinition {
   readonly schema: TableSchema;
 }
 
-export type TableDefinition = CsvTableDefinition | ElementsTableDefinition | ColumnsTableDefinition | StreamTableDefinition | EngineTableDefinition | FileTableDefinition;
+export type TableDefinition = CsvTableDefinition | ColumnsTableDefinition | StreamTableDefinition | EngineTableDefinition | FileTableDefinition;
 
 /** A logical plan: frozen nodes, each knowing its output column names. */
 export type PlanNode = ScanNode | FilterNode | ProjectNode | LateralJoinNode | AggregateNode | EngineNode | PackRowNode | UnpackRowNode;

@@ -6,12 +6,12 @@ import type { PythonRequirements } from '../environments/job-environment.js';
 import { checkArchive, type PythonArchive } from '../workers/archives.js';
 import { ERROR_POLICIES, type ErrorPolicy } from '../execution/udf-errors.js';
 import type { JobRunner, QueuedInsert } from '../execution/job-runner.js';
-import { arrowTable, columnsTable, type ColumnData } from '../io/columns-table.js';
+import { arrowTable, columnsTable, elementsTable, type ColumnData } from '../io/columns-table.js';
 import { defaultLogger, type Logger } from '../logging.js';
 import { fileScanNode, type FileTableDefinition } from '../engine/file-tables.js';
 import type { PlanNode, TableDefinition } from '../planning/plan.js';
 import { resolveFunctionName } from '../planning/validate.js';
-import { coerceValue, type Row, type SchemaRow, type SqlValue } from '../types/values.js';
+import type { Row, SchemaRow } from '../types/values.js';
 import type { DataType } from '../types/data-types.js';
 import { ConnectTableDescriptor, FileSystem, fileTableDefinition, type CsvOptions, type CsvTableDefinition } from './descriptors.js';
 import { isPythonFunction, type PythonFunction } from './python-function.js';
@@ -440,14 +440,7 @@ export class TableEnvironment {
   fromElements(rows: ReadonlyArray<readonly unknown[] | Readonly<Record<string, unknown>>>, schema?: ElementsSchema): Table {
     if (!Array.isArray(rows)) throw new PyUdfError('INVALID_ARGUMENT', 'fromElements: rows must be an array');
     const fields = elementsSchema(rows, schema);
-    const checked = rows.map((row, r) => {
-      const values = Array.isArray(row) ? row : fields.map((f) => (row as Record<string, unknown>)[f.name]);
-      if (Array.isArray(row) && row.length !== fields.length) {
-        throw new PyUdfError('INVALID_ARGUMENT', `fromElements: row ${r} has ${row.length} value(s), the schema ${fields.length}`);
-      }
-      return Object.freeze(fields.map((f, c) => coerceValue(values[c], f.type, `fromElements: row ${r}, column "${f.name}"`))) as readonly SqlValue[];
-    });
-    return this.#scan('(elements)', Object.freeze({ kind: 'elements', rows: Object.freeze(checked), schema: fields }));
+    return this.#scan('(elements)', elementsTable(rows, fields));
   }
 
   /**

@@ -52,78 +52,84 @@ const BIGINT_MAX = 2n ** 63n - 1n;
  * fromColumns, fromStream) for a column; throws INVALID_ARGUMENT naming
  * `where` (and the element, key or field inside it) when it does not fit.
  */
-export function coerceValue(value: unknown, type: DataType, where: string): SqlValue {
+function placeOf(where: string | (() => string)): string {
+  return typeof where === 'string' ? where : where();
+}
+
+function refuse(value: unknown, type: DataType, where: string | (() => string), reason = `is not a ${type.sqlText} value`): never {
+  throw new PyUdfError('INVALID_ARGUMENT', `${placeOf(where)}: ${describe(value)} ${reason}`);
+}
+
+export function coerceValue(value: unknown, type: DataType, where: string | (() => string)): SqlValue {
   if (value === null || value === undefined) {
-    if (!type.nullable) throw new PyUdfError('INVALID_ARGUMENT', `${where}: NULL in a ${type} column`);
+    if (!type.nullable) throw new PyUdfError('INVALID_ARGUMENT', `${placeOf(where)}: NULL in a ${type} column`);
     return null;
   }
-  const bad = (reason = `is not a ${type.sqlText} value`): never => {
-    throw new PyUdfError('INVALID_ARGUMENT', `${where}: ${describe(value)} ${reason}`);
-  };
   switch (type.name) {
     case 'NULL':
-      return bad('is not NULL, the only value of type NULL');
+      return refuse(value, type, where, 'is not NULL, the only value of type NULL');
     case 'BOOLEAN':
-      return typeof value === 'boolean' ? value : bad();
+      return typeof value === 'boolean' ? value : refuse(value, type, where);
     case 'TINYINT':
     case 'SMALLINT':
     case 'INT': {
       const n = typeof value === 'bigint' ? Number(value) : value;
       const [lo, hi] = INT_RANGES[type.name];
-      return typeof n === 'number' && Number.isInteger(n) && n >= lo && n <= hi ? n : bad();
+      return typeof n === 'number' && Number.isInteger(n) && n >= lo && n <= hi ? n : refuse(value, type, where);
     }
     case 'BIGINT': {
       let n: bigint;
       if (typeof value === 'bigint') n = value;
       else if (typeof value === 'number' && Number.isSafeInteger(value)) n = BigInt(value);
       else if (typeof value === 'number' && Number.isInteger(value)) {
-        return bad(`is beyond Number.MAX_SAFE_INTEGER (2^53 - 1): a JavaScript number that large is an unsafe integer, already rounded; pass a bigint for a BIGINT (e.g. ${BigInt(value)}n or BigInt('...') from the exact digits)`);
-      } else return bad();
-      return n >= BIGINT_MIN && n <= BIGINT_MAX ? n : bad();
+        return refuse(value, type, where, `is beyond Number.MAX_SAFE_INTEGER (2^53 - 1): a JavaScript number that large is an unsafe integer, already rounded; pass a bigint for a BIGINT (e.g. ${BigInt(value)}n or BigInt('...') from the exact digits)`);
+      } else return refuse(value, type, where);
+      return n >= BIGINT_MIN && n <= BIGINT_MAX ? n : refuse(value, type, where);
     }
     case 'FLOAT':
     case 'DOUBLE':
-      return typeof value === 'number' ? value : bad();
+      return typeof value === 'number' ? value : refuse(value, type, where);
     case 'STRING':
-      return typeof value === 'string' ? fitLength(value, type, bad) : bad();
+      if (typeof value !== 'string') return refuse(value, type, where);
+      return type.length === undefined ? value : fitLength(value, type, (reason) => refuse(value, type, where, reason));
     case 'BYTES':
-      return value instanceof Uint8Array ? fitLength(value, type, bad) : bad();
+      return value instanceof Uint8Array ? fitLength(value, type, (reason) => refuse(value, type, where, reason)) : refuse(value, type, where);
     case 'DECIMAL': {
       const decimal = toDecimalText(value, type.precision!, type.scale!);
-      return 'text' in decimal ? decimal.text : bad(explain(decimal.error, type));
+      return 'text' in decimal ? decimal.text : refuse(value, type, where, explain(decimal.error, type));
     }
     case 'DATE': {
       const days = value instanceof Date ? dateToDays(value) : typeof value === 'string' ? parseDate(value) : null;
-      if (days === null) return bad('is not a DATE value (a "YYYY-MM-DD" string or a Date at midnight UTC)');
-      return 'value' in days ? formatDate(days.value) : bad(days.error);
+      if (days === null) return refuse(value, type, where, 'is not a DATE value (a "YYYY-MM-DD" string or a Date at midnight UTC)');
+      return 'value' in days ? formatDate(days.value) : refuse(value, type, where, days.error);
     }
     case 'TIME': {
-      if (typeof value !== 'string') return bad('is not a TIME value (an "HH:MM:SS[.ffffff]" string)');
+      if (typeof value !== 'string') return refuse(value, type, where, 'is not a TIME value (an "HH:MM:SS[.ffffff]" string)');
       const micros = parseTime(value, type.precision!);
-      return 'value' in micros ? formatTime(micros.value, fractionDigits(type.precision!)) : bad(explain(micros.error, type));
+      return 'value' in micros ? formatTime(micros.value, fractionDigits(type.precision!)) : refuse(value, type, where, explain(micros.error, type));
     }
     case 'TIMESTAMP':
     case 'TIMESTAMP_LTZ': {
       const instant = type.name === 'TIMESTAMP_LTZ';
       const micros = value instanceof Date ? dateToMicros(value, type.precision!)
         : typeof value === 'string' ? parseTimestamp(value, type.precision!, instant) : null;
-      if (micros === null) return bad(`is not a ${type.sqlText} value (an ISO 8601 string or a Date)`);
-      return 'value' in micros ? formatTimestamp(micros.value, fractionDigits(type.precision!), instant) : bad(explain(micros.error, type));
+      if (micros === null) return refuse(value, type, where, `is not a ${type.sqlText} value (an ISO 8601 string or a Date)`);
+      return 'value' in micros ? formatTimestamp(micros.value, fractionDigits(type.precision!), instant) : refuse(value, type, where, explain(micros.error, type));
     }
     case 'ARRAY': {
-      if (!Array.isArray(value)) return bad('is not an ARRAY value (an array)');
+      if (!Array.isArray(value)) return refuse(value, type, where, 'is not an ARRAY value (an array)');
       const element = type.elementType!;
-      return value.map((item, i) => coerceValue(item, element, `${where}, element [${i}]`));
+      return value.map((item, i) => coerceValue(item, element, () => `${placeOf(where)}, element [${i}]`));
     }
     case 'MAP': {
       const entries = value instanceof Map ? [...value.entries()] : isPlainObject(value) ? Object.entries(value) : null;
-      if (entries === null) return bad('is not a MAP value (a Map, or an object with string keys)');
+      if (entries === null) return refuse(value, type, where, 'is not a MAP value (a Map, or an object with string keys)');
       const out = new Map<SqlValue, SqlValue>();
       for (const [key, item] of entries) {
-        if (key === null || key === undefined) bad('has a NULL key; MAP keys are never NULL');
-        const checkedKey = coerceValue(key, type.keyType!, `${where}, key ${describe(key)}`);
-        if (out.has(checkedKey)) bad(`has the key ${describe(checkedKey)} twice`);
-        out.set(checkedKey, coerceValue(item, type.valueType!, `${where}, value of key ${describe(key)}`));
+        if (key === null || key === undefined) refuse(value, type, where, 'has a NULL key; MAP keys are never NULL');
+        const checkedKey = coerceValue(key, type.keyType!, () => `${placeOf(where)}, key ${describe(key)}`);
+        if (out.has(checkedKey)) refuse(value, type, where, `has the key ${describe(checkedKey)} twice`);
+        out.set(checkedKey, coerceValue(item, type.valueType!, () => `${placeOf(where)}, value of key ${describe(key)}`));
       }
       return out;
     }
@@ -131,17 +137,17 @@ export function coerceValue(value: unknown, type: DataType, where: string): SqlV
       const fields = type.fields!;
       let items: unknown[];
       if (Array.isArray(value)) {
-        if (value.length !== fields.length) bad(`has ${value.length} value(s), but ${type.sqlText} has ${fields.length} field(s)`);
+        if (value.length !== fields.length) refuse(value, type, where, `has ${value.length} value(s), but ${type.sqlText} has ${fields.length} field(s)`);
         items = value;
       } else if (isPlainObject(value)) {
         const unknown = Object.keys(value).filter((k) => !fields.some((f) => f.name === k));
-        if (unknown.length > 0) bad(`has no field(s) ${unknown.map((k) => `"${k}"`).join(', ')} in ${type.sqlText}`);
+        if (unknown.length > 0) refuse(value, type, where, `has no field(s) ${unknown.map((k) => `"${k}"`).join(', ')} in ${type.sqlText}`);
         items = fields.map((f) => (value as Record<string, unknown>)[f.name]);
       } else {
-        return bad('is not a ROW value (an object keyed by field name, or an array in field order)');
+        return refuse(value, type, where, 'is not a ROW value (an object keyed by field name, or an array in field order)');
       }
       const row: SqlRow = {};
-      fields.forEach((f, i) => { row[f.name] = coerceValue(items[i], f.type, `${where}, field "${f.name}"`); });
+      fields.forEach((f, i) => { row[f.name] = coerceValue(items[i], f.type, () => `${placeOf(where)}, field "${f.name}"`); });
       return row;
     }
   }

@@ -61,6 +61,36 @@ describe('fromElements with inferred types', () => {
       .toEqual([{ x: 1, d: '1.50', k: 'float' }, { x: 2.5, d: '2.00', k: 'float' }]);
   });
 
+  test('number columns of every width keep their values, with a NULL first, midway or last, and rows given as objects', async () => {
+    const schema = {
+      t: DataTypes.TINYINT(), s: DataTypes.SMALLINT(), i: DataTypes.INT(), b: BIGINT, f: DataTypes.FLOAT(), d: DataTypes.DOUBLE(),
+    };
+    const given = [
+      { t: -128, s: -32768, i: -(2 ** 31), b: -(2n ** 63n), f: 0.1, d: 0.1 },
+      { t: null, s: 7, i: null, b: 2, f: null, d: 1e308 },
+      { t: 127, s: 32767, i: 2 ** 31 - 1, b: 2n ** 63n - 1n, f: -2.5, d: null },
+    ];
+    const rows = await tEnv.fromElements(given, schema).execute().collect();
+    expect(rows).toEqual([
+      { t: -128, s: -32768, i: -(2 ** 31), b: -(2n ** 63n), f: Math.fround(0.1), d: 0.1 },
+      { t: null, s: 7, i: null, b: 2n, f: null, d: 1e308 },
+      { t: 127, s: 32767, i: 2 ** 31 - 1, b: 2n ** 63n - 1n, f: -2.5, d: null },
+    ]);
+    // The same values reach Python exactly.
+    tEnv.createTemporarySystemFunction('echo_b', udf('lambda b: b', [BIGINT], BIGINT));
+    expect(await tEnv.fromElements([[1n], [null], [2n ** 62n]], { b: BIGINT }).select('echo_b(b) AS b').execute().collect())
+      .toEqual([{ b: 1n }, { b: null }, { b: 2n ** 62n }]);
+  });
+
+  test('a bad value is named by its row and column, the first in row order; a row that is not an array or object too', () => {
+    const schema = { a: BIGINT, b: DataTypes.INT() };
+    expect(() => tEnv.fromElements([[1, 2], [3, 2 ** 40], ['x', 5]], schema))
+      .toThrow(/^fromElements: row 1, column "b": 1099511627776 is not a INT value$/);
+    expect(() => tEnv.fromElements([[1, 2], [3.5, 1]], schema)).toThrow(/^fromElements: row 1, column "a": 3\.5 is not a BIGINT value$/);
+    expect(() => tEnv.fromElements([[1, 2], 7 as never], schema)).toThrow(/^fromElements: row 1 must be an array or an object, got 7$/);
+    expect(() => tEnv.fromElements([[1, 2], [1]], schema)).toThrow(/^fromElements: row 1 has 1 value\(s\), the schema 2$/);
+  });
+
   test('a column with only NULLs, or values of conflicting types, is refused naming the column and the values', () => {
     const refused = (fn: () => unknown): PyUdfError => {
       try {
