@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import unittest
 
 import pyarrow as pa
 
 from pyudf.types import parse_type
 from pyudf.worker.batches import ResultTypeError, decode_arguments, encode_result, to_arrow_result
-from tests.support import arguments, decode_result, no_arguments
+from tests.support import PYTHON_WORKER_DIR, arguments, decode_result, no_arguments
 
 
 class ToArrowResultTest(unittest.TestCase):
@@ -174,6 +177,43 @@ class ToArrowResultTest(unittest.TestCase):
     def test_empty(self):
         array = self.convert([], "BIGINT NOT NULL")
         self.assertEqual((len(array), array.type), (0, pa.int64()))
+
+
+    def test_nullable_numbers_strings_and_booleans_built_directly(self):
+        cases = [
+            ([1, None, -(2**63), 2**63 - 1, None], "BIGINT", pa.int64()),
+            ([None, -128, 127], "TINYINT", pa.int8()),
+            ([1.5, None, -0.0, math.inf], "DOUBLE", pa.float64()),
+            (["a", None, "ü€😀", "", None], "STRING", pa.string()),
+            ([None] * 3, "STRING", pa.string()),
+            ([True, None, False] * 5, "BOOLEAN", pa.bool_()),
+            ([True, False, True], "BOOLEAN", pa.bool_()),
+        ]
+        for values, type_text, arrow_type in cases:
+            with self.subTest(type_text=type_text, values=values):
+                array = self.convert(values, type_text)
+                array.validate(full=True)
+                self.assertEqual((array.type, array.to_pylist(), array.null_count),
+                                 (arrow_type, values, values.count(None)))
+
+    def test_bad_values_among_nulls_are_refused_with_their_row(self):
+        self.assertEqual(self.refused([1, None, 300], "TINYINT").row_index, 2)
+        self.assertEqual(self.refused(["x", None, "\ud800"], "STRING").row_index, 2)
+        self.assertEqual(self.refused([True, None, 1], "BOOLEAN").row_index, 2)
+
+    def test_row_results_do_not_import_pandas(self):
+        # pa.array() imports pandas (half a second) on its first call: a worker of row functions never needs it.
+        script = (
+            "import sys\n"
+            "from pyudf.types import parse_type\n"
+            "from pyudf.worker.batches import to_arrow_result\n"
+            "for values, t in [([1, None], 'BIGINT'), (['a', None], 'STRING'), ([True, None], 'BOOLEAN'), ([0.5, None], 'DOUBLE')]:\n"
+            "    to_arrow_result(values, parse_type(t))\n"
+            "print('pandas' in sys.modules)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONPATH": PYTHON_WORKER_DIR})
+        self.assertEqual(out.stdout.strip(), "False", out.stderr)
 
 
 class IpcTest(unittest.TestCase):

@@ -4,8 +4,10 @@ from __future__ import annotations
 import math
 import numbers
 from array import array as packed_array
-from typing import Any, Sequence
+from itertools import accumulate
+from typing import Any, Optional, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from pyudf.types import DataType
@@ -138,12 +140,26 @@ def to_arrow_result(values: list[Any], result_type: DataType) -> pa.Array:
         if any(value is not None and not _fits_kind(value, type_name) for value in values):
             raise _first_bad_row(values, result_type)
     code = _ARRAY_CODES.get(type_name)
-    if code is not None and not has_nulls and seen <= _ARRAY_PACKS[type_name]:
+    if code is not None and seen <= _ARRAY_PACKS[type_name]:
+        validity, null_count = _validity(values) if has_nulls else (None, 0)
         try:
-            packed = packed_array(code, values)
+            packed = packed_array(code, [0 if value is None else value for value in values] if has_nulls else values)
         except (OverflowError, TypeError):
             raise _first_bad_row(values, result_type) from None
-        return pa.Array.from_buffers(result_type.to_arrow(), len(packed), [None, pa.py_buffer(packed)])
+        return pa.Array.from_buffers(result_type.to_arrow(), len(packed), [validity, pa.py_buffer(packed)], null_count)
+    # Built here rather than by pa.array(), whose first call imports pandas (half a second)
+    # to ask whether the list is a pandas object: a worker of row functions never needs it.
+    if type_name == "STRING" and seen <= {str}:
+        try:
+            strings = _string_array(values, has_nulls)
+        except UnicodeError:
+            raise _first_bad_row(values, result_type) from None
+        if strings is not None:
+            return strings
+    if type_name == "BOOLEAN" and seen <= {bool}:
+        validity, null_count = _validity(values) if has_nulls else (None, 0)
+        data = _bitmap(bytes(value is True for value in values))
+        return pa.Array.from_buffers(pa.bool_(), len(values), [validity, data], null_count)
     try:
         array = pa.array(values, type=result_type.to_arrow(), from_pandas=False)
     except (pa.ArrowException, OverflowError, ValueError, TypeError, UnicodeError):
@@ -151,6 +167,30 @@ def to_arrow_result(values: list[Any], result_type: DataType) -> pa.Array:
     if type_name == "FLOAT" and _any_infinite(array):
         _check_float32_range(values, result_type)
     return array
+
+
+def _bitmap(flags: bytes) -> pa.Buffer:
+    """One byte per row (0 or 1) as Arrow's bitmap, least significant bit first."""
+    return pa.py_buffer(np.packbits(np.frombuffer(flags, dtype=np.uint8), bitorder="little").tobytes())
+
+
+def _validity(values: list[Any]) -> tuple[pa.Buffer, int]:
+    present = bytes(value is not None for value in values)
+    return _bitmap(present), len(values) - sum(present)
+
+
+def _string_array(values: list[Any], has_nulls: bool) -> Optional[pa.Array]:
+    """A STRING array from str values and None; None if its text outgrows 32-bit offsets."""
+    encoded = [b"" if value is None else value.encode("utf-8") for value in values] if has_nulls \
+        else [value.encode("utf-8") for value in values]
+    offsets = packed_array("i", [0])
+    try:
+        offsets.extend(accumulate(map(len, encoded)))
+    except OverflowError:
+        return None
+    validity, null_count = _validity(values) if has_nulls else (None, 0)
+    return pa.Array.from_buffers(pa.string(), len(values), [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
+                                 null_count)
 
 
 def _any_infinite(array: pa.Array) -> bool:
