@@ -39,7 +39,7 @@ function packagesByStep(stderr: string): Map<string, string[]> {
   return steps;
 }
 
-const HEAVY = ['apache-arrow', '@grpc/grpc-js', '@grpc/proto-loader', '@duckdb/node-api', 'execa', 'tar', 'extract-zip', 'csv-parse', 'csv-stringify', 'proper-lockfile', 'tmp'];
+const HEAVY = ['apache-arrow', '@grpc/grpc-js', '@grpc/proto-loader', '@duckdb/node-api', 'execa', 'tar', 'extract-zip', 'csv-parse', 'proper-lockfile', 'tmp'];
 
 test('importing pyudf and declaring a job load no heavy package; the first job loads what it needs', async () => {
   const script = path.join(scriptDir, 'job.mjs');
