@@ -146,6 +146,16 @@ async function plainCsv(file: string, size: number, quote: number): Promise<bool
 }
 
 /**
+ * The files found not to be read as csv-parse reads them, as they were then: a job that
+ * fell back to csv-parse for a relational stage's input does not load the file again for it.
+ */
+const refused = new WeakMap<CsvTableDefinition, FileState>();
+
+function sameFile(a: FileState | undefined, b: FileState): boolean {
+  return a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
+/**
  * Loads a CSV table's rows into a new temporary table `relation` of the
  * table's columns. False when the file is not one this reader reads as
  * `readCsv` does; nothing is left behind then.
@@ -154,15 +164,20 @@ export async function loadCsvTable(connection: DuckDBConnection, table: CsvTable
   const sql = csvScanSql(table);
   if (sql === null) return false;
   const before = await regularFile(table.path);
-  if (before === null || !(await plainCsv(table.path, before.size, table.format.options.quoteCharacter.charCodeAt(0)))) return false;
+  if (before === null || sameFile(refused.get(table), before)) return false;
+  if (!(await plainCsv(table.path, before.size, table.format.options.quoteCharacter.charCodeAt(0)))) {
+    refused.set(table, before);
+    return false;
+  }
   try {
     await connection.run(`CREATE TEMP TABLE ${relation} AS ${sql}`);
   } catch {
+    refused.set(table, before);
     return false;
   }
   // A file written to while it was read is read again, by csv-parse, from its start.
   const after = await regularFile(table.path);
-  if (after === null || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino) {
+  if (after === null || !sameFile(after, before)) {
     await connection.run(`DROP TABLE IF EXISTS ${relation}`).catch(() => undefined);
     return false;
   }
