@@ -79,7 +79,7 @@ function vectorizedTargets({ vectorized, pandas, sleeper }) {
  * the same work in plain Python, measured one after the other in this run.
  */
 async function speedCases() {
-  const tutorial = await measure(`tutorial job, CSV to CSV, ${SIZES.tutorial.toLocaleString('en')} rows`, () => inChild('csvEndToEnd', { n: SIZES.tutorial }), 1, (r) => `default settings; peak RSS ${r.peakRssMb} MB; csv-parse bound: the context it builds per field for our cast function is 45 % of a profile (docs/performance.md)`);
+  const tutorial = await measure(`tutorial job, CSV to CSV, ${SIZES.tutorial.toLocaleString('en')} rows`, () => inChild('csvEndToEnd', { n: SIZES.tutorial }), 1, (r) => `default settings; peak RSS ${r.peakRssMb} MB; the CSV file is read by DuckDB's CSV reader`);
   const pythonCsv = await measure(`Python script, csv module + the same lambda, ${SIZES.tutorial.toLocaleString('en')} rows`, () => cases.pythonCsvBaseline({ n: SIZES.tutorial }), 1);
   const elements = await measure(`fromElements → add(a, b) → collect(), ${SIZES.elements.toLocaleString('en')} rows`, () => cases.elementsAddCollect({ n: SIZES.elements }), 1, 'default settings, warm workers; half the time waiting for the worker, most of the rest garbage collection');
   const pythonLoop = await measure(`the same lambda in one Python process, ${SIZES.elements.toLocaleString('en')} rows`, () => cases.pythonBaseline({ n: SIZES.elements }), 1);
@@ -87,7 +87,7 @@ async function speedCases() {
     'Parquet table, where(a > 10).select(a + b * 2) counted inside the engine: no row crosses into JavaScript');
   const columnsWhereSelect = await measure(`fromColumns where/select, ${SIZES.engineColumns.toLocaleString('en')} BIGINT rows, no Python`, () => engineCases.columnsWhereSelect({ n: SIZES.engineColumns }), 1,
     'in-memory BigInt64Array columns, where(a > 10).select(a + b * 2) moved into the engine, counted; appending the columns into DuckDB (appendDataChunk) is most of the time');
-  const csvScan = await measure(`CSV scan, two BIGINT columns, ${SIZES.csvScan.toLocaleString('en')} rows`, () => engineCases.csvScan({ n: SIZES.csvScan }), 1, 'counted; csv-parse bound (per-field context objects for the cast function, and their garbage)');
+  const csvScan = await measure(`CSV scan, two BIGINT columns, ${SIZES.csvScan.toLocaleString('en')} rows`, () => engineCases.csvScan({ n: SIZES.csvScan }), 1, 'counted where DuckDB loaded the file: no row crosses into JavaScript');
   const collect = await measure(`engine collect(), ${SIZES.collect.toLocaleString('en')} rows`, () => engineCases.engineCollect({ n: SIZES.collect }), 1,
     'two BIGINT columns of an engine stage, read from DuckDB chunks as bytes, into one object per row; the heap of row objects and bigints (garbage collection) is most of a profile');
   const rate = (c) => `${Math.round(c.rowsPerSecond).toLocaleString('en')} rows/s`;

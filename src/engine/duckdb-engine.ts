@@ -23,6 +23,13 @@ export class DuckdbEngine {
     return (await this.#opening).connection;
   }
 
+  /** A connection of its own, for a reader streaming its rows while the jobs' stages run queries; the caller closes it. */
+  async connect(): Promise<DuckDBConnection> {
+    if (this.#closed) throw new PyUdfError('CLOSED', 'the engine is closed');
+    this.#opening ??= open();
+    return (await this.#opening).instance.connect();
+  }
+
   /** A fresh name for a job's intermediate relation. */
   relationName(): string {
     return `pyudf_stage_${++this.#relations}`;

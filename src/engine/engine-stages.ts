@@ -9,6 +9,7 @@ import type { DataType } from '../types/data-types.js';
 import type { SqlValue } from '../types/values.js';
 import type { DuckdbEngine } from './duckdb-engine.js';
 import { batchesOfChunks, chunkAppender } from './duckdb-chunks.js';
+import { loadCsvTable } from './csv-tables.js';
 import { dataTypeOfDuckdb, duckdbTypeOf, nestedValue, quoteName, readableColumn } from './duckdb-types.js';
 import { withFlinkArithmetic } from './flink-arithmetic.js';
 import { toDuckdbSql } from './flink-sql.js';
@@ -82,6 +83,14 @@ async function relationOf(input: PlanNode, context: StageContext, connection: Du
   const resolved = await resolveStages(input, context);
   if (resolved.kind === 'scan' && resolved.table.kind === 'engine') {
     return `(SELECT * FROM ${resolved.table.relation}) AS ${context.engine.relationName()}(${resolved.columns.map(quoteName).join(', ')})`;
+  }
+  if (resolved.kind === 'scan' && resolved.table.kind === 'csv') {
+    // Read by DuckDB where it reads the file as csv-parse does: the rows never cross into JavaScript.
+    const loaded = context.engine.relationName();
+    if (await loadCsvTable(connection, resolved.table, loaded)) {
+      context.created.push(loaded);
+      return loaded;
+    }
   }
   const compiled = context.compile(resolved);
   const name = context.engine.relationName();

@@ -20,8 +20,9 @@ import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stage
 import { describePlan as describeEnginePlan } from '../engine/engine-schema.js';
 import { offloadCalcs } from '../engine/host-calcs.js';
 import { fileSink } from '../engine/file-sink.js';
+import { engineReadsCsv } from '../engine/csv-tables.js';
 import type { FileTableDefinition } from '../engine/file-tables.js';
-import { functionsUsed, type PlanNode, type ScanNode } from '../planning/plan.js';
+import { functionsUsed, type EngineNode, type PlanNode, type ScanNode } from '../planning/plan.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import { resolveFunctionName } from '../planning/validate.js';
 import { widensTo } from '../types/data-types.js';
@@ -141,7 +142,8 @@ export class JobRunner {
 
   async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
     // A plan calling no function may run in the engine whole.
-    const offloaded = functionsUsed(plan).size === 0 ? offloadCalcs(plan, (p) => compilePlan(p, new Map()).schema) : plan;
+    let offloaded = functionsUsed(plan).size === 0 ? offloadCalcs(plan, (p) => compilePlan(p, new Map()).schema) : plan;
+    if (offloaded.kind === 'scan' && offloaded.table.kind === 'csv' && engineReadsCsv(offloaded.table, this.#engine)) offloaded = relationOfScan(offloaded);
     if (offloaded.kind === 'engine') {
       // Counted where the rows are: none of them crosses into JavaScript.
       const counted = await this.runCollect(countNode(offloaded), options);
@@ -356,6 +358,7 @@ export class JobRunner {
         udfErrors,
         inputErrors,
         metrics,
+        engine: this.#engine,
       });
       const compile = async (given: PlanNode) => {
         const plan = offloadCalcs(given, (p) => compilePlan(p, signatures).schema);
@@ -412,6 +415,14 @@ function checkSinkSchema(produced: TableSchema, sink: TableSchema, sinkName: str
   if (produced.length !== sink.length || produced.some((f, i) => !widensTo(f.type, sink[i]!.type))) {
     throw new PyUdfError('SINK_SCHEMA_MISMATCH', `the query's columns (${show(produced)}) do not fit sink "${sinkName}" (${show(sink)})`);
   }
+}
+
+/** A scan as an engine stage of its rows, to be counted where DuckDB read them. */
+function relationOfScan(scan: ScanNode): EngineNode {
+  return Object.freeze({
+    kind: 'engine', inputs: Object.freeze([scan]), text: `scan of ${scan.tableName}`, columns: scan.columns, schema: scan.table.schema,
+    build: async ([relation]: readonly string[]) => `SELECT * FROM ${relation}`,
+  });
 }
 
 /** Every table a plan reads. */

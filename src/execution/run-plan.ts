@@ -4,6 +4,9 @@ import { readCsv } from '../io/csv-source.js';
 import { readColumns } from '../io/columns-source.js';
 import { readStream } from '../io/stream-source.js';
 import { readEngine } from '../engine/engine-stages.js';
+import { engineReadsCsv, readCsvInEngine } from '../engine/csv-tables.js';
+import type { DuckdbEngine } from '../engine/duckdb-engine.js';
+import type { CsvTableDefinition } from '../table/descriptors.js';
 import type { Sink } from '../io/sink.js';
 import { compileExpr, type CompiledExpr, type EvalContext, type FunctionSignature } from '../planning/compile.js';
 import { callsAggregate } from '../planning/aggregates.js';
@@ -33,6 +36,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Collects what the workers measured per batch. */
   readonly metrics?: JobMetrics;
+  /** The job's engine, which reads large CSV files (and any, once open) faster than csv-parse. */
+  readonly engine?: DuckdbEngine;
 }
 
 export type Operator = (batch: Batch, context: OperatorContext) => Promise<Batch>;
@@ -52,8 +57,7 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
       schema: table.schema,
       source: (options) => {
         switch (table.kind) {
-          case 'csv':
-            return readCsv(table, options, (error) => options.inputErrors.skip(plan.tableName, error), (count) => options.inputErrors.blankLines(plan.tableName, table.path, count));
+          case 'csv': return readCsvTable(plan.tableName, table, options);
           case 'columns': return readColumns(table, options.batchSize);
           case 'stream': return readStream(table, options);
           case 'engine': return readEngine(table, options.batchSize, options.signal);
@@ -98,6 +102,16 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
     return takeRows(out, kept, types);
   };
   return { schema: Object.freeze(schema), source: input.source, operators: [...input.operators, project] };
+}
+
+/** A CSV table's rows: read by the engine when it reads the file as csv-parse does, else by csv-parse. */
+async function* readCsvTable(tableName: string, table: CsvTableDefinition, options: RunOptions): AsyncGenerator<Batch> {
+  const inEngine = options.engine && engineReadsCsv(table, options.engine) ? await readCsvInEngine(options.engine, table, options.batchSize, options.signal) : null;
+  if (inEngine) {
+    yield* inEngine;
+    return;
+  }
+  yield* readCsv(table, options, (error) => options.inputErrors.skip(tableName, error), (count) => options.inputErrors.blankLines(tableName, table.path, count));
 }
 
 /**
