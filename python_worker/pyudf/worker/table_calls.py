@@ -1,6 +1,7 @@
 """Table functions in the worker: loading one, and running a batch through it."""
 from __future__ import annotations
 
+from array import array as packed_array
 from collections.abc import Iterator
 from itertools import repeat
 from typing import Any, Optional, Sequence
@@ -128,7 +129,8 @@ def call_table_function(
             function.source_location,
         ))
     batch = pa.RecordBatch.from_arrays(
-        [pa.array(sources, type=pa.int32()), *arrays],
+        # Packed by hand: pa.array() of a list imports pandas on its first call (see batches.to_arrow_result).
+        [pa.Array.from_buffers(pa.int32(), len(sources), [None, pa.py_buffer(packed_array("i", sources))]), *arrays],
         names=["row", *(f"f{c}" for c in range(len(result_types)))],
     )
     return worker_pb2.CallReply(call_id=call_id, result=encode_batch(batch), row_errors=row_errors)
