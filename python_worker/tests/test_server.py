@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -210,3 +212,54 @@ class WorkerProcessTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CallRecordTest(unittest.TestCase):
+    """The calls file: the call running, and the first call that closed the server's sockets."""
+
+    def setUp(self):
+        self.tmpdir = tempfile.mkdtemp(prefix="pyudf-calls-")
+        self.addCleanup(shutil.rmtree, self.tmpdir, True)
+        self.path = os.path.join(self.tmpdir, "w.calls")
+        socket_path = os.path.join(self.tmpdir, "w.sock")
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(socket_path)
+        self.listener.listen()
+        self.client = socket.socket(socket.AF_UNIX)
+        self.client.connect(socket_path)
+        self.connection, _ = self.listener.accept()
+        self.other = socket.socket(socket.AF_INET)  # a function's own socket, not the server's
+        for s in (self.listener, self.client, self.connection, self.other):
+            self.addCleanup(s.close)
+        self.record = server.CallRecord(self.path, "unix:" + socket_path)
+
+    def read(self):
+        with open(self.path, "rb") as f:
+            data = f.read()
+        return struct.unpack("<qq", data[:16]), (struct.unpack("<q", data[16:24])[0] if len(data) >= 24 else None)
+
+    def test_names_the_first_call_after_which_a_server_socket_is_gone(self):
+        self.record.started(1)
+        self.assertEqual(self.read(), ((1, 1), None))
+        self.record.finished(1)
+        self.assertEqual(self.read(), ((1, 0), None))
+        self.record.started(2)
+        self.other.close()  # a function closing a socket of its own is no one's business
+        self.record.finished(2)
+        self.assertEqual(self.read(), ((2, 0), None))
+        self.record.started(3)
+        self.connection.close()
+        self.record.finished(3)
+        self.assertEqual(self.read(), ((3, 0), 3))
+        self.record.started(4)
+        self.record.finished(4)
+        self.assertEqual(self.read(), ((4, 0), 3))
+
+    def test_a_closed_descriptor_reused_for_another_file_counts_as_closed(self):
+        self.record.started(1)
+        fd = self.connection.detach()
+        os.close(fd)
+        reused = os.open(self.path, os.O_RDONLY)
+        self.addCleanup(os.close, reused)
+        self.record.finished(1)
+        self.assertEqual(self.read()[1], 1)

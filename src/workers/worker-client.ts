@@ -146,9 +146,8 @@ export class WorkerClient {
     if (this.#failure === null) this.#failure = error;
     const failure = this.#failure;
     const crashed = failure instanceof WorkerError && failure.code === 'WORKER_CRASHED';
-    // A worker that lost its connection ran on through the calls it had received: its record of
-    // the last call is past the culprit, which is the oldest call whose reply did not come.
-    const culprit = crashed && !(failure instanceof ConnectionLost) ? this.#culprit() : this.#pending.keys().next().value;
+    const culprit = !crashed ? this.#pending.keys().next().value
+      : failure instanceof ConnectionLost ? this.#connectionBreaker() : this.#culprit();
     for (const [callId, pending] of this.#pending) {
       pending.reject(crashed && callId !== culprit ? new QueuedBehindCrash(failure) : failure);
     }
@@ -168,6 +167,17 @@ export class WorkerClient {
     if (last === undefined) return this.#pending.keys().next().value;
     if (this.#pending.has(last.callId)) return last.callId;
     return last.running ? this.#pending.keys().next().value : undefined;
+  }
+
+  /**
+   * The call that broke a living worker's connection: the one the worker saw
+   * close its sockets, else the oldest call without a reply. Its record of
+   * the last call is no help: it ran on through the calls it had received.
+   */
+  #connectionBreaker(): number | undefined {
+    const closedBy = this.process.socketsClosedBy();
+    if (closedBy !== undefined && this.#pending.has(closedBy)) return closedBy;
+    return this.#pending.keys().next().value;
   }
 
   #crashError(exit: WorkerExit): WorkerError {

@@ -190,14 +190,23 @@ export class WorkerProcess {
    * lost with the worker: the oldest unanswered call need not be the culprit.
    */
   lastCall(): { readonly callId: number; readonly running: boolean } | undefined {
-    let record: Buffer;
+    const record = this.#callRecord();
+    if (record === undefined || record.length < 16) return undefined;
+    return { callId: Number(record.readBigInt64LE(0)), running: record.readBigInt64LE(8) === 1n };
+  }
+
+  /** The first call after which the worker found its sockets closed (a function closed them); undefined when none. */
+  socketsClosedBy(): number | undefined {
+    const record = this.#callRecord();
+    return record !== undefined && record.length >= 24 ? Number(record.readBigInt64LE(16)) : undefined;
+  }
+
+  #callRecord(): Buffer | undefined {
     try {
-      record = fs.readFileSync(this.#callsFile);
+      return fs.readFileSync(this.#callsFile);
     } catch {
       return undefined;
     }
-    if (record.length < 16) return undefined;
-    return { callId: Number(record.readBigInt64LE(0)), running: record.readBigInt64LE(8) === 1n };
   }
 
   /** Which import or open() a loading worker is in; undefined when it recorded none. */

@@ -7,6 +7,7 @@ import platform
 import queue
 import shutil
 import signal
+import stat
 import struct
 import sys
 import threading
@@ -111,19 +112,80 @@ class CallRecord:
 
     Replies are sent while the next call runs, so a process that dies takes
     unsent replies with it: the host cannot tell from the replies alone which
-    call killed it. Sixteen bytes: the call id, then 1 while it runs, 0 after.
+    call killed it. Twenty-four bytes: the call id, then 1 while it runs, 0
+    after; then the id of the first call that closed the process's sockets.
+
+    That last field is for a worker that lives on with its connection gone:
+    it runs on through calls it had already received, and the oldest call
+    the host has no reply to may be an innocent one whose reply was lost.
+    The server's sockets open when the first call came (the host's
+    connection among them) are checked after each call: the first call that
+    leaves one of them closed (or its number reused) is the one to blame.
     """
 
-    def __init__(self, path: Optional[str]) -> None:
+    def __init__(self, path: Optional[str], address: str = "") -> None:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600) if path else None
+        self._socket_path = address[len("unix:"):] if address.startswith("unix:") else None
+        self._sockets: Optional[dict[int, tuple[int, int]]] = None
+        self._broken_by: Optional[int] = None
 
     def started(self, call_id: int) -> None:
         if self._fd is not None:
+            if self._sockets is None:
+                self._sockets = _open_sockets(self._socket_path)
             os.pwrite(self._fd, struct.pack("<qq", call_id, 1), 0)
 
     def finished(self, call_id: int) -> None:
         if self._fd is not None:
             os.pwrite(self._fd, struct.pack("<qq", call_id, 0), 0)
+            if self._broken_by is None and self._sockets and not _still_open(self._sockets):
+                self._broken_by = call_id
+                os.pwrite(self._fd, struct.pack("<q", call_id), 16)
+
+
+def _open_sockets(socket_path: Optional[str]) -> dict[int, tuple[int, int]]:
+    """The server's sockets (those bound to `socket_path`; every socket without one), by descriptor: their identity."""
+    ours = _unix_socket_inodes(socket_path) if socket_path else None
+    sockets: dict[int, tuple[int, int]] = {}
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return sockets
+    for name in names:
+        fd = int(name)
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue
+        if stat.S_ISSOCK(st.st_mode) and (not ours or st.st_ino in ours):
+            sockets[fd] = (st.st_dev, st.st_ino)
+    return sockets
+
+
+def _unix_socket_inodes(socket_path: str) -> set[int]:
+    """Inodes of this process's unix sockets at `socket_path`: the listener and the connections it accepted."""
+    inodes: set[int] = set()
+    try:
+        with open("/proc/self/net/unix") as table:
+            next(table, None)
+            for line in table:
+                fields = line.split()
+                if len(fields) >= 8 and fields[7] == socket_path:
+                    inodes.add(int(fields[6]))
+    except (OSError, ValueError):
+        pass
+    return inodes
+
+
+def _still_open(sockets: dict[int, tuple[int, int]]) -> bool:
+    for fd, identity in sockets.items():
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            return False
+        if (st.st_dev, st.st_ino) != identity:
+            return False
+    return True
 
 
 def _pump(iterator: Iterator, into: queue.SimpleQueue) -> None:
@@ -169,7 +231,7 @@ def serve(address: str, owner_dir: Optional[str] = None, calls_file: Optional[st
             ("grpc.so_reuseport", 0),
         ],
     )
-    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(runtime, hub, stopping, CallRecord(calls_file)), server)
+    worker_pb2_grpc.add_WorkerServicer_to_server(WorkerService(runtime, hub, stopping, CallRecord(calls_file, address)), server)
     if server.add_insecure_port(address) == 0 and not address.startswith("unix:"):
         raise RuntimeError(f"cannot listen on {address}")
     server.start()
