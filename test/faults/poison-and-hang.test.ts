@@ -19,6 +19,8 @@ const STRING = DataTypes.STRING();
 const DOUBLE = DataTypes.DOUBLE();
 
 const N = 5000;
+/** Rows a batch: each halving of a poisoned batch costs a worker, so batches are small. */
+const BUNDLE = 100;
 const ROWS = Array.from({ length: N }, (_, i) => [BigInt(i), `row-${i}`, i / 2]);
 const SCHEMA = { a: BIGINT, s: STRING, d: DOUBLE };
 
@@ -46,7 +48,7 @@ async function failingInsert(
   const outDir = path.join(dir, name);
   const output = path.join(outDir, 'out.csv');
   const logger = watchingLogger();
-  const tEnv = TableEnvironment.create({ bundleSize: 500, ...options, logger });
+  const tEnv = TableEnvironment.create({ bundleSize: BUNDLE, ...options, logger });
   let error: unknown;
   const started = Date.now();
   let tookMs = 0;
@@ -80,8 +82,8 @@ describe('poison input: a row that kills its worker every time', () => {
     expect(e.phase).toBe('eval');
     expect(e.row).toEqual([3777n, 'row-3777', 1888.5]);
     expect(e.message).toMatch(/^Python function "poison" killed its worker 2 time\(s\) \(exit code 3\); the row that does it: poison\(3777n, "row-3777", 1888\.5\)$/);
-    // Two crashes of the whole batch, then one per halving of its 500 rows down to the row.
-    expect(restartWarnings(logger.entries)).toHaveLength(2 + halvings(500, 3777 % 500));
+    // Two crashes of the whole batch, then one per halving of its rows down to the row.
+    expect(restartWarnings(logger.entries)).toHaveLength(2 + halvings(BUNDLE, 3777 % BUNDLE));
     for (const warning of restartWarnings(logger.entries)) expect(warning).toContain('(exit code 3, signal null)');
   }, 60_000);
 
@@ -106,7 +108,7 @@ describe('poison input: a row that kills its worker every time', () => {
   test('a crash no single row reproduces (the worker dies after 300 rows, whichever): UDF_CRASHED without a row', async () => {
     // One batch of 500 rows and one batch in flight: the halving is not confounded by other batches.
     const leaky = udf(`lambda a: __import__('faults').crash_after_rows(a, 300)`, [BIGINT], BIGINT);
-    const { error } = await failingInsert('leaky', { maxWorkerRestarts: 1, batchesInFlightPerWorker: 1 }, { leaky }, 'leaky(a) AS r');
+    const { error } = await failingInsert('leaky', { maxWorkerRestarts: 1, batchesInFlightPerWorker: 1, bundleSize: 500 }, { leaky }, 'leaky(a) AS r');
     expect(error).toBeInstanceOf(UdfError);
     const e = error as UdfError;
     expect(e.code).toBe('UDF_CRASHED');
@@ -137,7 +139,7 @@ describe('poison input: a row that kills its worker every time', () => {
     const logger = watchingLogger(() => {
       if (restartWarnings(logger.entries).length > 20) setImmediate(() => endless.abort());
     });
-    const tEnv = TableEnvironment.create({ bundleSize: 500, maxWorkerRestarts: 1, logger });
+    const tEnv = TableEnvironment.create({ bundleSize: BUNDLE, maxWorkerRestarts: 1, logger });
     let error: unknown;
     try {
       tEnv.addPythonFile(module);
@@ -177,7 +179,7 @@ describe('poison input: a row that kills its worker every time', () => {
 
   test('a poison row behind a guard the filter never lets through is never called', async () => {
     const logger = watchingLogger();
-    const tEnv = TableEnvironment.create({ bundleSize: 500, maxWorkerRestarts: 0, logger });
+    const tEnv = TableEnvironment.create({ bundleSize: BUNDLE, maxWorkerRestarts: 0, logger });
     try {
       tEnv.addPythonFile(faultModule);
       tEnv.registerFunction('poison', udf(`lambda a: __import__('faults').sigkill_on(a, 2500)`, [BIGINT], BIGINT));
@@ -207,7 +209,7 @@ describe('a UDF that hangs', () => {
     expect(e.code).toBe('UDF_TIMEOUT');
     expect(e.functionName).toBe('hang');
     expect(e.phase).toBe('eval');
-    expect(e.message).toBe(`Python function "hang" on 500 row(s) did not finish within 500 ms; the worker (pid ${hungPid}) was killed`);
+    expect(e.message).toBe(`Python function "hang" on ${BUNDLE} row(s) did not finish within 500 ms; the worker (pid ${hungPid}) was killed`);
     // The hung process is gone, and so is every other worker (checked in failingInsert).
     expect(isGone(hungPid)).toBe(true);
     expect(pythonWorkers()).toEqual([]);
