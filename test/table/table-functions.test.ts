@@ -318,7 +318,7 @@ test('a worker that dies under a table function is replaced and every row comes 
 test('a row that kills its worker every time is searched for and named: UDF_CRASHED', async () => {
   const rows = Array.from({ length: 5000 }, (_, i) => [BigInt(i)]);
   const error = await withEnvironment((tEnv) => tEnv.fromElements(rows, { n: BIGINT })
-    .joinLateral('poison(n) AS m').execute().collect(), { bundleSize: 1000, maxWorkerRestarts: 1 }).catch((e: unknown) => e);
+    .joinLateral('poison(n) AS m').execute().collect(), { bundleSize: 100, maxWorkerRestarts: 1 }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(UdfError);
   expect([(error as UdfError).code, (error as UdfError).functionName, (error as UdfError).row]).toEqual(['UDF_CRASHED', 'poison', [4242n]]);
   expect((error as Error).message).toContain('the row that does it: poison(4242n)');
