@@ -148,8 +148,12 @@ export class WorkerClient {
     const crashed = failure instanceof WorkerError && failure.code === 'WORKER_CRASHED';
     const culprit = !crashed ? this.#pending.keys().next().value
       : failure instanceof ConnectionLost ? this.#connectionBreaker() : this.#culprit();
-    for (const [callId, pending] of this.#pending) {
-      pending.reject(crashed && callId !== culprit ? new QueuedBehindCrash(failure) : failure);
+    // The culprit's rejection goes first: its handler decides whether a new worker is due at all
+    // (a lost connection past its budget fails the job), before the calls queued behind it ask for one.
+    const callIds = [...this.#pending.keys()];
+    const ordered = culprit !== undefined && this.#pending.has(culprit) ? [culprit, ...callIds.filter((id) => id !== culprit)] : callIds;
+    for (const callId of ordered) {
+      this.#pending.get(callId)!.reject(crashed && callId !== culprit ? new QueuedBehindCrash(failure) : failure);
     }
     this.#pending.clear();
   }
