@@ -39,8 +39,11 @@ export async function* readCsv(
     // no row, skipped and counted.
     skip_empty_lines: schema.length !== 1,
     info: true,
-    // A quoted field equal to the null literal is that text, not NULL.
-    cast: (value, context) => (context.quoting && value === nullLiteral ? QUOTED_NULL_LITERAL : value),
+    // A quoted field equal to the null literal is that text, not NULL. Telling it needs csv-parse's
+    // context of every field, built anew for each (half of the parse): only where it can occur.
+    ...(await mayQuoteNullLiteral(file, quoteCharacter, nullLiteral)
+      ? { cast: (value: string, context: { quoting: boolean }) => (context.quoting && value === nullLiteral ? QUOTED_NULL_LITERAL : value) }
+      : {}),
   }));
   input.on('error', (error) => parser.destroy(error));
   // csv-parse counts the end of a file after its last line break as one more empty line.
@@ -120,6 +123,37 @@ export async function* readCsv(
   if (blankLines > 0) onBlankLines(blankLines);
   if (count > 0) yield toBatch(columns, count, table);
 }
+
+/**
+ * Whether the file may hold the null literal quoted: false only for a regular
+ * file in which the literal between two quote characters never occurs.
+ */
+async function mayQuoteNullLiteral(file: string, quoteCharacter: string, nullLiteral: string): Promise<boolean> {
+  const needle = Buffer.from(quoteCharacter + nullLiteral + quoteCharacter);
+  let handle: fs.promises.FileHandle | null = null;
+  try {
+    // Stat before opening: opening a pipe would take a reader's place beside the real one.
+    if (!(await fs.promises.stat(file)).isFile()) return true;
+    handle = await fs.promises.open(file, 'r');
+    const chunk = Buffer.alloc(SCAN_BYTES + needle.length);
+    let kept = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, kept, SCAN_BYTES, null);
+      if (bytesRead === 0) return false;
+      const filled = kept + bytesRead;
+      if (chunk.subarray(0, filled).includes(needle)) return true;
+      // The needle may straddle two reads: the tail of this one starts the next.
+      kept = Math.min(needle.length - 1, filled);
+      chunk.copy(chunk, 0, filled - kept, filled);
+    }
+  } catch {
+    return true; // the reader then says what is wrong with the file
+  } finally {
+    await handle?.close();
+  }
+}
+
+const SCAN_BYTES = 1 << 20;
 
 /** What the parser gives for a quoted field that reads as the null literal. */
 const QUOTED_NULL_LITERAL = Symbol('quoted null literal');

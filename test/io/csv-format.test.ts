@@ -84,3 +84,23 @@ describe.each(SPELLINGS)('delimiter %j', (spelling) => {
     expect(readBack.map((r) => Object.values(r).map(String))).toEqual(expected.map((r) => Object.values(r).map(String)));
   });
 });
+
+test('a quoted null literal is text and an unquoted one NULL, also where the quoted one straddles 1 MiB of the file', async () => {
+  const tEnv = TableEnvironment.create();
+  try {
+    const file = path.join(dir, 'straddle.csv');
+    // `"NULL"` starts 3 bytes before the 1 MiB mark: the reader looks for it a megabyte at a time.
+    const before = (1 << 20) - 3;
+    const line = `${'x'.repeat(1000)}\n`;
+    const full = Math.floor(before / line.length);
+    const head = line.repeat(full) + `${'x'.repeat(before - full * line.length - 1)}\n`;
+    expect(head.length).toBe(before);
+    fs.writeFileSync(file, `${head}"NULL"\nNULL\n`);
+    tEnv.connect(new FileSystem().path(file)).withFormat(new OldCsv().field('s', DataTypes.STRING()).nullLiteral('NULL')).createTemporaryTable('straddle');
+    const rows = await tEnv.fromPath('straddle').execute().collect();
+    expect(rows).toHaveLength(full + 3);
+    expect(rows.slice(-2)).toEqual([{ s: 'NULL' }, { s: null }]);
+  } finally {
+    await tEnv.close();
+  }
+});
