@@ -12,7 +12,7 @@ import type { FunctionSignature } from '../planning/compile.js';
 import {
   ConnectionLost, LoadTimedOut, QueuedBehindCrash, SHUTDOWN_TIMEOUT_MS, WorkerClient, WorkerOutOfMemory, type CallOutcome,
 } from './worker-client.js';
-import { EXIT_MEMORY_LIMIT_TOO_LOW, WorkerProcess } from './worker-process.js';
+import { EXIT_MEMORY_LIMIT_TOO_LOW, WorkerProcess, type WorkerExit } from './worker-process.js';
 import { extractArchives, type PythonArchive } from './archives.js';
 import { liveWorkerCount, trackDir, untrackDir } from './host-exit.js';
 import type * as arrow from 'apache-arrow';
@@ -582,17 +582,37 @@ async function startWorker(recipe: WorkerRecipe, index: number): Promise<Started
   const client = new WorkerClient(process, recipe.logger);
   recipe.starting.add(client);
   if (recipe.stopped.aborted) void client.destroy();
+  let handshaken = false;
   try {
     await client.handshake();
+    handshaken = true;
     const reply = await client.load([...recipe.functions], [recipe.pythonPath], [...recipe.libraryPaths], { ...recipe.jobParameters }, recipe.loadTimeoutMs);
     return { client, reply };
   } catch (error) {
+    // Killed between its ready line and the handshake, the worker refuses the connection before its
+    // exit is seen: a death while starting all the same, which startWorkerRetrying retries.
+    const exit = !handshaken && error instanceof WorkerError && error.code === 'WORKER_CRASHED' ? await exitedSoon(process) : null;
     await client.destroy();
+    if (exit) {
+      throw new WorkerError('WORKER_START_FAILED', `Python worker (pid ${process.pid}) exited before it was ready (exit code ${exit.exitCode}, signal ${exit.signal})`, {
+        exitCode: exit.exitCode, signal: exit.signal, stderr: process.stderrTail, cause: error,
+      });
+    }
     throw error instanceof LoadTimedOut ? loadTimeoutError(error, recipe.functions) : error;
   } finally {
     recipe.starting.delete(client);
   }
 }
+
+/** The worker's exit if it comes within a moment (a connection refused by a dying worker comes first); null if not. */
+async function exitedSoon(worker: WorkerProcess): Promise<WorkerExit | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const exit = await Promise.race([worker.exited, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), EXIT_AFTER_FAILED_START_MS); })]);
+  clearTimeout(timer);
+  return exit;
+}
+
+const EXIT_AFTER_FAILED_START_MS = 250;
 
 /**
  * How long the functions' close() hooks get at a job's end: 5 s on an idle
