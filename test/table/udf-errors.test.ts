@@ -71,9 +71,9 @@ const output = path.join(outDir, 'result.csv');
 async function failingJob(
   functions: Record<string, PythonFunction>,
   build: (tEnv: TableEnvironment) => void,
-  options: { parallelism?: number; files?: string[]; jobParameters?: Record<string, string> } = {},
+  options: { parallelism?: number; files?: string[]; jobParameters?: Record<string, string>; bundleSize?: number } = {},
 ): Promise<unknown> {
-  const tEnv = TableEnvironment.create({ parallelism: options.parallelism ?? 1, bundleSize: 500, jobParameters: options.jobParameters });
+  const tEnv = TableEnvironment.create({ parallelism: options.parallelism ?? 1, bundleSize: options.bundleSize ?? 500, jobParameters: options.jobParameters });
   for (const file of options.files ?? [failingPath]) tEnv.addPythonFile(file);
   for (const [name, fn] of Object.entries(functions)) tEnv.registerFunction(name, fn);
   tEnv.connect(new FileSystem().path(output))
@@ -227,7 +227,7 @@ describe('functions that fail to load', () => {
 test('a row that kills its worker every time: UDF_CRASHED naming the function, the row and the exit code', async () => {
   const error = await failingJob({ die: udf("lambda a, b: __import__('os')._exit(3) if a == 777 else a", [BIGINT, BIGINT], BIGINT) }, (tEnv) => {
     tEnv.fromElements(rows, schema).select('die(a, b) AS r').insertInto('sink');
-  }, { parallelism: 2 });
+  }, { parallelism: 2, bundleSize: 100 }); // each halving of the batch down to the row costs a worker
   expect(error).toBeInstanceOf(UdfError);
   const e = error as UdfError;
   expect(e.code).toBe('UDF_CRASHED');
