@@ -23,8 +23,11 @@ export async function* readCsv(
   const { path: file, format, schema } = table;
   const { fieldDelimiter, quoteCharacter, ignoreFirstLine, nullLiteral, ignoreParseErrors } = format.options;
   let input: fs.ReadStream;
+  let quotedNullLiterals: boolean;
   try {
     await fs.promises.access(file, fs.constants.R_OK);
+    // Before the stream opens: nothing may come between it and its error listener below.
+    quotedNullLiterals = await mayQuoteNullLiteral(file, quoteCharacter, nullLiteral);
     input = fs.createReadStream(file);
   } catch (error) {
     throw new PyUdfError('IO', `cannot read CSV table file ${file}: ${(error as Error).message}`, { cause: error });
@@ -41,7 +44,7 @@ export async function* readCsv(
     info: true,
     // A quoted field equal to the null literal is that text, not NULL. Telling it needs csv-parse's
     // context of every field, built anew for each (half of the parse): only where it can occur.
-    ...(await mayQuoteNullLiteral(file, quoteCharacter, nullLiteral)
+    ...(quotedNullLiterals
       ? { cast: (value: string, context: { quoting: boolean }) => (context.quoting && value === nullLiteral ? QUOTED_NULL_LITERAL : value) }
       : {}),
   }));

@@ -111,3 +111,19 @@ test('a missing input file is IO, not CSV_PARSE', async () => {
   }
   expect(pythonWorkers()).toEqual([]);
 });
+
+test('a directory given as the input file is IO naming it, and the process lives on', async () => {
+  const tEnv = TableEnvironment.create();
+  const folder = path.join(dir, 'a-folder.csv');
+  fs.mkdirSync(folder);
+  try {
+    tEnv.connect(new FileSystem().path(folder)).withFormat(new OldCsv().field('a', BIGINT)).createTemporaryTable('src');
+    const error = await tEnv.fromPath('src').select('a').execute().collect().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'IO' });
+    expect((error as Error).message).toContain(folder);
+    expect((error as Error).message).toContain('EISDIR');
+  } finally {
+    await tEnv.close();
+  }
+  expect(pythonWorkers()).toEqual([]);
+});
