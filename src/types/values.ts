@@ -52,17 +52,9 @@ const BIGINT_MAX = 2n ** 63n - 1n;
  * fromColumns, fromStream) for a column; throws INVALID_ARGUMENT naming
  * `where` (and the element, key or field inside it) when it does not fit.
  */
-function placeOf(where: string | (() => string)): string {
-  return typeof where === 'string' ? where : where();
-}
-
-function refuse(value: unknown, type: DataType, where: string | (() => string), reason = `is not a ${type.sqlText} value`): never {
-  throw new PyUdfError('INVALID_ARGUMENT', `${placeOf(where)}: ${describe(value)} ${reason}`);
-}
-
-export function coerceValue(value: unknown, type: DataType, where: string | (() => string)): SqlValue {
+export function coerceValue(value: unknown, type: DataType, where: string): SqlValue {
   if (value === null || value === undefined) {
-    if (!type.nullable) throw new PyUdfError('INVALID_ARGUMENT', `${placeOf(where)}: NULL in a ${type} column`);
+    if (!type.nullable) throw new PyUdfError('INVALID_ARGUMENT', `${where}: NULL in a ${type} column`);
     return null;
   }
   switch (type.name) {
@@ -119,7 +111,7 @@ export function coerceValue(value: unknown, type: DataType, where: string | (() 
     case 'ARRAY': {
       if (!Array.isArray(value)) return refuse(value, type, where, 'is not an ARRAY value (an array)');
       const element = type.elementType!;
-      return value.map((item, i) => coerceValue(item, element, () => `${placeOf(where)}, element [${i}]`));
+      return value.map((item, i) => coerceValue(item, element, `${where}, element [${i}]`));
     }
     case 'MAP': {
       const entries = value instanceof Map ? [...value.entries()] : isPlainObject(value) ? Object.entries(value) : null;
@@ -127,9 +119,9 @@ export function coerceValue(value: unknown, type: DataType, where: string | (() 
       const out = new Map<SqlValue, SqlValue>();
       for (const [key, item] of entries) {
         if (key === null || key === undefined) refuse(value, type, where, 'has a NULL key; MAP keys are never NULL');
-        const checkedKey = coerceValue(key, type.keyType!, () => `${placeOf(where)}, key ${describe(key)}`);
+        const checkedKey = coerceValue(key, type.keyType!, `${where}, key ${describe(key)}`);
         if (out.has(checkedKey)) refuse(value, type, where, `has the key ${describe(checkedKey)} twice`);
-        out.set(checkedKey, coerceValue(item, type.valueType!, () => `${placeOf(where)}, value of key ${describe(key)}`));
+        out.set(checkedKey, coerceValue(item, type.valueType!, `${where}, value of key ${describe(key)}`));
       }
       return out;
     }
@@ -147,7 +139,7 @@ export function coerceValue(value: unknown, type: DataType, where: string | (() 
         return refuse(value, type, where, 'is not a ROW value (an object keyed by field name, or an array in field order)');
       }
       const row: SqlRow = {};
-      fields.forEach((f, i) => { row[f.name] = coerceValue(items[i], f.type, () => `${placeOf(where)}, field "${f.name}"`); });
+      fields.forEach((f, i) => { row[f.name] = coerceValue(items[i], f.type, `${where}, field "${f.name}"`); });
       return row;
     }
   }
@@ -198,4 +190,9 @@ function describeComposite(value: unknown): string {
 
 function shorten(text: string): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** The refusal of a value coerceValue cannot take (a function, not a closure per call: it runs for every value of a table). */
+function refuse(value: unknown, type: DataType, where: string, reason = `is not a ${type.sqlText} value`): never {
+  throw new PyUdfError('INVALID_ARGUMENT', `${where}: ${describe(value)} ${reason}`);
 }
