@@ -26,11 +26,11 @@ export const LOAD_TIMEOUT_MS = Infinity;
  */
 const FLOW_CONTROL_WINDOW_BYTES = 64 << 20;
 /**
- * A call stream that breaks with the worker still alive is given this long
- * to turn out to be a death (a dying worker's sockets close before its exit
- * is seen) before it counts as a lost connection.
+ * A connection that breaks (a call stream cut, a handshake refused) with the
+ * worker still alive is given this long to turn out to be a death (a dying
+ * worker's sockets close before its exit is seen).
  */
-const EXIT_AFTER_BROKEN_STREAM_MS = 250;
+export const EXIT_AFTER_BROKEN_CONNECTION_MS = 250;
 /** Once the worker is gone its log stream has ended or broken; this only bounds a lost end. */
 const LOG_DRAIN_TIMEOUT_MS = 1_000;
 /**
@@ -367,12 +367,7 @@ export class WorkerClient {
    * lost its connection, and is killed.
    */
   async #streamBroken(reason: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const exit = await Promise.race([
-      this.process.exited,
-      new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), EXIT_AFTER_BROKEN_STREAM_MS); }),
-    ]);
-    clearTimeout(timer);
+    const exit = await this.process.exitedWithin(EXIT_AFTER_BROKEN_CONNECTION_MS);
     // Exited, its pipes still draining (a child of its may hold them): a death all the same.
     if (exit || this.process.hasExited) {
       this.#fail(this.#crashError(exit ?? await this.process.exited));

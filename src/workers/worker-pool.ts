@@ -10,9 +10,9 @@ import { describe, type SqlValue } from '../types/values.js';
 import { parseDataType } from '../types/type-text.js';
 import type { FunctionSignature } from '../planning/compile.js';
 import {
-  ConnectionLost, LoadTimedOut, QueuedBehindCrash, SHUTDOWN_TIMEOUT_MS, WorkerClient, WorkerOutOfMemory, type CallOutcome,
+  ConnectionLost, EXIT_AFTER_BROKEN_CONNECTION_MS, LoadTimedOut, QueuedBehindCrash, SHUTDOWN_TIMEOUT_MS, WorkerClient, WorkerOutOfMemory, type CallOutcome,
 } from './worker-client.js';
-import { EXIT_MEMORY_LIMIT_TOO_LOW, WorkerProcess, type WorkerExit } from './worker-process.js';
+import { EXIT_MEMORY_LIMIT_TOO_LOW, WorkerProcess } from './worker-process.js';
 import { extractArchives, type PythonArchive } from './archives.js';
 import { liveWorkerCount, trackDir, untrackDir } from './host-exit.js';
 import type * as arrow from 'apache-arrow';
@@ -591,7 +591,7 @@ async function startWorker(recipe: WorkerRecipe, index: number): Promise<Started
   } catch (error) {
     // Killed between its ready line and the handshake, the worker refuses the connection before its
     // exit is seen: a death while starting all the same, which startWorkerRetrying retries.
-    const exit = !handshaken && error instanceof WorkerError && error.code === 'WORKER_CRASHED' ? await exitedSoon(process) : null;
+    const exit = !handshaken && error instanceof WorkerError && error.code === 'WORKER_CRASHED' ? await process.exitedWithin(EXIT_AFTER_BROKEN_CONNECTION_MS) : null;
     await client.destroy();
     if (exit) {
       throw new WorkerError('WORKER_START_FAILED', `Python worker (pid ${process.pid}) exited before it was ready (exit code ${exit.exitCode}, signal ${exit.signal})`, {
@@ -603,16 +603,6 @@ async function startWorker(recipe: WorkerRecipe, index: number): Promise<Started
     recipe.starting.delete(client);
   }
 }
-
-/** The worker's exit if it comes within a moment (a connection refused by a dying worker comes first); null if not. */
-async function exitedSoon(worker: WorkerProcess): Promise<WorkerExit | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const exit = await Promise.race([worker.exited, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), EXIT_AFTER_FAILED_START_MS); })]);
-  clearTimeout(timer);
-  return exit;
-}
-
-const EXIT_AFTER_FAILED_START_MS = 250;
 
 /**
  * How long the functions' close() hooks get at a job's end: 5 s on an idle

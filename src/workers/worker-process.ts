@@ -249,6 +249,17 @@ export class WorkerProcess {
     return this.#exited;
   }
 
+  /**
+   * The exit if it comes within `ms`, else null. A dying worker's broken
+   * connection (a stream cut, a connection refused) is seen before its exit.
+   */
+  async exitedWithin(ms: number): Promise<WorkerExit | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([this.#exited, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms); })]);
+    clearTimeout(timer);
+    return exit;
+  }
+
   get stderrTail(): string {
     return this.#stderrTail;
   }
