@@ -141,7 +141,7 @@ def to_arrow_result(values: list[Any], result_type: DataType) -> pa.Array:
             raise _first_bad_row(values, result_type)
     code = _ARRAY_CODES.get(type_name)
     if code is not None and seen <= _ARRAY_PACKS[type_name]:
-        validity, null_count = _validity(values) if has_nulls else (None, 0)
+        validity, null_count = _validity(values, has_nulls)
         try:
             packed = packed_array(code, [0 if value is None else value for value in values] if has_nulls else values)
         except (OverflowError, TypeError):
@@ -157,7 +157,7 @@ def to_arrow_result(values: list[Any], result_type: DataType) -> pa.Array:
         if strings is not None:
             return strings
     if type_name == "BOOLEAN" and seen <= {bool}:
-        validity, null_count = _validity(values) if has_nulls else (None, 0)
+        validity, null_count = _validity(values, has_nulls)
         data = _bitmap(bytes(value is True for value in values))
         return pa.Array.from_buffers(pa.bool_(), len(values), [validity, data], null_count)
     try:
@@ -174,7 +174,10 @@ def _bitmap(flags: bytes) -> pa.Buffer:
     return pa.py_buffer(np.packbits(np.frombuffer(flags, dtype=np.uint8), bitorder="little").tobytes())
 
 
-def _validity(values: list[Any]) -> tuple[pa.Buffer, int]:
+def _validity(values: list[Any], has_nulls: bool) -> tuple[Optional[pa.Buffer], int]:
+    """Arrow's validity bitmap and null count; none needed without NULLs."""
+    if not has_nulls:
+        return None, 0
     present = bytes(value is not None for value in values)
     return _bitmap(present), len(values) - sum(present)
 
@@ -188,7 +191,7 @@ def _string_array(values: list[Any], has_nulls: bool) -> Optional[pa.Array]:
         offsets.extend(accumulate(map(len, encoded)))
     except OverflowError:
         return None
-    validity, null_count = _validity(values) if has_nulls else (None, 0)
+    validity, null_count = _validity(values, has_nulls)
     return pa.Array.from_buffers(pa.string(), len(values), [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))],
                                  null_count)
 
