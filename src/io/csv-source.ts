@@ -6,6 +6,7 @@ import type { SqlValue } from '../types/values.js';
 import type { Batching } from './batching.js';
 import { vectorOf, type Batch } from '../execution/vectors.js';
 import { parseField } from './csv-values.js';
+import { prescanCsv, type CsvPrescan } from './csv-prescan.js';
 
 /**
  * Streams a CSV file as batches of at most `batchSize` rows, memory bounded by
@@ -23,11 +24,11 @@ export async function* readCsv(
   const { path: file, format, schema } = table;
   const { fieldDelimiter, quoteCharacter, ignoreFirstLine, nullLiteral, ignoreParseErrors } = format.options;
   let input: fs.ReadStream;
-  let quotedNullLiterals: boolean;
+  let prescan: CsvPrescan;
   try {
     await fs.promises.access(file, fs.constants.R_OK);
     // Before the stream opens: nothing may come between it and its error listener below.
-    quotedNullLiterals = await mayQuoteNullLiteral(file, quoteCharacter, nullLiteral);
+    prescan = await prescanCsv(file, { quoteCharacter, fieldDelimiter, nullLiteral });
     input = fs.createReadStream(file);
   } catch (error) {
     throw new PyUdfError('IO', `cannot read CSV table file ${file}: ${(error as Error).message}`, { cause: error });
@@ -42,9 +43,10 @@ export async function* readCsv(
     // no row, skipped and counted.
     skip_empty_lines: schema.length !== 1,
     info: true,
+    ...(prescan.recordDelimiter === null ? {} : { record_delimiter: prescan.recordDelimiter }),
     // A quoted field equal to the null literal is that text, not NULL. Telling it needs csv-parse's
     // context of every field, built anew for each (half of the parse): only where it can occur.
-    ...(quotedNullLiterals
+    ...(prescan.quotesNullLiteral
       ? { cast: (value: string, context: { quoting: boolean }) => (context.quoting && value === nullLiteral ? QUOTED_NULL_LITERAL : value) }
       : {}),
   }));
@@ -126,37 +128,6 @@ export async function* readCsv(
   if (blankLines > 0) onBlankLines(blankLines);
   if (count > 0) yield toBatch(columns, count, table);
 }
-
-/**
- * Whether the file may hold the null literal quoted: false only for a regular
- * file in which the literal between two quote characters never occurs.
- */
-async function mayQuoteNullLiteral(file: string, quoteCharacter: string, nullLiteral: string): Promise<boolean> {
-  const needle = Buffer.from(quoteCharacter + nullLiteral + quoteCharacter);
-  let handle: fs.promises.FileHandle | null = null;
-  try {
-    // Stat before opening: opening a pipe would take a reader's place beside the real one.
-    if (!(await fs.promises.stat(file)).isFile()) return true;
-    handle = await fs.promises.open(file, 'r');
-    const chunk = Buffer.alloc(SCAN_BYTES + needle.length);
-    let kept = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(chunk, kept, SCAN_BYTES, null);
-      if (bytesRead === 0) return false;
-      const filled = kept + bytesRead;
-      if (chunk.subarray(0, filled).includes(needle)) return true;
-      // The needle may straddle two reads: the tail of this one starts the next.
-      kept = Math.min(needle.length - 1, filled);
-      chunk.copy(chunk, 0, filled - kept, filled);
-    }
-  } catch {
-    return true; // the reader then says what is wrong with the file
-  } finally {
-    await handle?.close();
-  }
-}
-
-const SCAN_BYTES = 1 << 20;
 
 /** What the parser gives for a quoted field that reads as the null literal. */
 const QUOTED_NULL_LITERAL = Symbol('quoted null literal');
