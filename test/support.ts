@@ -175,11 +175,24 @@ export function expectNothingLeft(tempRoot: string): void {
   expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
 }
 
-/** `tEnv`, closed after the enclosing block's tests; then nothing of it may be left (expectNothingLeft). */
+let sharedOpen = 0;
+
+/**
+ * `tEnv`, shared by the enclosing block's tests and closed after them; then
+ * nothing of it may be left (expectNothingLeft). Until then its workers and
+ * private directory are expected: see sharedEnvironmentOpen.
+ */
 export function closedAfterAll<T extends { close(): Promise<void> }>(tEnv: T, tempRoot: string): T {
+  beforeAll(() => { sharedOpen++; });
   afterAll(async () => {
     await tEnv.close();
+    sharedOpen--;
     expectNothingLeft(tempRoot);
   });
   return tEnv;
+}
+
+/** Whether an environment of closedAfterAll is open: per-test checks for leftovers wait for its afterAll. */
+export function sharedEnvironmentOpen(): boolean {
+  return sharedOpen > 0;
 }

@@ -7,7 +7,7 @@ import {
   DataTypes, FileSystem, OldCsv, TableEnvironment, UdfError, udf,
   type DeadLetter, type ErrorPolicy, type Row, type TableEnvironmentOptions,
 } from '../../src/index.js';
-import { isolateTempRoot, pythonWorkers, tempDir } from '../support.js';
+import { closedAfterAll, isolateTempRoot, pythonWorkers, tempDir } from '../support.js';
 import { checkNothingLeftAfterEach, expectNothingLeft, partFiles, watchingLogger } from './fault-support.js';
 
 const tempRoot = isolateTempRoot();
@@ -264,14 +264,16 @@ describe('per function: udf(..., { onError }) wins over the job', () => {
 });
 
 describe('policies inside where()', () => {
-  const collectWhere = async (policy: ErrorPolicy, predicate: string, options: TableEnvironmentOptions = {}) =>
-    withEnvironment(options, async (tEnv) => {
-      tEnv.registerFunction('picky', picky(policy));
-      tEnv.registerFunction('guard', udf('policies.guard', [BIGINT], BOOLEAN, { onError: policy }));
-      const result = tEnv.fromElements(ROWS, SCHEMA).where(predicate).select('a').execute();
-      const rows = await result.collect();
-      return { as: rows.map((r: Row) => Number(r.a)), udfErrors: result.udfErrors };
-    });
+  // The policies are the functions' own, so the queries share one environment, re-registering them.
+  const letters = path.join(dir, 'where.jsonl');
+  const shared = closedAfterAll(environment({ deadLetterPath: letters }), tempRoot);
+  const collectWhere = async (policy: ErrorPolicy, predicate: string) => {
+    shared.registerFunction('picky', picky(policy));
+    shared.registerFunction('guard', udf('policies.guard', [BIGINT], BOOLEAN, { onError: policy }));
+    const result = shared.fromElements(ROWS, SCHEMA).where(predicate).select('a').execute();
+    const rows = await result.collect();
+    return { as: rows.map((r: Row) => Number(r.a)), udfErrors: result.udfErrors };
+  };
 
   test("'skip' drops the failing row from the filter's result; 'null' makes the predicate NULL", async () => {
     // IS NULL would keep exactly the failing rows, if they were not dropped.
@@ -283,8 +285,7 @@ describe('policies inside where()', () => {
   });
 
   test("'deadLetter' in a where clause", async () => {
-    const letters = path.join(dir, 'where.jsonl');
-    const out = await collectWhere('deadLetter', 'picky(a, s) IS NOT NULL', { deadLetterPath: letters });
+    const out = await collectWhere('deadLetter', 'picky(a, s) IS NOT NULL');
     expect(out).toEqual({ as: PASSING, udfErrors: { picky: { policy: 'deadLetter', rows: FAILING.length } } });
     const byRow = new Map(readDeadLetters(letters).map((l) => [Number(l.arguments[0]), l]));
     expect([...byRow.keys()].sort((x, y) => x - y)).toEqual(FAILING);

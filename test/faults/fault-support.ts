@@ -4,7 +4,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LogEntry, Logger } from '../../src/index.js';
-import { leftoverPyudfDirs, pythonWorkers } from '../support.js';
+import { expectNothingLeft, sharedEnvironmentOpen } from '../support.js';
+
+export { expectNothingLeft };
 
 export { isGone } from '../support.js';
 
@@ -17,12 +19,6 @@ export function partFiles(dir: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.part')) : [];
 }
 
-/** No worker process and no private directory is left once a job is over. */
-export function expectNothingLeft(tempRoot: string): void {
-  expect(pythonWorkers()).toEqual([]);
-  expect(leftoverPyudfDirs(tempRoot)).toEqual([]);
-}
-
 /** Every `.part` file anywhere under `root`. */
 export function partFilesUnder(root: string): string[] {
   if (!fs.existsSync(root)) return [];
@@ -31,11 +27,12 @@ export function partFilesUnder(root: string): string[] {
 
 /**
  * After each test of the file: no worker process, no private directory under
- * `tempRoot`, no part file of a CSV sink anywhere under `outputRoot`.
+ * `tempRoot` (once no shared environment is open), no part file of a CSV sink
+ * anywhere under `outputRoot`.
  */
 export function checkNothingLeftAfterEach(tempRoot: string, outputRoot: string = tempRoot): void {
   afterEach(() => {
-    expectNothingLeft(tempRoot);
+    if (!sharedEnvironmentOpen()) expectNothingLeft(tempRoot);
     expect(partFilesUnder(outputRoot)).toEqual([]);
   });
 }
