@@ -18,7 +18,7 @@ function parsed(text: string, delimiter: string, recordDelimiter?: string): unkn
     const records = parse(text, {
       delimiter, quote: '"', relax_column_count: true, skip_empty_lines: true, info: true,
       ...(recordDelimiter === undefined ? {} : { record_delimiter: recordDelimiter }),
-    }) as { record: string[]; info: { lines: number } }[];
+    }) as unknown as { record: string[]; info: { lines: number } }[];
     return records.map(({ record, info }) => ({ record, line: info.lines }));
   } catch (error) {
     return { error: (error as { code?: string }).code };
