@@ -30,6 +30,16 @@ export class DuckdbEngine {
     return (await this.#opening).instance.connect();
   }
 
+  /**
+   * Starts opening the engine without waiting for it, so that loading DuckDB
+   * overlaps other start-up work; a failure surfaces at the first use.
+   */
+  startOpening(): void {
+    if (this.#closed || this.#opening) return;
+    this.#opening = open();
+    this.#opening.catch(() => undefined);
+  }
+
   /** A fresh name for a job's intermediate relation. */
   relationName(): string {
     return `pyudf_stage_${++this.#relations}`;

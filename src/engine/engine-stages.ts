@@ -9,7 +9,7 @@ import type { DataType } from '../types/data-types.js';
 import type { SqlValue } from '../types/values.js';
 import type { DuckdbEngine } from './duckdb-engine.js';
 import { batchesOfChunks, chunkAppender } from './duckdb-chunks.js';
-import { loadCsvTable } from './csv-tables.js';
+import { engineReadsCsv, loadCsvTable } from './csv-tables.js';
 import { dataTypeOfDuckdb, duckdbTypeOf, nestedValue, quoteName, readableColumn } from './duckdb-types.js';
 import { withFlinkArithmetic } from './flink-arithmetic.js';
 import { toDuckdbSql } from './flink-sql.js';
@@ -21,6 +21,17 @@ export interface StageContext {
   readonly run: (compiled: CompiledPlan, sink: Sink) => Promise<number>;
   /** The relations the job made, dropped when it ends. */
   readonly created: string[];
+}
+
+/**
+ * Whether a job over `plan` will open the engine: for a relational stage, or
+ * for a CSV file DuckDB's reader takes. Known before the job starts, so the
+ * engine can open while the workers start instead of after them.
+ */
+export function plansOpenEngine(plan: PlanNode, engine: DuckdbEngine): boolean {
+  if (plan.kind === 'engine') return true;
+  if (plan.kind === 'scan') return plan.table.kind === 'csv' && engineReadsCsv(plan.table, engine);
+  return plansOpenEngine(plan.input, engine);
 }
 
 /** Whether a plan has a relational stage, i.e. needs the engine. */

@@ -25,6 +25,11 @@ const PROBE = [
 
 const cache = new Map<string, Promise<Interpreter>>();
 
+/** Whether this process probed `command` already: its answer is then at hand. */
+export function probedAlready(command: string): boolean {
+  return cache.has(command);
+}
+
 export function probeInterpreter(command: string): Promise<Interpreter> {
   let probe = cache.get(command);
   if (!probe) {

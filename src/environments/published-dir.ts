@@ -8,7 +8,7 @@ const LOCK_STALE_MS = 5_000;
 /** How long to wait for another process's build of the same directory (a cold runtime build on a slow network). */
 export const LOCK_WAIT_MS = 30 * 60_000;
 const LOCK_POLL_MS = 200;
-const COMPLETE_MARKER = '.pyudf-complete.json';
+export const COMPLETE_MARKER = '.pyudf-complete.json';
 
 function lockOptions(finalDir: string) {
   return { realpath: false, stale: LOCK_STALE_MS, lockfilePath: `${finalDir}.lock` };

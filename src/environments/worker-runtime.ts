@@ -8,7 +8,7 @@ import { cacheRoot, checkTrustedDirs } from './cache-dir.js';
 import { runSetupCommand } from './commands.js';
 import { probeInterpreter, type Interpreter } from './interpreter.js';
 import { isolatedPipEnv, logPipSteps } from './pip.js';
-import { publishOnce } from './published-dir.js';
+import { isPublished, publishOnce } from './published-dir.js';
 
 export interface WorkerRuntime {
   readonly interpreter: Interpreter;
@@ -107,7 +107,62 @@ export async function ensureWorkerRuntime(
     return { interpreter: interpreter.executable, version: interpreter.version, requirements };
   }, options.signal);
   checkTrustedDirs(trusted(), 'the worker runtime directory');
+  rememberInterpreter(pythonCommand, interpreter, root);
   return Object.freeze({ interpreter, dir, python, built });
+}
+
+/**
+ * Where the answer of `pythonCommand` on this PATH is recorded. Probing an
+ * interpreter takes 30 ms, or 0.3-0.5 s through a version manager's shim
+ * (pyenv's is a shell script): workers can start on the recorded answer
+ * while the probe confirms it.
+ */
+function interpreterRecord(pythonCommand: string, root: string): string {
+  const key = crypto.createHash('sha256').update(JSON.stringify([pythonCommand, process.env.PATH ?? ''])).digest('hex').slice(0, 16);
+  return path.join(root, 'interpreters', `${key}.json`);
+}
+
+function rememberInterpreter(pythonCommand: string, interpreter: Interpreter, root: string): void {
+  const record = interpreterRecord(pythonCommand, root);
+  const text = JSON.stringify(interpreter);
+  try {
+    if (fs.readFileSync(record, 'utf8') === text) return;
+  } catch {
+    // not recorded yet
+  }
+  try {
+    fs.mkdirSync(path.dirname(record), { recursive: true, mode: 0o700 });
+    const staging = `${record}.${process.pid}.tmp`;
+    fs.writeFileSync(staging, text, { mode: 0o600 });
+    fs.renameSync(staging, record);
+  } catch {
+    // a record is an optimisation: without one, workers start after the probe
+  }
+}
+
+/**
+ * The worker runtime `pythonCommand` led to the last time it was probed from
+ * this PATH, when that runtime is built and trusted: a guess to start workers
+ * on, which the caller confirms with `ensureWorkerRuntime` before using them.
+ * Null when there is nothing to guess from.
+ */
+export function rememberedWorkerRuntime(pythonCommand: string, options: { cacheDir?: string } = {}): WorkerRuntime | null {
+  const root = cacheRoot(options.cacheDir);
+  let interpreter: Interpreter;
+  try {
+    interpreter = Object.freeze(JSON.parse(fs.readFileSync(interpreterRecord(pythonCommand, root), 'utf8')) as Interpreter);
+  } catch {
+    return null;
+  }
+  if (interpreter.command !== pythonCommand || typeof interpreter.executable !== 'string' || typeof interpreter.version !== 'string') return null;
+  const dir = runtimeDir(interpreter, options.cacheDir);
+  if (!isPublished(dir)) return null;
+  try {
+    checkTrustedDirs([root, path.join(root, 'interpreters'), path.join(root, 'runtimes'), dir, ...sitePackagesOf(dir)], 'the worker runtime directory');
+  } catch {
+    return null; // ensureWorkerRuntime says why
+  }
+  return Object.freeze({ interpreter, dir, python: path.join(dir, 'bin', 'python'), built: false });
 }
 
 /** A venv's site-packages directories (lib/pythonX.Y/site-packages), where a planted `.pth` would run. */

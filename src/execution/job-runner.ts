@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type * as arrow from 'apache-arrow';
 import { PyUdfError, WorkerError } from '../errors.js';
-import { ensureWorkerRuntime, holdsRuntimeWheels } from '../environments/worker-runtime.js';
-import { chooseInterpreter } from '../environments/interpreter.js';
-import { ensureJobEnvironment, type PythonRequirements } from '../environments/job-environment.js';
+import { ensureWorkerRuntime, holdsRuntimeWheels, rememberedWorkerRuntime, type WorkerRuntime } from '../environments/worker-runtime.js';
+import { chooseInterpreter, probedAlready } from '../environments/interpreter.js';
+import { ensureJobEnvironment, type JobEnvironment, type PythonRequirements } from '../environments/job-environment.js';
 import type { PythonArchive } from '../workers/archives.js';
 import { SkippedInput } from './skipped-input.js';
 import { UdfErrorHandling, type UdfErrorCount } from './udf-errors.js';
@@ -16,7 +16,7 @@ import type { Sink } from '../io/sink.js';
 import { arrowSink } from '../io/arrow-tables.js';
 import { compilePlan, runPlan, type CompiledPlan } from './run-plan.js';
 import { DuckdbEngine } from '../engine/duckdb-engine.js';
-import { countNode, hasEngineStage, resolveStages } from '../engine/engine-stages.js';
+import { countNode, hasEngineStage, plansOpenEngine, resolveStages } from '../engine/engine-stages.js';
 import { describePlan as describeEnginePlan } from '../engine/engine-schema.js';
 import { offloadCalcs } from '../engine/host-calcs.js';
 import { fileSink } from '../engine/file-sink.js';
@@ -298,29 +298,77 @@ export class JobRunner {
       userSignal?.aborted ? 'the job was cancelled' : 'the TableEnvironment was closed during the job',
       { cause: cause ?? signal.reason },
     );
+    // Workers started on a guessed runtime, until the probe confirms it; stopped when it does not.
+    let speculativeStart: Promise<{ environment: JobEnvironment | null; pool: WorkerPool }> | null = null;
+    // Its own stop: a wrong guess's pip run or worker start is stopped without stopping the job.
+    const speculation = new AbortController();
+    const stopSpeculation = () => speculation.abort(signal.reason);
+    signal.addEventListener('abort', stopSpeculation, { once: true });
+    const discardSpeculativeStart = () => {
+      if (speculativeStart) speculation.abort(new PyUdfError('CLOSED', 'the interpreter was not the one guessed'));
+      speculativeStart?.then(({ pool: unused }) => unused.destroy(), () => undefined).catch(() => undefined);
+      speculativeStart = null;
+    };
     try {
       if (specs.length > 0) {
+        // DuckDB loads in about 0.4 s: while the workers start, not after them.
+        if (plans.some((plan) => plansOpenEngine(plan, this.#engine))) this.#engine.startOpening();
         const logger = this.#options.logger;
         const cachedDir = this.#requirements?.cachedDir;
-        const runtime = await ensureWorkerRuntime(chooseInterpreter(this.#options.pythonExecutable), {
-          cacheDir: this.#options.cacheDir, logger, signal,
-          findLinks: cachedDir && holdsRuntimeWheels(cachedDir) ? cachedDir : undefined,
-        });
-        const environment = this.#requirements
-          ? await ensureJobEnvironment(runtime, this.#requirements, { cacheDir: this.#options.cacheDir, logger, signal })
-          : null;
-        jobEnvironment = environment && Object.freeze({ key: environment.key, dir: environment.dir, built: environment.built });
-        if (signal.aborted) throw stopped();
-        const setup = {
+        const command = chooseInterpreter(this.#options.pythonExecutable);
+        const environmentFor = (runtime: WorkerRuntime, stop: AbortSignal) => this.#requirements
+          ? ensureJobEnvironment(runtime, this.#requirements, { cacheDir: this.#options.cacheDir, logger, signal: stop })
+          : Promise.resolve(null);
+        const setupFor = (runtime: WorkerRuntime, environment: JobEnvironment | null) => ({
           python: runtime.python,
           parallelism: this.#options.parallelism,
           pythonFiles: this.#pythonFiles,
           extraPythonPaths: environment ? [environment.sitePackages] : [],
           archives: this.#archives,
-        };
+        });
+        const startPool = (setup: ReturnType<typeof setupFor>, stop: AbortSignal) => WorkerPool.start({
+          ...setup,
+          logger,
+          functions: specs,
+          jobParameters: this.#options.jobParameters,
+          maxRestarts: this.#options.maxWorkerRestarts,
+          callTimeoutMs: this.#options.udfTimeoutMs === 0 ? Infinity : this.#options.udfTimeoutMs,
+          loadTimeoutMs: this.#options.functionLoadTimeoutMs === 0 ? Infinity : this.#options.functionLoadTimeoutMs,
+          memoryLimitMb: this.#options.workerMemoryLimitMb === 0 ? null : this.#options.workerMemoryLimitMb,
+          signal: stop,
+        });
+        // The first job in a process starts its workers on the runtime this
+        // interpreter led to last time, while probing it again confirms it.
+        const guess = probedAlready(command) ? null : rememberedWorkerRuntime(command, { cacheDir: this.#options.cacheDir });
+        if (guess) {
+          const stop = speculation.signal;
+          speculativeStart = (async () => {
+            const environment = await environmentFor(guess, stop);
+            return { environment, pool: await startPool(setupFor(guess, environment), stop) };
+          })();
+          speculativeStart.catch(() => undefined);
+        }
+        const runtime = await ensureWorkerRuntime(command, {
+          cacheDir: this.#options.cacheDir, logger, signal,
+          findLinks: cachedDir && holdsRuntimeWheels(cachedDir) ? cachedDir : undefined,
+        });
+        let environment: JobEnvironment | null;
+        if (speculativeStart && guess?.python === runtime.python) {
+          const started = await speculativeStart;
+          speculativeStart = null;
+          environment = started.environment;
+          pool = started.pool;
+          this.#activePools.add(pool);
+        } else {
+          discardSpeculativeStart();
+          environment = await environmentFor(runtime, signal);
+        }
+        jobEnvironment = environment && Object.freeze({ key: environment.key, dir: environment.dir, built: environment.built });
+        if (signal.aborted) throw stopped();
+        const setup = setupFor(runtime, environment);
         workerSetup = setupKey(setup);
-        pool = this.#idleWorkers.take(workerSetup);
-        if (pool) {
+        pool ??= this.#idleWorkers.take(workerSetup);
+        if (pool && !this.#activePools.has(pool)) {
           this.#activePools.add(pool);
           try {
             await pool.beginJob(specs, this.#options.jobParameters);
@@ -333,17 +381,7 @@ export class JobRunner {
           }
         }
         if (!pool) {
-          pool = await WorkerPool.start({
-            ...setup,
-            logger,
-            functions: specs,
-            jobParameters: this.#options.jobParameters,
-            maxRestarts: this.#options.maxWorkerRestarts,
-            callTimeoutMs: this.#options.udfTimeoutMs === 0 ? Infinity : this.#options.udfTimeoutMs,
-            loadTimeoutMs: this.#options.functionLoadTimeoutMs === 0 ? Infinity : this.#options.functionLoadTimeoutMs,
-            memoryLimitMb: this.#options.workerMemoryLimitMb === 0 ? null : this.#options.workerMemoryLimitMb,
-            signal,
-          });
+          pool = await startPool(setup, signal);
           this.#activePools.add(pool);
         }
         if (signal.aborted) throw stopped();
@@ -391,6 +429,7 @@ export class JobRunner {
       }
       return { pythonEnvironment: jobEnvironment, udfErrors: udfErrors.counts(), skippedInputLines: inputErrors.counts(), metrics: metrics.result() };
     } catch (error) {
+      discardSpeculativeStart();
       if (signal.aborted) await pool?.destroy();
       // A failed job's workers are still healthy: stopping them in order delivers
       // what the UDFs printed just before the failure (close() runs too).

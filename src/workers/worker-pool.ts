@@ -578,6 +578,7 @@ interface StartedWorker {
 async function startWorker(recipe: WorkerRecipe, index: number): Promise<StartedWorker> {
   const process = await WorkerProcess.start({
     python: recipe.python, socketDir: recipe.socketDir, cwd: recipe.workDir, index, env: recipe.env, memoryLimitMb: recipe.memoryLimitMb,
+    stopped: recipe.stopped,
   });
   const client = new WorkerClient(process, recipe.logger);
   recipe.starting.add(client);

@@ -48,6 +48,8 @@ export interface WorkerProcessOptions {
   readonly readyTimeoutMs?: number;
   /** The most writable memory the worker may use (RLIMIT_DATA, set before any function loads); null: no limit. */
   readonly memoryLimitMb?: number | null;
+  /** Aborted when the start is no longer wanted (a cancelled job, a stopped pool): the worker is killed at once. */
+  readonly stopped?: AbortSignal;
 }
 
 /** Where a loading worker was when it was stopped: which function, in which phase, doing what. */
@@ -177,7 +179,7 @@ export class WorkerProcess {
       throw new WorkerError('WORKER_START_FAILED', `cannot start Python worker "${options.python}": ${(error as Error).message}`, { cause: error });
     }
     const worker = new WorkerProcess(child, address, callsFile, loadPhaseFile, memoryLimitMb);
-    await worker.#awaitReady(options.readyTimeoutMs ?? WORKER_READY_TIMEOUT_MS, options.python);
+    await worker.#awaitReady(options.readyTimeoutMs ?? WORKER_READY_TIMEOUT_MS, options.python, options.stopped);
     return worker;
   }
 
@@ -281,8 +283,9 @@ export class WorkerProcess {
     this.#outputListener = listener;
   }
 
-  async #awaitReady(timeoutMs: number, python: string): Promise<void> {
+  async #awaitReady(timeoutMs: number, python: string, stopped: AbortSignal | undefined): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
+    let onStop: (() => void) | undefined;
     const failure = (reason: string, exit?: WorkerExit, cause?: Error) => {
       const stderr = this.#stderrTail.trim();
       return new WorkerError('WORKER_START_FAILED', `Python worker (${python}) ${reason}${stderr ? `:\n${stderr}` : ''}`, {
@@ -321,6 +324,9 @@ export class WorkerProcess {
         }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(failure(`was not ready within ${timeoutMs} ms`)), timeoutMs);
+          onStop = () => reject(new WorkerError('WORKER_START_FAILED', `Python worker (${python}) was stopped before it was ready`, { cause: stopped?.reason }));
+          if (stopped?.aborted) onStop();
+          else stopped?.addEventListener('abort', onStop, { once: true });
         }),
       ]);
     } catch (error) {
@@ -328,6 +334,7 @@ export class WorkerProcess {
       throw error;
     } finally {
       clearTimeout(timer);
+      if (onStop) stopped?.removeEventListener('abort', onStop);
     }
   }
 
