@@ -14,12 +14,17 @@ class RowKind(Enum):
     DELETE = 3
 
 
-def _make_row(names: Optional[Sequence[str]], values: Sequence[Any], kind: RowKind = RowKind.INSERT) -> "Row":
+def make_row(names: Optional[Sequence[str]], values: Sequence[Any], kind: RowKind = RowKind.INSERT) -> "Row":
+    """A Row of `values` with the field names `names` in their order (None: positions only), unsorted."""
     row = Row(*values)
     if names is not None:
         row._fields = list(names)
     row._row_kind = kind
     return row
+
+
+# Rows pickled by earlier versions name this.
+_make_row = make_row
 
 
 class Row:
@@ -91,7 +96,7 @@ class Row:
         """A Row of field names makes Rows with those names: ``Row("a", "b")(1, 2)``."""
         if len(args) > len(self._values):
             raise ValueError(f"cannot make a Row of fields {self._values} from {len(args)} values {args!r}")
-        return _make_row(self._values, args)
+        return make_row(self._values, args)
 
     def _position(self, name: str) -> int:
         fields = self.__dict__.get("_fields")
@@ -142,7 +147,7 @@ class Row:
         return hash(tuple(self._values))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _make_row, (self.__dict__.get("_fields"), tuple(self._values), self._row_kind)
+        return make_row, (self.__dict__.get("_fields"), tuple(self._values), self._row_kind)
 
     def __repr__(self) -> str:
         fields = self.__dict__.get("_fields")

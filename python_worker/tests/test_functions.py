@@ -7,7 +7,8 @@ import unittest
 
 from pyudf import DataTypes
 from pyudf.udf import FunctionContext
-from pyudf.worker.functions import FunctionLoadError, load_function
+from pyudf.worker.functions import load_function
+from pyudf.worker.loading import FunctionLoadError
 from tests.support import temp_modules, unique_module_name
 
 FORMS_MODULE = """\

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from pyudf.types import DataType
 from pyudf.worker.conversions import ResultTypeError, python_values, results_to_arrow
-from pyudf.worker.conversions import describe as _describe
+from pyudf.worker.conversions import describe
 
 
 # Fixed-width columns whose values buffer reads as Python numbers directly (Arrow IPC is
@@ -213,17 +213,17 @@ def _first_bad_row(values: list[Any], result_type: DataType) -> ResultTypeError:
             return ResultTypeError(row, f"returned None for row {row}, but the result type is {result_type}")
         if not _fits_kind(value, result_type.type_name):
             return ResultTypeError(
-                row, f"returned {_describe(value)} for row {row}, which is not a {result_type}"
+                row, f"returned {describe(value)} for row {row}, which is not a {result_type}"
             )
         try:
             pa.array([value], type=arrow_type, from_pandas=False)
         except (pa.ArrowException, OverflowError, ValueError, TypeError, UnicodeError) as exc:
             return ResultTypeError(
-                row, f"returned {_describe(value)} for row {row}, which does not fit {result_type}: {exc}"
+                row, f"returned {describe(value)} for row {row}, which does not fit {result_type}: {exc}"
             )
         if result_type.type_name == "FLOAT" and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
             return ResultTypeError(
-                row, f"returned {_describe(value)} for row {row}, which is out of range for {result_type}"
+                row, f"returned {describe(value)} for row {row}, which is out of range for {result_type}"
             )
     return ResultTypeError(-1, f"results do not convert to {result_type}")
 
@@ -232,5 +232,5 @@ def _check_float32_range(values: list[Any], result_type: DataType) -> None:
     for row, value in enumerate(values):
         if value is not None and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
             raise ResultTypeError(
-                row, f"returned {_describe(value)} for row {row}, which is out of range for {result_type}"
+                row, f"returned {describe(value)} for row {row}, which is out of range for {result_type}"
             )

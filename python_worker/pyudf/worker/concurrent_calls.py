@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Coroutine, Optional, Sequence
 
-from pyudf.worker.functions import LoadedFunction
+from pyudf.worker.loading import LoadedFunction
 
 Failure = tuple[int, BaseException]
 

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Sequence
 import pyarrow as pa
 
 from pyudf import types as t
-from pyudf.row import Row, _make_row
+from pyudf.row import Row, make_row
 
 _UTC = datetime.timezone.utc
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -61,7 +61,7 @@ def _from_arrow(arrow_type: pa.DataType) -> Optional[Callable[[Any], Any]]:
 
         def to_row(value: dict) -> Row:
             items = [value[name] for name in names]
-            return _make_row(names, [
+            return make_row(names, [
                 item if item is None or child is None else child(item) for item, child in zip(items, children)
             ])
         return to_row

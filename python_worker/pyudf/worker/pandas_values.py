@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pyudf import types as t
-from pyudf.row import Row, _make_row
+from pyudf.row import Row, make_row
 from pyudf.worker.conversions import Misfit, ResultTypeError, describe
 
 _NULLABLE_PANDAS_TYPES: dict[pa.DataType, Any] = {
@@ -255,7 +255,7 @@ def _plain_row(data_type: t.RowType) -> Prepare:
         if isinstance(value, Row) and value.__dict__.get("_fields") is not None:
             if sorted(value._fields) != sorted(names):
                 return value
-            return _make_row(value._fields, [
+            return make_row(value._fields, [
                 _at(f"field {name!r}", fields[name], item) for name, item in zip(value._fields, value)
             ])
         if isinstance(value, Mapping):

@@ -3,23 +3,24 @@ from __future__ import annotations
 
 import sys
 import time
-from types import ModuleType
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import pyarrow as pa
 
 from pyudf._proto import worker_pb2
 from pyudf.metrics import MetricGroup, MetricRegistry
 from pyudf.udf import FunctionContext
-from pyudf.worker.aggregates import has_merge, run_step
-from pyudf.worker.batches import ResultTypeError, by_argument, decode_arguments, decode_arrays, encode_result, to_arrow_result
 from pyudf.worker import load_phases
+from pyudf.worker.aggregate_functions import has_merge, run_step
+from pyudf.worker.batches import by_argument, decode_arguments
 from pyudf.worker.concurrent_calls import ConcurrentCalls
 from pyudf.worker.failures import add_library_dir, plain_error, udf_error
-from pyudf.worker.functions import FunctionLoadError, LoadedFunction, load_function
+from pyudf.worker.functions import load_function
+from pyudf.worker.loading import FunctionLoadError, LoadedFunction
 from pyudf.worker.logs import LogHub, flush_output
 from pyudf.worker.metric_reports import read_gauges, read_metrics
-from pyudf.worker.table_calls import call_table_function
+from pyudf.worker.scalar_functions import call_row_function, call_vectorized_function, is_vectorized, pandas_support
+from pyudf.worker.table_functions import call_table_function
 
 
 class FunctionRuntime:
@@ -61,10 +62,10 @@ class FunctionRuntime:
             finally:
                 flush_output()
                 self._hub.current_function = ""
-        vectorized = [f.name for f in loaded.values() if _is_vectorized(f)]
+        vectorized = [f.name for f in loaded.values() if is_vectorized(f)]
         if vectorized:
             try:
-                _vectorized()  # pandas loads with the first job that needs it, before any batch waits for it
+                pandas_support()  # pandas loads with the first job that needs it, before any batch waits for it
             except ImportError as exc:
                 return worker_pb2.LoadFunctionsReply(error=plain_error(
                     vectorized[0], "load", "ImportError",
@@ -126,102 +127,13 @@ class FunctionRuntime:
             # Only accumulating takes rows; the other steps are the aggregate's bookkeeping.
             accumulates = request.aggregate.step == "accumulate"
             return self._as(function, lambda: run_step(function, request), request.num_rows if accumulates else None)
-        if _is_vectorized(function):
-            return self._call_vectorized(function, request)
+        if is_vectorized(function):
+            return call_vectorized_function(function, request, self._hub)
         columns = by_argument(request, decode_arguments(request.arguments))
         num_rows = len(columns[0]) if columns else request.num_rows
         if function.category == "table":
             return self._as(function, lambda: call_table_function(function, request.call_id, columns, num_rows), num_rows)
-        results: list = []
-        row_errors: list = []
-        self._hub.current_function = function.name
-        started = time.perf_counter_ns()
-        try:
-            if function.kind in ("async", "threads"):
-                results, failures = self._concurrent.run(function, columns, num_rows)
-                if failures and not function.continue_on_error:
-                    row, exc = failures[0]
-                    return worker_pb2.CallReply(call_id=request.call_id, error=udf_error(function.name, "eval", exc, row))
-                row_errors = [udf_error(function.name, "eval", exc, row) for row, exc in failures]
-            else:
-                try:
-                    if columns:
-                        # extend() keeps what map() produced before a failure: its length is the failing row.
-                        results.extend(map(function.call, *columns))
-                    else:
-                        call = function.call
-                        results.extend(call() for _ in range(num_rows))
-                # BaseException: sys.exit() in a UDF is the UDF's failure, not the worker's exit.
-                except BaseException as exc:
-                    if not function.continue_on_error:
-                        return worker_pb2.CallReply(
-                            call_id=request.call_id, error=udf_error(function.name, "eval", exc, len(results)),
-                        )
-                    row_errors.append(udf_error(function.name, "eval", exc, len(results)))
-                    results.append(None)
-                if row_errors:
-                    # Outside the except clause: a later row's exception must not chain onto this
-                    # row's ("During handling of the above exception...") in its traceback.
-                    self._finish_rows(function, columns, num_rows, results, row_errors)
-        finally:
-            nanos = time.perf_counter_ns() - started
-            flush_output()
-            self._hub.current_function = ""
-        result_type = function.result_type
-        if row_errors and not result_type.nullable:
-            result_type = result_type.as_nullable()  # the failed rows' NULLs are the policy's, not the function's
-        try:
-            array = to_arrow_result(results, result_type)
-        except ResultTypeError as exc:
-            return self._result_error(request, function, exc)
-        return worker_pb2.CallReply(
-            call_id=request.call_id, result=encode_result(array), row_errors=row_errors,
-            stats=_stats(num_rows, len(row_errors), nanos),
-        )
-
-    def _call_vectorized(self, function: LoadedFunction, request: worker_pb2.CallRequest) -> worker_pb2.CallReply:
-        """One call for the whole batch: it succeeds or fails as a whole."""
-        vectorized = _vectorized()
-        arrays = by_argument(request, decode_arrays(request.arguments))
-        num_rows = len(arrays[0]) if arrays else request.num_rows
-        series = vectorized.arguments_as_series(arrays)
-        failure: Optional[BaseException] = None
-        result: Any = None
-        self._hub.current_function = function.name
-        started = time.perf_counter_ns()
-        try:
-            result = function.call(*series)
-        except BaseException as exc:  # sys.exit() included, as for row functions
-            failure = exc
-        finally:
-            nanos = time.perf_counter_ns() - started
-            flush_output()
-            self._hub.current_function = ""
-        if failure is not None:
-            error = udf_error(function.name, "eval", failure)
-            if isinstance(failure, ValueError) and "read-only" in str(failure):
-                error.message += vectorized.READ_ONLY_HINT
-            if not function.continue_on_error:
-                return worker_pb2.CallReply(call_id=request.call_id, error=error)
-            # Row -1: every row of the batch failed; the job's error policy applies to each.
-            nulls = pa.nulls(num_rows, type=function.result_type.to_arrow())
-            return worker_pb2.CallReply(
-                call_id=request.call_id, result=encode_result(nulls), row_errors=[error],
-                stats=_stats(num_rows, num_rows, nanos),
-            )
-        try:
-            array = vectorized.series_to_arrow(result, num_rows, function.result_type)
-        except ResultTypeError as exc:
-            return self._result_error(request, function, exc)
-        return worker_pb2.CallReply(
-            call_id=request.call_id, result=encode_result(array), stats=_stats(num_rows, 0, nanos),
-        )
-
-    @staticmethod
-    def _result_error(request: worker_pb2.CallRequest, function: LoadedFunction, exc: ResultTypeError) -> worker_pb2.CallReply:
-        return worker_pb2.CallReply(call_id=request.call_id, error=plain_error(
-            function.name, "result", "ResultTypeError", str(exc), exc.row_index, function.source_location,
-        ))
+        return call_row_function(function, request.call_id, columns, num_rows, self._hub, self._concurrent)
 
     def _as(self, function: LoadedFunction, run: Callable[[], worker_pb2.CallReply],
             rows_in: Optional[int] = None) -> worker_pb2.CallReply:
@@ -241,17 +153,6 @@ class FunctionRuntime:
             reply.stats.CopyFrom(worker_pb2.CallStats(rows_in=rows_in, rows_out=produced, rows_failed=failed,
                                                       function_nanos=nanos))
         return reply
-
-    @staticmethod
-    def _finish_rows(function: LoadedFunction, columns: list, num_rows: int, results: list, row_errors: list) -> None:
-        """After a row raised under continue_on_error: the rest one by one, each failure recorded."""
-        call = function.call
-        for row in range(len(results), num_rows):
-            try:
-                results.append(call(*(column[row] for column in columns)))
-            except BaseException as exc:
-                row_errors.append(udf_error(function.name, "eval", exc, row))
-                results.append(None)
 
     def close_all(self) -> tuple[list[worker_pb2.UdfError], list[worker_pb2.FunctionMetrics]]:
         """close() of every function, which are then forgotten; what they raised, and their metrics."""
@@ -284,20 +185,5 @@ class FunctionRuntime:
             self._hub.current_function = ""
 
 
-def _is_vectorized(function: LoadedFunction) -> bool:
-    return function.category == "scalar" and function.kind == "pandas"
-
-
-def _vectorized() -> ModuleType:
-    """pandas takes longer to import than the rest of the worker: only jobs with vectorized functions pay."""
-    from pyudf.worker import vectorized
-    return vectorized
-
-
 def _batch_rows(data: bytes) -> int:
     return pa.ipc.open_stream(data).read_all().num_rows if data else 0
-
-
-def _stats(rows_in: int, rows_failed: int, nanos: int) -> worker_pb2.CallStats:
-    return worker_pb2.CallStats(rows_in=rows_in, rows_out=rows_in - rows_failed, rows_failed=rows_failed,
-                                function_nanos=nanos)

@@ -13,19 +13,16 @@ from pyudf._proto import worker_pb2
 from pyudf.table_function import TableFunction, UserDefinedTableFunctionWrapper
 from pyudf.types import DataType, parse_type
 from pyudf.udf import UserDefinedFunction
-from pyudf.worker.batches import ResultTypeError, _describe, encode_batch, to_arrow_result
+from pyudf.worker.batches import ResultTypeError, encode_batch, to_arrow_result
+from pyudf.worker.conversions import describe
 from pyudf.worker.failures import plain_error, udf_error
-from pyudf.worker.functions import (
-    FunctionLoadError, LoadedFunction, _check_arity, _location_of, _nothing, agreed_types,
+from pyudf.worker.loading import (
+    FunctionLoadError, HostDeclaration, LoadedFunction, agreed_types, check_arity, location_of, no_lifecycle,
 )
 
 
-def load_table_function(
-    name: str,
-    value: Any,
-    host_input_types: Optional[list[str]],
-    host_result_types: Optional[list[str]],
-) -> LoadedFunction:
+def load_table_function(host: HostDeclaration, value: Any) -> LoadedFunction:
+    name = host.name
     py_inputs: Optional[list[DataType]] = None
     py_results: Optional[list[DataType]] = None
     if isinstance(value, UserDefinedTableFunctionWrapper):
@@ -39,9 +36,9 @@ def load_table_function(
         raise FunctionLoadError(
             "TypeError", f"table function {name!r} is a {type(value).__name__} {value!r}, which is not callable",
         )
-    location = _location_of(call)
-    ts_inputs = [parse_type(t) for t in host_input_types] if host_input_types is not None else None
-    ts_results = [parse_type(t) for t in host_result_types] if host_result_types else None
+    location = location_of(call)
+    ts_inputs = [parse_type(t) for t in host.input_types] if host.input_types is not None else None
+    ts_results = [parse_type(t) for t in host.result_types] if host.result_types else None
     input_types = agreed_types(name, "input types", ts_inputs, py_inputs, location)
     result_types = agreed_types(name, "result types", ts_results, py_results, location)
     if not result_types:
@@ -52,11 +49,11 @@ def load_table_function(
             location,
         )
     if input_types is not None:
-        _check_arity(name, call, len(input_types), location)
+        check_arity(name, call, len(input_types), location)
     is_udf = isinstance(value, UserDefinedFunction)
     return LoadedFunction(
         name, call, input_types, None, location,
-        value.open if is_udf else _nothing, value.close if is_udf else _nothing,
+        value.open if is_udf else no_lifecycle, value.close if is_udf else no_lifecycle,
         category="table", result_types=result_types,
     )
 
@@ -84,7 +81,7 @@ def _fields_of(item: Any, result_types: Sequence[DataType]) -> tuple:
     if len(fields) != len(result_types):
         what = "1 value" if len(fields) == 1 else f"{len(fields)} values"
         raise _BadRow(
-            f"yielded {_describe(item)}, {what}, but it has {len(result_types)} result column(s) "
+            f"yielded {describe(item)}, {what}, but it has {len(result_types)} result column(s) "
             f"({', '.join(map(str, result_types))})"
         )
     return fields
@@ -123,7 +120,7 @@ def call_table_function(
     except _BadResult as bad:
         row = sources[bad.output_row] if bad.output_row >= 0 else -1
         fields = produced[bad.output_row] if bad.output_row >= 0 else None
-        shown = "a row" if fields is None else _describe(fields[0] if len(fields) == 1 else fields)
+        shown = "a row" if fields is None else describe(fields[0] if len(fields) == 1 else fields)
         return worker_pb2.CallReply(call_id=call_id, error=plain_error(
             function.name, "result", "ResultTypeError", f"yielded {shown} for row {row}: {bad}", row,
             function.source_location,
@@ -151,6 +148,6 @@ def _result_arrays(produced: list[tuple], result_types: Sequence[DataType]) -> l
         except ResultTypeError as exc:
             value = values[exc.row_index] if exc.row_index >= 0 else None
             raise _BadResult(
-                exc.row_index, f"result column {c + 1} ({result_type}) cannot hold {_describe(value)}",
+                exc.row_index, f"result column {c + 1} ({result_type}) cannot hold {describe(value)}",
             ) from None
     return arrays

@@ -1,5 +1,7 @@
 """Aggregate functions in the worker: loading one, and the accumulators it keeps between calls.
 
+Table aggregate functions (pyudf.worker.table_aggregate_functions) run as aggregates too.
+
 The host numbers the groups of rows; a worker keeps one accumulator per
 group (and per use of the function in the job) from the first row it
 accumulates until the host asks for the group's value. A worker that dies
@@ -18,21 +20,15 @@ from pyudf._proto import worker_pb2
 from pyudf.aggregate_function import (
     AggregateFunction, UserDefinedAggregateFunctionWrapper, check_pandas_aggregate_result, defines_merge,
 )
-from pyudf.table_aggregate_function import (
-    TableAggregateFunction, UserDefinedTableAggregateFunctionWrapper, check_table_aggregate_result, declared_type,
-)
-from pyudf.types import ArrayType, DataType, as_data_type, parse_type
-from pyudf.worker.batches import ResultTypeError, _describe, by_argument, column_values, decode_arrays, encode_result, to_arrow_result
+from pyudf.types import DataType, as_data_type, parse_type
+from pyudf.worker.batches import ResultTypeError, by_argument, column_values, decode_arrays, encode_result, to_arrow_result
+from pyudf.worker.conversions import describe
 from pyudf.worker.failures import plain_error, udf_error
-from pyudf.worker.functions import FunctionLoadError, LoadedFunction, _location_of, agreed_types
+from pyudf.worker.loading import FunctionLoadError, HostDeclaration, LoadedFunction, agreed_types, location_of, no_lifecycle
 
 
-def load_aggregate_function(
-    name: str,
-    value: Any,
-    host_input_types: Optional[list[str]],
-    host_result_type: Optional[str],
-) -> LoadedFunction:
+def load_aggregate_function(host: HostDeclaration, value: Any) -> LoadedFunction:
+    name = host.name
     py_inputs: Optional[list[DataType]] = None
     py_result: Optional[DataType] = None
     func_type = "general"
@@ -52,17 +48,17 @@ def load_aggregate_function(
         )
     aggregator: _Aggregator
     if func_type == "general":
-        aggregator = _RowAggregator(value)
+        aggregator = RowAggregator(value)
         call: Callable[..., Any] = value.accumulate
-        location = _location_of(value.accumulate)
+        location = location_of(value.accumulate)
     else:
         aggregator = _PandasAggregator(value)
         # An AggregateFunction in pandas form gets each group's Series in accumulate().
         call = value.accumulate if isinstance(value, AggregateFunction) else value
-        location = _location_of(call)
-    input_types, result_type = _agreed_signature(
-        name, "aggregate function", "udaf(..., result_type=DataTypes.DOUBLE())", "udaf()",
-        (host_input_types, host_result_type), (py_inputs, py_result), location,
+        location = location_of(call)
+    input_types, result_type = agreed_aggregate_signature(
+        host, "aggregate function", "udaf(..., result_type=DataTypes.DOUBLE())", "udaf()",
+        (py_inputs, py_result), location,
     )
     if func_type == "pandas":
         try:
@@ -70,67 +66,16 @@ def load_aggregate_function(
         except TypeError as exc:
             raise FunctionLoadError("SignatureMismatch", f"aggregate function {name!r}: {exc}", location) from None
     if input_types is not None:
-        _check_arguments(name, call, len(input_types), location)
+        check_aggregate_arity(name, call, len(input_types), location)
     is_class = isinstance(value, AggregateFunction)
     return LoadedFunction(
         name, call, input_types, result_type, location,
-        value.open if is_class else _nothing, value.close if is_class else _nothing,
+        value.open if is_class else no_lifecycle, value.close if is_class else no_lifecycle,
         category="aggregate", kind=func_type, aggregator=aggregator,
     )
 
 
-class _EmittedRows(AggregateFunction):
-    """A TableAggregateFunction as an aggregate whose value is the list of rows emit_value() yields."""
-
-    def __init__(self, func: TableAggregateFunction) -> None:
-        self._func = func
-        self.create_accumulator = func.create_accumulator  # type: ignore[method-assign]
-        self.accumulate = func.accumulate  # type: ignore[method-assign]
-        self.merge = func.merge  # type: ignore[method-assign]
-
-    def get_value(self, accumulator: Any) -> Any:
-        return list(self._func.emit_value(accumulator))
-
-
-def load_table_aggregate_function(
-    name: str,
-    value: Any,
-    host_input_types: Optional[list[str]],
-    host_result_type: Optional[str],
-) -> LoadedFunction:
-    """Runs as an aggregate whose value per group is ARRAY<ROW>: the rows the host unnests."""
-    py_inputs: Optional[list[DataType]] = None
-    py_result: Optional[DataType] = None
-    if isinstance(value, UserDefinedTableAggregateFunctionWrapper):
-        py_inputs, py_result = value.input_types, value.result_type
-        value = value.func
-    elif isinstance(value, TableAggregateFunction):
-        declared = declared_type(value.get_result_type)
-        py_result = as_data_type(declared, "get_result_type()") if declared is not None else None
-    location = _location_of(value.accumulate)
-    input_types, result_type = _agreed_signature(
-        name, "table aggregate function", "udtaf(..., result_type=DataTypes.ROW([...]))", "udtaf()",
-        (host_input_types, host_result_type), (py_inputs, py_result), location,
-    )
-    try:
-        check_table_aggregate_result(result_type)
-    except TypeError as exc:
-        raise FunctionLoadError("SignatureMismatch", f"table aggregate function {name!r}: {exc}", location) from None
-    if input_types is not None:
-        _check_arguments(name, value.accumulate, len(input_types), location)
-    aggregator = _RowAggregator(_EmittedRows(value))
-    aggregator.has_merge = type(value).merge is not TableAggregateFunction.merge
-    return LoadedFunction(
-        name, value.accumulate, input_types, ArrayType(result_type, nullable=False), location, value.open, value.close,
-        category="table_aggregate", kind="general", aggregator=aggregator,
-    )
-
-
-def _nothing(*_: Any) -> None:
-    return None
-
-
-def _check_arguments(name: str, target: Callable[..., Any], arity: int, location: str) -> None:
+def check_aggregate_arity(name: str, target: Callable[..., Any], arity: int, location: str) -> None:
     try:
         signature = inspect.signature(target)
     except (TypeError, ValueError):
@@ -149,7 +94,7 @@ def _check_arguments(name: str, target: Callable[..., Any], arity: int, location
 
 
 def has_merge(function: LoadedFunction) -> bool:
-    return isinstance(function.aggregator, _RowAggregator) and function.aggregator.has_merge
+    return isinstance(function.aggregator, RowAggregator) and function.aggregator.has_merge
 
 
 def run_step(function: LoadedFunction, request: worker_pb2.CallRequest) -> worker_pb2.CallReply:
@@ -203,7 +148,7 @@ class _Aggregator:
             value = values[exc.row_index] if exc.row_index >= 0 else None
             message = (
                 f"get_value returned None, but the result type is {result_type}" if value is None
-                else f"get_value returned {_describe(value)}, which is not a {result_type}"
+                else f"get_value returned {describe(value)}, which is not a {result_type}"
             )
             return worker_pb2.CallReply(call_id=call_id, error=plain_error(
                 function.name, "result", "ResultTypeError", message, exc.row_index, function.source_location,
@@ -211,7 +156,7 @@ class _Aggregator:
         return worker_pb2.CallReply(call_id=call_id, result=encode_result(array))
 
 
-class _RowAggregator(_Aggregator):
+class RowAggregator(_Aggregator):
     """An AggregateFunction: a Python accumulator per group, fed row by row."""
 
     def __init__(self, func: AggregateFunction) -> None:
@@ -375,15 +320,15 @@ class _GroupedRows:
         return not self._ranges
 
 
-def _agreed_signature(
-    name: str, kind: str, python_declaration: str, typescript_declaration: str,
-    host: tuple, python: tuple, location: Any,
+def agreed_aggregate_signature(
+    host: HostDeclaration, kind: str, python_declaration: str, typescript_declaration: str,
+    python: tuple, location: Any,
 ) -> tuple:
     """The input and result types both sides agree on; an aggregate without a result type is refused."""
-    host_input_types, host_result_type = host
+    name = host.name
     py_inputs, py_result = python
-    ts_inputs = [parse_type(t) for t in host_input_types] if host_input_types is not None else None
-    ts_result = parse_type(host_result_type) if host_result_type else None
+    ts_inputs = [parse_type(t) for t in host.input_types] if host.input_types is not None else None
+    ts_result = parse_type(host.result_type) if host.result_type else None
     input_types = agreed_types(name, "input types", ts_inputs, py_inputs, location)
     result_type = agreed_types(name, "result types", ts_result, py_result, location)
     if result_type is None:
