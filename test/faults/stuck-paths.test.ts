@@ -53,13 +53,17 @@ test('breaking out of a result while the job waits on a full channel returns at 
   const tEnv = TableEnvironment.create({ bundleSize: 10 });
   tEnv.registerFunction('id', udf('lambda x: x', [BIGINT], BIGINT));
   const rows = Array.from({ length: 1_000 }, (_, i) => [BigInt(i)]);
+  let breaking!: () => void;
+  const broke = new Promise<void>((resolve) => { breaking = resolve; });
   const reading = (async () => {
     for await (const row of tEnv.fromElements(rows, { x: BIGINT }).where('x >= 0').select('id(x) AS y').execute()) {
       expect(row.y).toBe(0n);
       await new Promise((r) => setTimeout(r, 200)); // a slow reader: the job fills the channel meanwhile
+      breaking();
       break;
     }
   })();
+  await broke; // the workers' start is not what is timed
   expect(await within(reading, 3_000)).toBe('settled');
   await reading;
   await tEnv.close();
