@@ -63,7 +63,7 @@ test('breaking out of a result while the job waits on a full channel returns at 
       break;
     }
   })();
-  await broke; // the workers' start is not what is timed
+  await Promise.race([broke, reading]); // the workers' start is not what is timed
   expect(await within(reading, 3_000)).toBe('settled');
   await reading;
   await tEnv.close();
