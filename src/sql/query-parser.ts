@@ -121,8 +121,8 @@ export function parseQuery(statement: string, offset: number): ParsedQuery {
       const close = closingOf(tokens, i + 1);
       let depth = 0;
       for (let j = i + 2; j < close; j++) {
-        if (tokens[j]!.value === '(') depth++;
-        if (tokens[j]!.value === ')') depth--;
+        if (tokens[j]!.kind === 'symbol' && tokens[j]!.value === '(') depth++;
+        if (tokens[j]!.kind === 'symbol' && tokens[j]!.value === ')') depth--;
         if (depth === 0 && isKeyword(tokens[j], 'IN')) {
           text = replaceKeepingOffsets(text, shifted(tokens[j]!.start), shifted(tokens[j]!.end), ',');
           break;
