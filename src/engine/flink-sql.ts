@@ -10,8 +10,20 @@ import { ExpressionError } from '../errors.js';
 
 /** Functions DuckDB lacks, defined once per engine in DuckDB's own SQL. */
 export const FLINK_MACROS: readonly string[] = [
-  `CREATE MACRO flink_initcap(s) AS array_to_string(list_transform(string_split(lower(s), ' '), lambda w: upper(w[1]) || w[2:]), ' ')`,
+  // A word is a run of ASCII letters and digits (Java's initcap): its first letter upper case, the others lower; other characters stay.
+  `CREATE MACRO flink_initcap(s) AS array_to_string(list_transform(range(1, length(s) + 1), lambda i: CASE ` +
+    `WHEN (i = 1 OR NOT regexp_matches(s[i - 1], '[A-Za-z0-9]')) AND regexp_matches(s[i], '[a-z]') THEN upper(s[i]) ` +
+    `WHEN i > 1 AND regexp_matches(s[i - 1], '[A-Za-z0-9]') AND regexp_matches(s[i], '[A-Z]') THEN lower(s[i]) ELSE s[i] END), '')`,
   'CREATE MACRO flink_split_index(s, sep, i) AS string_split(s, sep)[i + 1]',
+  // Flink: NULL where the length is negative or the padding empty (DuckDB: an empty string, an error).
+  'CREATE MACRO flink_lpad(s, n, pad) AS CASE WHEN n >= 0 AND pad <> \'\' THEN lpad(s, n, pad) END',
+  'CREATE MACRO flink_rpad(s, n, pad) AS CASE WHEN n >= 0 AND pad <> \'\' THEN rpad(s, n, pad) END',
+  // Flink: NULL where nothing matches (DuckDB: an empty string).
+  'CREATE MACRO flink_regexp_extract(s, p, g) AS CASE WHEN regexp_matches(s, p) THEN regexp_extract(s, p, g) END',
+  // Java's Math.sqrt and Math.log: NaN below zero, -Infinity for the logarithm of zero (DuckDB: an error).
+  `CREATE MACRO flink_sqrt(x) AS CASE WHEN x >= 0 THEN sqrt(x) WHEN x < 0 THEN CAST('NaN' AS DOUBLE) END`,
+  `CREATE MACRO flink_ln(x) AS CASE WHEN x > 0 THEN ln(x) WHEN x = 0 THEN CAST('-Infinity' AS DOUBLE) WHEN x < 0 THEN CAST('NaN' AS DOUBLE) END`,
+  `CREATE MACRO flink_log10(x) AS CASE WHEN x > 0 THEN log10(x) WHEN x = 0 THEN CAST('-Infinity' AS DOUBLE) WHEN x < 0 THEN CAST('NaN' AS DOUBLE) END`,
 ];
 
 /** Flink built-in function names pyudf accepts in expressions, upper case. */
@@ -41,7 +53,7 @@ const KEYWORDS = new Set([
 
 const RENAMED: Readonly<Record<string, string>> = {
   CHAR_LENGTH: 'length', CHARACTER_LENGTH: 'length', INITCAP: 'flink_initcap', SPLIT_INDEX: 'flink_split_index',
-  DAYOFMONTH: 'day',
+  DAYOFMONTH: 'day', LPAD: 'flink_lpad', RPAD: 'flink_rpad', SQRT: 'flink_sqrt', LN: 'flink_ln', LOG10: 'flink_log10',
 };
 
 /** The name DuckDB knows a Flink function by (CHAR_LENGTH: length), lower case. */
@@ -95,8 +107,8 @@ export function checkEngineNames(text: string, columns: readonly string[], funct
   if (typeof text !== 'string' || text.trim() === '') {
     throw new ExpressionError('EXPRESSION_SYNTAX', 'an expression must be a non-empty string', { expression: String(text) });
   }
-  if (text.includes(';')) throw new ExpressionError('EXPRESSION_SYNTAX', `unexpected ";" in expression "${text}"`, { expression: text });
   const tokens = tokenize(text);
+  if (tokens.some((t) => t.kind === 'punct' && t.text === ';')) throw new ExpressionError('EXPRESSION_SYNTAX', `unexpected ";" in expression "${text}"`, { expression: text });
   const lowerFunctions = functions.map((f) => f.toLowerCase());
   tokens.forEach((token, i) => {
     if (token.kind !== 'word' && token.kind !== 'quoted') return;
@@ -208,9 +220,10 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
       const pattern = format ?? (upper === 'TO_DATE' ? "'yyyy-MM-dd'" : "'yyyy-MM-dd HH:mm:ss'");
       if (!/^'.*'$/s.test(pattern)) throw new ExpressionError('EXPRESSION_SYNTAX', `${token.text}: the format must be a string literal in "${text}"`, { expression: text });
       const strf = `'${javaFormatToStrftime(pattern.slice(1, -1))}'`;
+      // Flink: NULL for a string the pattern does not parse.
       if (upper === 'DATE_FORMAT') out += `strftime(CAST(${value} AS TIMESTAMP), ${strf})`;
-      else if (upper === 'TO_DATE') out += `CAST(strptime(${value}, ${strf}) AS DATE)`;
-      else out += `CAST(strptime(${value}, ${strf}) AS TIMESTAMP)`;
+      else if (upper === 'TO_DATE') out += `CAST(try_strptime(${value}, ${strf}) AS DATE)`;
+      else out += `CAST(try_strptime(${value}, ${strf}) AS TIMESTAMP)`;
     } else if (upper === 'AVG') {
       const [arg] = await args();
       const type = await typeOf(arg!);
@@ -227,6 +240,19 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
       } else {
         out += agg(`avg(${arg})`);
       }
+    } else if (VARIANCES.has(upper)) {
+      const [arg] = await args();
+      out += variance(upper, arg!, await typeOf(arg!), agg);
+    } else if (upper === 'ROUND') {
+      const [x, digits] = await args();
+      out += await round(x!, digits, typeOf);
+    } else if (upper === 'REGEXP_EXTRACT') {
+      const [s, pattern, group] = await args();
+      out += `flink_regexp_extract(${s}, ${pattern}, ${group ?? '0'})`;
+    } else if (upper === 'MOD') {
+      const [a, b] = await args();
+      // Flink (Java's %): a division by zero fails the job (DuckDB: NULL).
+      out += `CASE WHEN ${b} = 0 AND ${a} IS NOT NULL THEN error('Out of Range: MOD(' || CAST(${a} AS VARCHAR) || ', 0) divides by zero') ELSE mod(${a}, ${b}) END`;
     } else if (upper === 'SUM') {
       const [arg] = await args();
       const type = await typeOf(arg!);
@@ -234,7 +260,10 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
       out += INTEGER_TYPES.has(type) && type !== 'HUGEINT' ? wrapInteger(agg(`sum(${arg})`), type) : agg(`sum(${arg})`);
     } else if (upper === 'CHAR_LENGTH' || upper === 'CHARACTER_LENGTH' || upper === 'POSITION') {
       // Flink: INT (DuckDB: BIGINT).
-      const call = upper === 'POSITION' ? `position(${await toDuckdbSql(inner, typeOf)})` : `length(${(await args()).join(', ')})`;
+      // POSITION(a IN b), or POSITION(a, b) as SQL hands it on.
+      const parts = splitTopLevel(inner);
+      const position = parts.length === 2 ? `${await toDuckdbSql(parts[0]!, typeOf)} IN ${await toDuckdbSql(parts[1]!, typeOf)}` : await toDuckdbSql(inner, typeOf);
+      const call = upper === 'POSITION' ? `position(${position})` : `length(${(await args()).join(', ')})`;
       out += `CAST(${call} AS INTEGER)`;
     } else if (upper === 'SIGN') {
       const [arg] = await args();
@@ -248,16 +277,18 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
     } else if (upper === 'TRUNCATE') {
       out += `trunc(${(await args()).join(', ')})`;
     } else if (upper === 'TIMESTAMPADD') {
-      const [unit, n, t] = splitTopLevel(inner);
+      const [quotedUnit, n, t] = splitTopLevel(inner);
+      const unit = timeUnit(quotedUnit!, text);
       const point = await toDuckdbSql(t!, typeOf);
-      const sum = `(${point} + INTERVAL (${await toDuckdbSql(n!, typeOf)}) ${unit!.trim()})`;
+      const sum = `(${point} + INTERVAL (${await toDuckdbSql(n!, typeOf)}) ${unit})`;
       // Flink: a DATE plus days, weeks, months, quarters or years is a DATE (DuckDB: a TIMESTAMP).
-      const dateUnit = /^(DAY|WEEK|MONTH|QUARTER|YEAR)$/i.test(unit!.trim());
+      const dateUnit = /^(DAY|WEEK|MONTH|QUARTER|YEAR)$/i.test(unit);
       out += dateUnit && (await typeOf(point)) === 'DATE' ? `CAST(${sum} AS DATE)` : sum;
     } else if (upper === 'TIMESTAMPDIFF') {
-      const [unit, a, b] = splitTopLevel(inner);
+      const [quotedUnit, a, b] = splitTopLevel(inner);
+      const unit = timeUnit(quotedUnit!, text);
       // Flink counts whole units elapsed, as DuckDB's date_sub does (date_diff counts boundaries crossed).
-      out += `CAST(date_sub('${unit!.trim().toLowerCase()}', ${await toDuckdbSql(a!, typeOf)}, ${await toDuckdbSql(b!, typeOf)}) AS INTEGER)`;
+      out += `CAST(date_sub('${unit.toLowerCase()}', ${await toDuckdbSql(a!, typeOf)}, ${await toDuckdbSql(b!, typeOf)}) AS INTEGER)`;
     } else if (upper === 'EXTRACT' || upper === 'POSITION' || upper === 'TRIM' || upper === 'SUBSTRING') {
       // Keyword forms (EXTRACT(YEAR FROM d), POSITION(a IN b), ...) DuckDB reads as Flink writes them.
       out += `${token.text}(${await toDuckdbSql(inner, typeOf)})`;
@@ -267,6 +298,55 @@ export async function toDuckdbSql(text: string, typeOf: TypeOf): Promise<string>
     i = end + 1;
   }
   return out;
+}
+
+/** A time unit as SQL hands it on (`'YEAR'`, which its parser reads where `YEAR` would not parse) or as written. */
+function timeUnit(text: string, expression: string): string {
+  const unit = text.trim().replace(/^'(\w+)'$/, '$1');
+  if (!/^(SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR)$/i.test(unit)) {
+    throw new ExpressionError('EXPRESSION_SYNTAX', `"${text.trim()}" is not a time unit (SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR) in "${expression}"`, { expression });
+  }
+  return unit;
+}
+
+const VARIANCES = new Set(['STDDEV_POP', 'STDDEV_SAMP', 'VAR_POP', 'VAR_SAMP']);
+
+/**
+ * Flink's variances and standard deviations, which its planner reduces to
+ * sums (Calcite's AggregateReduceFunctionsRule) in the argument's type: of
+ * integers, an integer computed in integer division; of a FLOAT, a FLOAT; of
+ * DECIMAL(p, s), DECIMAL(38, max(6, s)). DuckDB gives a DOUBLE.
+ */
+function variance(name: string, arg: string, type: string, agg: (call: string) => string): string {
+  const sample = name.endsWith('_SAMP');
+  const root = name.startsWith('STDDEV');
+  if (INTEGER_TYPES.has(type)) {
+    const sum = agg(`sum(${arg})`);
+    const count = agg(`count(${arg})`);
+    // (SUM(x * x) - SUM(x) * SUM(x) / COUNT(x)) / COUNT(x), or / (COUNT(x) - 1), NULL for one row.
+    const spread = `(${agg(`sum(CAST(${arg} AS HUGEINT) * ${arg})`)} - (CAST(${sum} AS HUGEINT) * ${sum}) // ${count})`;
+    const quotient = `(${spread} // ${sample ? `nullif(${count} - 1, 0)` : count})`;
+    const target = type === 'HUGEINT' ? 'BIGINT' : type;
+    return root ? `CAST(trunc(sqrt(CAST(${quotient} AS DOUBLE))) AS ${target})` : `CAST(${quotient} AS ${target})`;
+  }
+  const call = agg(`${name.toLowerCase()}(${arg})`);
+  const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type.replace(/\s/g, ''));
+  if (decimal) return `CAST(${call} AS DECIMAL(38, ${Math.max(6, Number(decimal[2]))}))`;
+  return type === 'FLOAT' ? `CAST(${call} AS FLOAT)` : call;
+}
+
+/**
+ * Flink's ROUND rounds half up (away from zero), a DOUBLE as the decimal
+ * Java prints for it (BigDecimal.valueOf): ROUND(0.285, 2) is 0.29, where
+ * DuckDB's binary arithmetic gives 0.28. A DOUBLE too large for DECIMAL(38, 18),
+ * or digits other than a literal 0 to 17, take DuckDB's round.
+ */
+async function round(x: string, digits: string | undefined, typeOf: TypeOf): Promise<string> {
+  const type = await typeOf(x);
+  const n = digits === undefined ? 0 : /^\s*\d+\s*$/.test(digits) ? Number(digits) : null;
+  if ((type !== 'DOUBLE' && type !== 'FLOAT') || n === null || n > 17) return `round(${x}${digits === undefined ? '' : `, ${digits}`})`;
+  const exact = `round(CAST(CAST(${x} AS VARCHAR) AS DECIMAL(38, 18)), ${n})`;
+  return `CASE WHEN abs(${x}) < 1e19 THEN CAST(${exact} AS ${type}) ELSE round(${x}, ${n}) END`;
 }
 
 const INTEGER_BITS: Readonly<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INTEGER: 32, BIGINT: 64 };
@@ -294,7 +374,7 @@ function javaFormatToStrftime(pattern: string): string {
   return pattern.replace(/yyyy|MM|dd|HH|mm|ss|SSS/g, (p) => ({ yyyy: '%Y', MM: '%m', dd: '%d', HH: '%H', mm: '%M', ss: '%S', SSS: '%g' })[p]!);
 }
 
-const BUILTIN_SYNTAX = /\b(CASE|CAST|TRY_CAST|BETWEEN|IN|LIKE|DISTINCT|INTERVAL|EXTRACT|POSITION|TRIM|OVER)\b|\b(DATE|TIMESTAMP|TIME)\s*'|\|\||\bIS\s+(NOT\s+)?(TRUE|FALSE|DISTINCT)\b/i;
+const BUILTIN_SYNTAX = /\b(CASE|CAST|TRY_CAST|BETWEEN|IN|LIKE|DISTINCT|INTERVAL|EXTRACT|POSITION|TRIM|OVER|CURRENT_DATE|CURRENT_TIMESTAMP)\b|\b(DATE|TIMESTAMP|TIME)\s*'|\|\||\bIS\s+(NOT\s+)?(TRUE|FALSE|DISTINCT)\b/i;
 
 /** Whether an expression uses SQL the engine evaluates: a built-in function not shadowed by a Python one, or built-in syntax. */
 export function usesBuiltinSql(text: string, functions: readonly string[]): boolean {

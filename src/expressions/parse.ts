@@ -127,7 +127,7 @@ function astify(text: string, prefix: string, wrap: (sql: string) => string): Sq
 const BINARY_OPS: Readonly<Record<string, BinaryOp>> = {
   '+': '+', '-': '-', '*': '*', '/': '/', '%': '%',
   '=': '=', '==': '=', '<>': '<>', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=',
-  AND: 'AND', '&&': 'AND', OR: 'OR', '||': 'OR',
+  AND: 'AND', '&&': 'AND', OR: 'OR',
 };
 
 function translate(ast: SqlAst, text: string): Expr {

@@ -31,7 +31,27 @@ function flinkSqlParser(): FlinkSqlParser {
 
 /** An expression of the AST as SQL text with backticked names, which Table API expression strings read. */
 export function expressionText(expr: SqlAst): string {
-  return flinkSqlParser().exprToSQL(expr, DIALECT);
+  return flinkSqlParser().exprToSQL(withListaggSeparators(expr), DIALECT);
+}
+
+/**
+ * The parser keeps LISTAGG's separator aside (`args.separator`), where its
+ * printer forgets it: such a call is handed on as a call of two arguments.
+ */
+function withListaggSeparators(expr: SqlAst): SqlAst {
+  if (Array.isArray(expr)) return expr.map((e) => withListaggSeparators(e as SqlAst)) as unknown as SqlAst;
+  if (expr === null || typeof expr !== 'object') return expr;
+  const args = expr.args as { expr?: SqlAst; separator?: unknown } | undefined;
+  if (expr.type === 'aggr_func' && String(expr.name).toUpperCase() === 'LISTAGG' && args?.separator) {
+    const separator = [args.separator].flat(Infinity).find((part): part is SqlAst => typeof part === 'object' && part !== null && 'type' in part);
+    if (separator) {
+      return {
+        type: 'function', name: { name: [{ type: 'default', value: 'LISTAGG' }] }, over: expr.over ?? null,
+        args: { type: 'expr_list', value: [withListaggSeparators(args.expr!), separator] },
+      };
+    }
+  }
+  return Object.fromEntries(Object.entries(expr).map(([key, value]) => [key, withListaggSeparators(value as SqlAst)])) as SqlAst;
 }
 
 /** `LATERAL TABLE(call) AS T(w, ...)` in a FROM clause: the parser sees a table named `name` in its place. */
@@ -96,6 +116,25 @@ export function parseQuery(statement: string, offset: number): ParsedQuery {
       text = text.slice(0, start) + replacement.padEnd(end - start, ' ') + text.slice(end);
       overs.set(name, { spec: statement.slice(tokens[i + 1]!.end, tokens[close]!.start), call: bare ? call : null });
       i = close;
+    } else if (isKeyword(tokens[i], 'POSITION') && tokens[i + 1]?.value === '(') {
+      // The grammar reads `POSITION(a IN b)` only where b is a literal: the IN becomes a comma, `POSITION(a ,  b)`.
+      const close = closingOf(tokens, i + 1);
+      let depth = 0;
+      for (let j = i + 2; j < close; j++) {
+        if (tokens[j]!.kind === 'symbol' && tokens[j]!.value === '(') depth++;
+        if (tokens[j]!.kind === 'symbol' && tokens[j]!.value === ')') depth--;
+        if (depth === 0 && isKeyword(tokens[j], 'IN')) {
+          text = replaceKeepingOffsets(text, shifted(tokens[j]!.start), shifted(tokens[j]!.end), ',');
+          break;
+        }
+      }
+    } else if ((isKeyword(tokens[i], 'TIMESTAMPADD') || isKeyword(tokens[i], 'TIMESTAMPDIFF')) && tokens[i + 1]?.value === '(' && tokens[i + 2]?.kind === 'word' && tokens[i + 3]?.value === ',') {
+      // The grammar reads no unit keyword as an argument: `TIMESTAMPADD(YEAR, ...)` becomes `TIMESTAMPADD('YEAR', ...)`.
+      const unit = tokens[i + 2]!;
+      const start = shifted(unit.start);
+      text = `${text.slice(0, start)}'${unit.value}'${text.slice(shifted(unit.end))}`;
+      shifts.push({ at: unit.end, by: 2 });
+      i += 3;
     } else if (isKeyword(tokens[i], 'OFFSET') || isKeyword(tokens[i], 'FETCH')) {
       const rewritten = readOffsetFetch(tokens, i);
       if (rewritten) {
