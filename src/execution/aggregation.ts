@@ -9,7 +9,7 @@ import type { Field } from '../table/schema.js';
 import { describe, type SqlValue } from '../types/values.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
 import { absorbRowErrors, type CompiledPlan, type Operator, type RunOptions } from './run-plan.js';
-import { takeRows, valueAt, valuesOf, vectorOf, type Batch } from './vectors.js';
+import { takeRows, valueAt, valuesOf, vectorOf, type Batch } from '../batches/vectors.js';
 
 type RunPlan = (compiled: CompiledPlan, pool: WorkerPool | null, sink: Sink, options: RunOptions) => Promise<number>;
 

@@ -5,7 +5,7 @@ import type { LateralJoinNode } from '../planning/plan.js';
 import type { Field } from '../table/schema.js';
 import type { SqlValue } from '../types/values.js';
 import { absorbRowErrors, udfFailure, type CompiledPlan } from './run-plan.js';
-import { takeRows, valueAt, vectorOf, type Batch } from './vectors.js';
+import { takeRows, valueAt, vectorOf, type Batch } from '../batches/vectors.js';
 
 /**
  * joinLateral / leftOuterJoinLateral as an operator: each input row is

@@ -6,7 +6,7 @@ import type { Field } from '../table/schema.js';
 import { DataType } from '../types/data-types.js';
 import type { SqlRow, SqlValue } from '../types/values.js';
 import type { CompiledPlan, Operator } from './run-plan.js';
-import { takeRows, valuesOf, vectorOf } from './vectors.js';
+import { takeRows, valuesOf, vectorOf } from '../batches/vectors.js';
 
 
 /** packRow: the input's columns, then the whole row as one ROW column whose fields are named after them. */

@@ -21,7 +21,7 @@ import type { UdfErrorMessage } from '../protocol/contract.js';
 import type { UdfErrorHandling } from './udf-errors.js';
 import type { JobMetrics } from './job-metrics.js';
 import type { SkippedInput } from './skipped-input.js';
-import { rowAt, takeRows, valueAt, type Batch } from './vectors.js';
+import { rowAt, takeRows, valueAt, type Batch } from '../batches/vectors.js';
 
 export interface RunOptions {
   /** Set by runPlan for its source: whether no batch is being processed. */

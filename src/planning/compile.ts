@@ -7,7 +7,7 @@ import {
 } from '../types/data-types.js';
 import { coerceValue, type SqlValue } from '../types/values.js';
 import { compareValues, comparable, literalAs } from './comparisons.js';
-import { constantVector, takeRows, valueAt, valuesOf, vectorOf, type Batch } from '../execution/vectors.js';
+import { constantVector, takeRows, valueAt, valuesOf, vectorOf, type Batch } from '../batches/vectors.js';
 import { resolveFunctionName } from './validate.js';
 
 /** A function's signature once its worker has resolved it. */

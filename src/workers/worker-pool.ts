@@ -5,7 +5,7 @@ import tmp from 'tmp';
 import { PyUdfError, UdfError, UdfOutOfMemoryError, WorkerError, type UdfPhase } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { AggregateStepMessage, FunctionCategory, FunctionMetricsMessage, FunctionSpecMessage, LoadFunctionsReply, UdfErrorMessage } from '../protocol/contract.js';
-import { valueAt } from '../execution/vectors.js';
+import { valueAt } from '../batches/vectors.js';
 import { describe, type SqlValue } from '../types/values.js';
 import { parseDataType } from '../types/type-text.js';
 import type { FunctionSignature } from '../planning/compile.js';
