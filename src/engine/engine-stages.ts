@@ -1,6 +1,6 @@
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { ExpressionError, PyUdfError } from '../errors.js';
-import type { CompiledPlan } from '../execution/run-plan.js';
+import type { CompiledPlan } from '../execution/operator.js';
 import { valueAt, type Batch } from '../batches/vectors.js';
 import type { Sink } from '../io/sink.js';
 import type { EngineNode, EngineTableDefinition, PlanNode } from '../planning/plan.js';

@@ -8,10 +8,10 @@ import type { AggregateStepMessage, UdfErrorMessage } from '../protocol/contract
 import type { Field } from '../table/schema.js';
 import { describe, type SqlValue } from '../types/values.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
-import { absorbRowErrors, type CompiledPlan, type Operator, type RunOptions } from './run-plan.js';
+import type { CompiledPlan, Operator, RunOptions } from './operator.js';
+import { runPlan } from './pipeline.js';
+import { callUdf } from './udf-call.js';
 import { takeRows, valueAt, valuesOf, vectorOf, type Batch } from '../batches/vectors.js';
-
-type RunPlan = (compiled: CompiledPlan, pool: WorkerPool | null, sink: Sink, options: RunOptions) => Promise<number>;
 
 interface AggregatingSelect {
   readonly keys: readonly string[];
@@ -34,7 +34,7 @@ interface AggregatingSelect {
  * keys spreads its batches over the workers and merges their accumulators
  * when every aggregate in it defines merge(), and uses one worker otherwise.
  */
-export function compileAggregate(select: AggregatingSelect, input: CompiledPlan, functions: ReadonlyMap<string, FunctionSignature>, run: RunPlan): CompiledPlan {
+export function compileAggregate(select: AggregatingSelect, input: CompiledPlan, functions: ReadonlyMap<string, FunctionSignature>): CompiledPlan {
   const plan = planAggregate(select.keys, select.items, select.columns, select.text, input.schema, functions, select.tableAggregate === true);
   const preparedTypes = [...plan.keys.map((f) => f.type), ...plan.uses.flatMap((u) => u.args.map((a) => a.type))];
   // Per input row: its keys, then every use's arguments.
@@ -52,7 +52,7 @@ export function compileAggregate(select: AggregatingSelect, input: CompiledPlan,
   };
   return {
     schema: plan.schema,
-    source: (options, pool) => groupRows(plan, prepared, options, pool, run),
+    source: (options, pool) => groupRows(plan, prepared, options, pool),
     operators: [project(plan.output)],
   };
 }
@@ -73,9 +73,9 @@ function withoutDropped(batch: Batch, dropped: ReadonlySet<number>, types: Param
   return takeRows(batch, kept, types);
 }
 
-async function* groupRows(plan: AggregatePlan, prepared: CompiledPlan, options: RunOptions, pool: WorkerPool | null, run: RunPlan): AsyncGenerator<Batch> {
+async function* groupRows(plan: AggregatePlan, prepared: CompiledPlan, options: RunOptions, pool: WorkerPool | null): AsyncGenerator<Batch> {
   const grouping = new Grouping(plan, pool, options);
-  await run(prepared, pool, grouping, options);
+  await runPlan(prepared, pool, grouping, options);
   const columns = await grouping.results();
   for (let start = 0; start < grouping.groups; start += options.batchSize) {
     const end = Math.min(grouping.groups, start + options.batchSize);
@@ -224,16 +224,17 @@ class Grouping implements Sink {
   async #accumulate(use: AggregateUse, u: number, slot: number, args: readonly arrow.Vector[], groups: number[]): Promise<void> {
     this.#slotsUsed.add(slot);
     const name = use.signature.name;
-    const outcome = await this.#call(slot, use, args, groups.length, { use: u, step: 'accumulate', groups });
-    if (!outcome.ok) {
-      throw aggregateFailure(name, outcome.error, (row) => ({
+    await callUdf(this.#pool, {
+      name,
+      args,
+      send: (pool) => pool.callAggregate(slot, name, args, groups.length, { use: u, step: 'accumulate', groups }),
+      failure: (error) => aggregateFailure(name, error, (row) => ({
         row: args.map((a) => valueAt(a, row)),
         where: `row: ${name}(${args.map((a) => describe(valueAt(a, row))).join(', ')})${this.#describeGroup(groups[row]!, ' in ')}`,
-      }));
-    }
-    this.#options.metrics?.recordCall(name, outcome.stats);
-    // The worker left the rows that raised out of their groups; the policy counts (or dead-letters) them.
-    await absorbRowErrors(name, outcome.rowErrors, args, this.#options.udfErrors, () => undefined);
+      })),
+      // The worker left the rows that raised out of their groups; the policy counts (or dead-letters) them.
+      dropRows: () => undefined,
+    }, this.#options);
   }
 
   #describeGroup(group: number, prefix: string): string {

@@ -1,10 +1,11 @@
 import type * as arrow from 'apache-arrow';
-import { ExpressionError, PyUdfError, WorkerError } from '../errors.js';
+import { ExpressionError, WorkerError } from '../errors.js';
 import { compileArguments, compileExpr, functionSignature, type FunctionSignature } from '../planning/compile.js';
 import type { LateralJoinNode } from '../planning/plan.js';
 import type { Field } from '../table/schema.js';
 import type { SqlValue } from '../types/values.js';
-import { absorbRowErrors, udfFailure, type CompiledPlan } from './run-plan.js';
+import type { CompiledPlan, Operator } from './operator.js';
+import { callUdf, udfFailure } from './udf-call.js';
 import { takeRows, valueAt, vectorOf, type Batch } from '../batches/vectors.js';
 
 /**
@@ -38,17 +39,22 @@ export function compileLateralJoin(plan: LateralJoinNode, input: CompiledPlan, f
   const name = signature.name;
   const width = resultTypes.length;
 
-  const join: CompiledPlan['operators'][number] = async (batch, context) => {
+  const join: Operator = async (batch, context) => {
     const argVectors = await Promise.all(args.map((a) => a.evaluate(batch, context)));
-    if (context.pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${name}" is not loaded in any worker`);
-    const outcome = await context.pool.call(context.sequence % context.pool.size, name, argVectors, batch.numRows);
-    if (!outcome.ok) throw udfFailure(name, outcome.error, argVectors);
-    context.metrics?.recordCall(name, outcome.stats);
-    const [rowColumn, ...results] = outcome.columns;
-    if (rowColumn === undefined || results.length !== width) {
-      throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: its reply for table function "${name}" holds ${outcome.columns.length} column(s), not ${width + 1}`, {});
-    }
-    const nulled = new Set(await absorbRowErrors(name, outcome.rowErrors, argVectors, context.udfErrors, (rows) => context.dropRows(rows)));
+    const reply = await callUdf(context.pool, {
+      name,
+      args: argVectors,
+      send: (pool) => pool.call(context.sequence % pool.size, name, argVectors, batch.numRows),
+      failure: (error) => udfFailure(name, error, argVectors),
+      checkReply: (columns) => {
+        if (columns.length !== width + 1) {
+          throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: its reply for table function "${name}" holds ${columns.length} column(s), not ${width + 1}`, {});
+        }
+      },
+      dropRows: (rows) => context.dropRows(rows),
+    }, context);
+    const [rowColumn, ...results] = reply.columns as [arrow.Vector, ...arrow.Vector[]];
+    const nulled = new Set(reply.nulledRows);
 
     // Each produced row's input row, ascending as the worker sends them.
     const sources = Array.from(rowColumn.toArray() as Int32Array);

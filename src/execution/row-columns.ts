@@ -5,7 +5,7 @@ import { PACKED_ROW_COLUMN, type PackRowNode, type UnpackRowNode } from '../plan
 import type { Field } from '../table/schema.js';
 import { DataType } from '../types/data-types.js';
 import type { SqlRow, SqlValue } from '../types/values.js';
-import type { CompiledPlan, Operator } from './run-plan.js';
+import type { CompiledPlan, Operator } from './operator.js';
 import { takeRows, valuesOf, vectorOf } from '../batches/vectors.js';
 
 
