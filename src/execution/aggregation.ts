@@ -2,12 +2,13 @@ import type * as arrow from 'apache-arrow';
 import { PyUdfError, UdfError, WorkerError, type UdfPhase } from '../errors.js';
 import type { Sink } from '../io/sink.js';
 import { planAggregate, type AggregatePlan, type AggregateUse } from '../planning/aggregates.js';
-import type { CompiledExpr, FunctionSignature } from '../planning/compile.js';
+import type { FunctionSignature } from '../planning/function-signature.js';
 import type { SelectItem } from '../expressions/nodes.js';
 import type { AggregateStepMessage, UdfErrorMessage } from '../protocol/contract.js';
 import type { Field } from '../table/schema.js';
 import { describe, type SqlValue } from '../types/values.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
+import { compileExpr, type CompiledExpr } from './evaluate.js';
 import type { CompiledPlan, Operator, RunOptions } from './operator.js';
 import { runPlan } from './pipeline.js';
 import { callUdf } from './udf-call.js';
@@ -36,12 +37,13 @@ interface AggregatingSelect {
  */
 export function compileAggregate(select: AggregatingSelect, input: CompiledPlan, functions: ReadonlyMap<string, FunctionSignature>): CompiledPlan {
   const plan = planAggregate(select.keys, select.items, select.columns, select.text, input.schema, functions, select.tableAggregate === true);
-  const preparedTypes = [...plan.keys.map((f) => f.type), ...plan.uses.flatMap((u) => u.args.map((a) => a.type))];
+  const useArgs = plan.uses.flatMap((u) => u.args.map(compileExpr));
+  const preparedTypes = [...plan.keys.map((f) => f.type), ...useArgs.map((a) => a.type)];
   // Per input row: its keys, then every use's arguments.
   const prepare: Operator = async (batch, context) => {
     const columns = await Promise.all([
       ...plan.keyIndexes.map((i) => batch.columns[i]!),
-      ...plan.uses.flatMap((u) => u.args.map((a) => a.evaluate(batch, context))),
+      ...useArgs.map((a) => a.evaluate(batch, context)),
     ]);
     return withoutDropped({ numRows: batch.numRows, columns }, context.dropped, preparedTypes);
   };
@@ -53,7 +55,7 @@ export function compileAggregate(select: AggregatingSelect, input: CompiledPlan,
   return {
     schema: plan.schema,
     source: (options, pool) => groupRows(plan, prepared, options, pool),
-    operators: [project(plan.output)],
+    operators: [project(plan.output.map(compileExpr))],
   };
 }
 

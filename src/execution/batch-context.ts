@@ -1,7 +1,7 @@
 import { WorkerError } from '../errors.js';
-import type { EvalContext } from '../planning/compile.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
 import type { JobMetrics } from './job-metrics.js';
+import type { EvalContext } from './evaluate.js';
 import type { OperatorContext } from './operator.js';
 import { callUdf, udfFailure } from './udf-call.js';
 import type { UdfErrorHandling } from './udf-errors.js';

@@ -1,9 +1,11 @@
 import type * as arrow from 'apache-arrow';
 import { ExpressionError, WorkerError } from '../errors.js';
-import { compileArguments, compileExpr, functionSignature, type FunctionSignature } from '../planning/compile.js';
+import type { FunctionSignature } from '../planning/function-signature.js';
+import { checkArguments, checkExpr, functionSignature } from '../planning/typecheck.js';
 import type { LateralJoinNode } from '../planning/plan.js';
 import type { Field } from '../table/schema.js';
 import type { SqlValue } from '../types/values.js';
+import { compileExpr } from './evaluate.js';
 import type { CompiledPlan, Operator } from './operator.js';
 import { callUdf, udfFailure } from './udf-call.js';
 import { takeRows, valueAt, vectorOf, type Batch } from '../batches/vectors.js';
@@ -28,11 +30,11 @@ export function compileLateralJoin(plan: LateralJoinNode, input: CompiledPlan, f
       `table function "${signature.name}" has ${resultTypes.length} result column(s) (${resultTypes.join(', ')}), but "${plan.text}" names ${plan.aliases.length} (${plan.aliases.join(', ')})`,
       { expression: plan.text });
   }
-  const args = compileArguments(plan.call, signature, scope);
+  const args = checkArguments(plan.call, signature, scope).map(compileExpr);
   const produced: Field[] = plan.aliases.map((name, i) => Object.freeze({ name, type: resultTypes[i]! }));
   const schema: Field[] = [...input.schema, ...produced];
   const inputTypes = input.schema.map((f) => f.type);
-  const predicate = plan.predicate === null ? null : compileExpr(plan.predicate, { ...scope, columns: schema });
+  const predicate = plan.predicate === null ? null : compileExpr(checkExpr(plan.predicate, { ...scope, columns: schema }));
   if (predicate !== null && predicate.type.name !== 'BOOLEAN') {
     throw new ExpressionError('EXPRESSION_TYPE', `join predicate of "${plan.text}" is ${predicate.type.name}, not BOOLEAN`, { expression: plan.text });
   }

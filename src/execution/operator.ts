@@ -1,8 +1,8 @@
 import type { Batch } from '../batches/vectors.js';
 import type { DuckdbEngine } from '../engine/duckdb-engine.js';
-import type { EvalContext } from '../planning/compile.js';
 import type { TableSchema } from '../table/schema.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
+import type { EvalContext } from './evaluate.js';
 import type { JobMetrics } from './job-metrics.js';
 import type { SkippedInput } from './skipped-input.js';
 import type { UdfErrorHandling } from './udf-errors.js';

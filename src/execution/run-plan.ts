@@ -5,7 +5,8 @@ import { readStream } from '../io/stream-source.js';
 import { readEngine } from '../engine/engine-stages.js';
 import { engineReadsCsv, readCsvInEngine } from '../engine/csv-tables.js';
 import type { CsvTableDefinition } from '../table/descriptors.js';
-import { compileExpr, type CompiledExpr, type FunctionSignature } from '../planning/compile.js';
+import type { FunctionSignature } from '../planning/function-signature.js';
+import { checkExpr } from '../planning/typecheck.js';
 import { callsAggregate } from '../planning/aggregates.js';
 import { compileAggregate } from './aggregation.js';
 import { compileLateralJoin } from './lateral-join.js';
@@ -13,6 +14,7 @@ import { checkRowFunction, compilePackRow, compileUnpackRow } from './row-column
 import type { PlanNode } from '../planning/plan.js';
 import type { Field } from '../table/schema.js';
 import { takeRows, valueAt, type Batch } from '../batches/vectors.js';
+import { compileExpr, type CompiledExpr } from './evaluate.js';
 import type { CompiledPlan, Operator, RunOptions } from './operator.js';
 
 /** Types a plan against the workers' function signatures and turns it into batch operators. */
@@ -44,7 +46,7 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
     return compileAggregate(plan.kind === 'aggregate' ? plan : { ...plan, keys: [] }, input, functions);
   }
   if (plan.kind === 'filter') {
-    const predicate = compileExpr(plan.predicate, scope);
+    const predicate = compileExpr(checkExpr(plan.predicate, scope));
     if (predicate.type.name !== 'BOOLEAN') {
       throw new ExpressionError('EXPRESSION_TYPE', `filter "${plan.text}" is ${predicate.type.name}, not BOOLEAN`, { expression: plan.text });
     }
@@ -57,7 +59,7 @@ export function compilePlan(plan: PlanNode, functions: ReadonlyMap<string, Funct
     };
     return { schema: input.schema, source: input.source, operators: [...input.operators, filter] };
   }
-  const items: CompiledExpr[] = plan.items.map((item) => compileExpr(item.expr, scope));
+  const items: CompiledExpr[] = plan.items.map((item) => compileExpr(checkExpr(item.expr, scope)));
   const schema: Field[] = items.map((compiled, i) => Object.freeze({ name: plan.columns[i]!, type: compiled.type }));
   const types = schema.map((f) => f.type);
   const project: Operator = async (batch, context) => {

@@ -8,7 +8,7 @@ import type { AggregateStepMessage, FunctionCategory, FunctionMetricsMessage, Fu
 import { valueAt } from '../batches/vectors.js';
 import { describe, type SqlValue } from '../types/values.js';
 import { parseDataType } from '../types/type-text.js';
-import type { FunctionSignature } from '../planning/compile.js';
+import type { FunctionSignature } from '../planning/function-signature.js';
 import {
   ConnectionLost, EXIT_AFTER_BROKEN_CONNECTION_MS, LoadTimedOut, QueuedBehindCrash, SHUTDOWN_TIMEOUT_MS, WorkerClient, WorkerOutOfMemory, type CallOutcome,
 } from './worker-client.js';
