@@ -8,9 +8,10 @@ import type { AggregateStepMessage, UdfErrorMessage } from '../protocol/contract
 import type { Field } from '../table/schema.js';
 import { describe, type SqlValue } from '../types/values.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
-import { compileExpr, type CompiledExpr } from './evaluate.js';
+import { compileExpr } from './evaluate.js';
 import type { CompiledPlan, Operator, RunOptions } from './operator.js';
 import { runPlan } from './pipeline.js';
+import { projectOperator, withoutDropped } from './project.js';
 import { callUdf } from './udf-call.js';
 import { takeRows, valueAt, valuesOf, vectorOf, type Batch } from '../batches/vectors.js';
 
@@ -55,24 +56,8 @@ export function compileAggregate(select: AggregatingSelect, input: CompiledPlan,
   return {
     schema: plan.schema,
     source: (options, pool) => groupRows(plan, prepared, options, pool),
-    operators: [project(plan.output.map(compileExpr))],
+    operators: [projectOperator(plan.output.map(compileExpr))],
   };
-}
-
-function project(items: readonly CompiledExpr[]): Operator {
-  const types = items.map((item) => item.type);
-  return async (batch, context) => withoutDropped(
-    { numRows: batch.numRows, columns: await Promise.all(items.map((item) => item.evaluate(batch, context))) },
-    context.dropped,
-    types,
-  );
-}
-
-function withoutDropped(batch: Batch, dropped: ReadonlySet<number>, types: Parameters<typeof takeRows>[2]): Batch {
-  if (dropped.size === 0) return batch;
-  const kept: number[] = [];
-  for (let i = 0; i < batch.numRows; i++) if (!dropped.has(i)) kept.push(i);
-  return takeRows(batch, kept, types);
 }
 
 async function* groupRows(plan: AggregatePlan, prepared: CompiledPlan, options: RunOptions, pool: WorkerPool | null): AsyncGenerator<Batch> {
