@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Batch } from '../execution/vectors.js';
+import type { Batch } from '../batches/vectors.js';
 import type { CsvTableDefinition } from '../table/descriptors.js';
 import type { Field } from '../table/schema.js';
 import type { DuckdbEngine } from './duckdb-engine.js';

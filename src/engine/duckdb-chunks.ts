@@ -1,7 +1,7 @@
 import * as arrow from 'apache-arrow';
 import type duckdbBindings from '@duckdb/node-bindings';
 import type { DuckDBAppender, DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
-import { valueAt, vectorOf, type Batch } from '../execution/vectors.js';
+import { valueAt, vectorOf, type Batch } from '../batches/vectors.js';
 import type { DataType } from '../types/data-types.js';
 import { toArrowType } from '../types/arrow-types.js';
 import type { SqlValue } from '../types/values.js';

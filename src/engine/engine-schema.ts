@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { CompiledPlan } from '../execution/run-plan.js';
+import type { CompiledPlan } from '../execution/operator.js';
 import type { EngineNode, PlanNode } from '../planning/plan.js';
 import type { Field, TableSchema } from '../table/schema.js';
 import type { DuckdbEngine } from './duckdb-engine.js';

@@ -1,7 +1,7 @@
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { ExpressionError, PyUdfError } from '../errors.js';
-import type { CompiledPlan } from '../execution/run-plan.js';
-import { valueAt, type Batch } from '../execution/vectors.js';
+import type { CompiledPlan } from '../execution/operator.js';
+import { valueAt, type Batch } from '../batches/vectors.js';
 import type { Sink } from '../io/sink.js';
 import type { EngineNode, EngineTableDefinition, PlanNode } from '../planning/plan.js';
 import type { Field, TableSchema } from '../table/schema.js';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PyUdfError } from '../errors.js';
-import type { Batch } from '../execution/vectors.js';
+import type { Batch } from '../batches/vectors.js';
 import type { Sink } from '../io/sink.js';
 import type { DuckdbEngine } from './duckdb-engine.js';
 import { duckdbTypeOf, quoteName } from './duckdb-types.js';

@@ -1,5 +1,6 @@
 import type { Expr } from '../expressions/nodes.js';
-import { compileExpr, type FunctionSignature, type Scope } from '../planning/compile.js';
+import type { FunctionSignature } from '../planning/function-signature.js';
+import { checkExpr, type Scope } from '../planning/typecheck.js';
 import type { EngineNode, FilterNode, PlanNode, ProjectNode } from '../planning/plan.js';
 import type { Field, TableSchema } from '../table/schema.js';
 import type { DataType } from '../types/data-types.js';
@@ -54,7 +55,7 @@ function calcNode(plan: FilterNode | ProjectNode, schemaOf: (plan: PlanNode) => 
     for (let i = 0; i < exprs.length; i++) {
       const translated = sqlOf(exprs[i]!, scope);
       if (translated === null) return null;
-      const type = compileExpr(exprs[i]!, scope).type;
+      const type = checkExpr(exprs[i]!, scope).type;
       if (!heldExactly(type)) return null;
       sql.push(translated);
       schema.push(Object.freeze({ name: plan.columns[i]!, type }));
@@ -120,7 +121,7 @@ function sqlOf(expr: Expr, scope: Scope): string | null {
       const operand = sqlOf(expr.operand, scope);
       if (operand === null) return null;
       if (expr.op === 'NOT') return `(NOT ${operand})`;
-      const type = compileExpr(expr, scope).type;
+      const type = checkExpr(expr, scope).type;
       return INTEGER_BITS[type.name] ? wrapped(`(- CAST(${operand} AS ${WIDER[type.name]}))`, type) : null;
     }
     case 'binary': {
@@ -128,11 +129,11 @@ function sqlOf(expr: Expr, scope: Scope): string | null {
       const right = sqlOf(expr.right, scope);
       if (left === null || right === null) return null;
       if (expr.op === 'AND' || expr.op === 'OR') return `(${left} ${expr.op} ${right})`;
-      const leftType = compileExpr(expr.left, scope).type;
-      const rightType = compileExpr(expr.right, scope).type;
+      const leftType = checkExpr(expr.left, scope).type;
+      const rightType = checkExpr(expr.right, scope).type;
       const integers = INTEGER_BITS[leftType.name] !== undefined && INTEGER_BITS[rightType.name] !== undefined;
       if (expr.op === '+' || expr.op === '-' || expr.op === '*') {
-        const type = compileExpr(expr, scope).type;
+        const type = checkExpr(expr, scope).type;
         if (!integers || !INTEGER_BITS[type.name]) return null;
         const wide = WIDER[type.name]!;
         return wrapped(`(CAST(${left} AS ${wide}) ${expr.op} CAST(${right} AS ${wide}))`, type);

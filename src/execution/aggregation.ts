@@ -2,16 +2,18 @@ import type * as arrow from 'apache-arrow';
 import { PyUdfError, UdfError, WorkerError, type UdfPhase } from '../errors.js';
 import type { Sink } from '../io/sink.js';
 import { planAggregate, type AggregatePlan, type AggregateUse } from '../planning/aggregates.js';
-import type { CompiledExpr, FunctionSignature } from '../planning/compile.js';
+import type { FunctionSignature } from '../planning/function-signature.js';
 import type { SelectItem } from '../expressions/nodes.js';
 import type { AggregateStepMessage, UdfErrorMessage } from '../protocol/contract.js';
 import type { Field } from '../table/schema.js';
 import { describe, type SqlValue } from '../types/values.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
-import { absorbRowErrors, type CompiledPlan, type Operator, type RunOptions } from './run-plan.js';
-import { takeRows, valueAt, valuesOf, vectorOf, type Batch } from './vectors.js';
-
-type RunPlan = (compiled: CompiledPlan, pool: WorkerPool | null, sink: Sink, options: RunOptions) => Promise<number>;
+import { compileExpr } from './evaluate.js';
+import type { CompiledPlan, Operator, RunOptions } from './operator.js';
+import { runPlan } from './pipeline.js';
+import { projectOperator, withoutDropped } from './project.js';
+import { callUdf } from './udf-call.js';
+import { takeRows, valueAt, valuesOf, vectorOf, type Batch } from '../batches/vectors.js';
 
 interface AggregatingSelect {
   readonly keys: readonly string[];
@@ -34,14 +36,15 @@ interface AggregatingSelect {
  * keys spreads its batches over the workers and merges their accumulators
  * when every aggregate in it defines merge(), and uses one worker otherwise.
  */
-export function compileAggregate(select: AggregatingSelect, input: CompiledPlan, functions: ReadonlyMap<string, FunctionSignature>, run: RunPlan): CompiledPlan {
+export function compileAggregate(select: AggregatingSelect, input: CompiledPlan, functions: ReadonlyMap<string, FunctionSignature>): CompiledPlan {
   const plan = planAggregate(select.keys, select.items, select.columns, select.text, input.schema, functions, select.tableAggregate === true);
-  const preparedTypes = [...plan.keys.map((f) => f.type), ...plan.uses.flatMap((u) => u.args.map((a) => a.type))];
+  const useArgs = plan.uses.flatMap((u) => u.args.map(compileExpr));
+  const preparedTypes = [...plan.keys.map((f) => f.type), ...useArgs.map((a) => a.type)];
   // Per input row: its keys, then every use's arguments.
   const prepare: Operator = async (batch, context) => {
     const columns = await Promise.all([
       ...plan.keyIndexes.map((i) => batch.columns[i]!),
-      ...plan.uses.flatMap((u) => u.args.map((a) => a.evaluate(batch, context))),
+      ...useArgs.map((a) => a.evaluate(batch, context)),
     ]);
     return withoutDropped({ numRows: batch.numRows, columns }, context.dropped, preparedTypes);
   };
@@ -52,30 +55,14 @@ export function compileAggregate(select: AggregatingSelect, input: CompiledPlan,
   };
   return {
     schema: plan.schema,
-    source: (options, pool) => groupRows(plan, prepared, options, pool, run),
-    operators: [project(plan.output)],
+    source: (options, pool) => groupRows(plan, prepared, options, pool),
+    operators: [projectOperator(plan.output.map(compileExpr))],
   };
 }
 
-function project(items: readonly CompiledExpr[]): Operator {
-  const types = items.map((item) => item.type);
-  return async (batch, context) => withoutDropped(
-    { numRows: batch.numRows, columns: await Promise.all(items.map((item) => item.evaluate(batch, context))) },
-    context.dropped,
-    types,
-  );
-}
-
-function withoutDropped(batch: Batch, dropped: ReadonlySet<number>, types: Parameters<typeof takeRows>[2]): Batch {
-  if (dropped.size === 0) return batch;
-  const kept: number[] = [];
-  for (let i = 0; i < batch.numRows; i++) if (!dropped.has(i)) kept.push(i);
-  return takeRows(batch, kept, types);
-}
-
-async function* groupRows(plan: AggregatePlan, prepared: CompiledPlan, options: RunOptions, pool: WorkerPool | null, run: RunPlan): AsyncGenerator<Batch> {
+async function* groupRows(plan: AggregatePlan, prepared: CompiledPlan, options: RunOptions, pool: WorkerPool | null): AsyncGenerator<Batch> {
   const grouping = new Grouping(plan, pool, options);
-  await run(prepared, pool, grouping, options);
+  await runPlan(prepared, pool, grouping, options);
   const columns = await grouping.results();
   for (let start = 0; start < grouping.groups; start += options.batchSize) {
     const end = Math.min(grouping.groups, start + options.batchSize);
@@ -224,16 +211,17 @@ class Grouping implements Sink {
   async #accumulate(use: AggregateUse, u: number, slot: number, args: readonly arrow.Vector[], groups: number[]): Promise<void> {
     this.#slotsUsed.add(slot);
     const name = use.signature.name;
-    const outcome = await this.#call(slot, use, args, groups.length, { use: u, step: 'accumulate', groups });
-    if (!outcome.ok) {
-      throw aggregateFailure(name, outcome.error, (row) => ({
+    await callUdf(this.#pool, {
+      name,
+      args,
+      send: (pool) => pool.callAggregate(slot, name, args, groups.length, { use: u, step: 'accumulate', groups }),
+      failure: (error) => aggregateFailure(name, error, (row) => ({
         row: args.map((a) => valueAt(a, row)),
         where: `row: ${name}(${args.map((a) => describe(valueAt(a, row))).join(', ')})${this.#describeGroup(groups[row]!, ' in ')}`,
-      }));
-    }
-    this.#options.metrics?.recordCall(name, outcome.stats);
-    // The worker left the rows that raised out of their groups; the policy counts (or dead-letters) them.
-    await absorbRowErrors(name, outcome.rowErrors, args, this.#options.udfErrors, () => undefined);
+      })),
+      // The worker left the rows that raised out of their groups; the policy counts (or dead-letters) them.
+      dropRows: () => undefined,
+    }, this.#options);
   }
 
   #describeGroup(group: number, prefix: string): string {

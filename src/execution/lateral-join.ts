@@ -1,11 +1,14 @@
 import type * as arrow from 'apache-arrow';
-import { ExpressionError, PyUdfError, WorkerError } from '../errors.js';
-import { compileArguments, compileExpr, functionSignature, type FunctionSignature } from '../planning/compile.js';
+import { ExpressionError, WorkerError } from '../errors.js';
+import type { FunctionSignature } from '../planning/function-signature.js';
+import { checkArguments, checkExpr, functionSignature } from '../planning/typecheck.js';
 import type { LateralJoinNode } from '../planning/plan.js';
 import type { Field } from '../table/schema.js';
 import type { SqlValue } from '../types/values.js';
-import { absorbRowErrors, udfFailure, type CompiledPlan } from './run-plan.js';
-import { takeRows, valueAt, vectorOf, type Batch } from './vectors.js';
+import { compileExpr } from './evaluate.js';
+import type { CompiledPlan, Operator } from './operator.js';
+import { callUdf, udfFailure } from './udf-call.js';
+import { takeRows, valueAt, vectorOf, type Batch } from '../batches/vectors.js';
 
 /**
  * joinLateral / leftOuterJoinLateral as an operator: each input row is
@@ -27,28 +30,33 @@ export function compileLateralJoin(plan: LateralJoinNode, input: CompiledPlan, f
       `table function "${signature.name}" has ${resultTypes.length} result column(s) (${resultTypes.join(', ')}), but "${plan.text}" names ${plan.aliases.length} (${plan.aliases.join(', ')})`,
       { expression: plan.text });
   }
-  const args = compileArguments(plan.call, signature, scope);
+  const args = checkArguments(plan.call, signature, scope).map(compileExpr);
   const produced: Field[] = plan.aliases.map((name, i) => Object.freeze({ name, type: resultTypes[i]! }));
   const schema: Field[] = [...input.schema, ...produced];
   const inputTypes = input.schema.map((f) => f.type);
-  const predicate = plan.predicate === null ? null : compileExpr(plan.predicate, { ...scope, columns: schema });
+  const predicate = plan.predicate === null ? null : compileExpr(checkExpr(plan.predicate, { ...scope, columns: schema }));
   if (predicate !== null && predicate.type.name !== 'BOOLEAN') {
     throw new ExpressionError('EXPRESSION_TYPE', `join predicate of "${plan.text}" is ${predicate.type.name}, not BOOLEAN`, { expression: plan.text });
   }
   const name = signature.name;
   const width = resultTypes.length;
 
-  const join: CompiledPlan['operators'][number] = async (batch, context) => {
+  const join: Operator = async (batch, context) => {
     const argVectors = await Promise.all(args.map((a) => a.evaluate(batch, context)));
-    if (context.pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${name}" is not loaded in any worker`);
-    const outcome = await context.pool.call(context.sequence % context.pool.size, name, argVectors, batch.numRows);
-    if (!outcome.ok) throw udfFailure(name, outcome.error, argVectors);
-    context.metrics?.recordCall(name, outcome.stats);
-    const [rowColumn, ...results] = outcome.columns;
-    if (rowColumn === undefined || results.length !== width) {
-      throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: its reply for table function "${name}" holds ${outcome.columns.length} column(s), not ${width + 1}`, {});
-    }
-    const nulled = new Set(await absorbRowErrors(name, outcome.rowErrors, argVectors, context.udfErrors, (rows) => context.dropRows(rows)));
+    const reply = await callUdf(context.pool, {
+      name,
+      args: argVectors,
+      send: (pool) => pool.call(context.sequence % pool.size, name, argVectors, batch.numRows),
+      failure: (error) => udfFailure(name, error, argVectors),
+      checkReply: (columns) => {
+        if (columns.length !== width + 1) {
+          throw new WorkerError('WORKER_CRASHED', `worker broke the protocol: its reply for table function "${name}" holds ${columns.length} column(s), not ${width + 1}`, {});
+        }
+      },
+      dropRows: (rows) => context.dropRows(rows),
+    }, context);
+    const [rowColumn, ...results] = reply.columns as [arrow.Vector, ...arrow.Vector[]];
+    const nulled = new Set(reply.nulledRows);
 
     // Each produced row's input row, ascending as the worker sends them.
     const sources = Array.from(rowColumn.toArray() as Int32Array);

@@ -1,12 +1,13 @@
 import { ExpressionError } from '../errors.js';
-import { functionSignature, type FunctionSignature } from '../planning/compile.js';
+import type { FunctionSignature } from '../planning/function-signature.js';
+import { functionSignature } from '../planning/typecheck.js';
 import { describeCategory, ROW_FUNCTION_KINDS } from '../planning/row-functions.js';
 import { PACKED_ROW_COLUMN, type PackRowNode, type UnpackRowNode } from '../planning/plan.js';
 import type { Field } from '../table/schema.js';
 import { DataType } from '../types/data-types.js';
 import type { SqlRow, SqlValue } from '../types/values.js';
-import type { CompiledPlan, Operator } from './run-plan.js';
-import { takeRows, valuesOf, vectorOf } from './vectors.js';
+import type { CompiledPlan, Operator } from './operator.js';
+import { takeRows, valuesOf, vectorOf } from '../batches/vectors.js';
 
 
 /** packRow: the input's columns, then the whole row as one ROW column whose fields are named after them. */

@@ -1,5 +1,5 @@
 import * as arrow from 'apache-arrow';
-import type { Batch } from '../execution/vectors.js';
+import type { Batch } from '../batches/vectors.js';
 import type { TableSchema } from '../table/schema.js';
 import { toArrowType } from '../types/arrow-types.js';
 import type { Sink } from './sink.js';

@@ -1,4 +1,4 @@
-import type { Batch } from '../execution/vectors.js';
+import type { Batch } from '../batches/vectors.js';
 import type { Sink } from './sink.js';
 
 /**

@@ -1,5 +1,5 @@
 import * as arrow from 'apache-arrow';
-import { valuesOf, type Batch } from '../execution/vectors.js';
+import { valuesOf, type Batch } from '../batches/vectors.js';
 import type { TableSchema } from '../table/schema.js';
 import type { Row, SqlValue } from '../types/values.js';
 import type { Sink } from './sink.js';

@@ -1,5 +1,5 @@
 import * as arrow from 'apache-arrow';
-import { vectorOf, type Batch } from '../execution/vectors.js';
+import { vectorOf, type Batch } from '../batches/vectors.js';
 import type { DataType } from '../types/data-types.js';
 import { toArrowType } from '../types/arrow-types.js';
 import { formatDate } from '../types/temporal.js';

@@ -1,6 +1,6 @@
 import { isTemporalType, type DataType } from '../types/data-types.js';
 import type { SqlValue } from '../types/values.js';
-import type { Batch } from '../execution/vectors.js';
+import type { Batch } from '../batches/vectors.js';
 import { columnValues } from './collect-sink.js';
 import { formatField } from './csv-values.js';
 

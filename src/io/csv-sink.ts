@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { onExit } from 'signal-exit';
 import { PyUdfError } from '../errors.js';
 import type { CsvTableDefinition } from '../table/descriptors.js';
-import type { Batch } from '../execution/vectors.js';
+import type { Batch } from '../batches/vectors.js';
 import { csvText } from './csv-format.js';
 import type { Sink } from './sink.js';
 

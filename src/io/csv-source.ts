@@ -4,7 +4,7 @@ import { CsvFormatError, PyUdfError } from '../errors.js';
 import type { CsvTableDefinition } from '../table/descriptors.js';
 import type { SqlValue } from '../types/values.js';
 import type { Batching } from './batching.js';
-import { vectorOf, type Batch } from '../execution/vectors.js';
+import { vectorOf, type Batch } from '../batches/vectors.js';
 import { parseField } from './csv-values.js';
 import { prescanCsv, type CsvPrescan } from './csv-prescan.js';
 

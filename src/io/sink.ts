@@ -1,4 +1,4 @@
-import type { Batch } from '../execution/vectors.js';
+import type { Batch } from '../batches/vectors.js';
 
 /**
  * Where a job's rows go. `finish` completes the output out of sight,

@@ -1,6 +1,6 @@
 import { PyUdfError } from '../errors.js';
 import type { Batching } from './batching.js';
-import { vectorOf, type Batch } from '../execution/vectors.js';
+import { vectorOf, type Batch } from '../batches/vectors.js';
 import type { TableSchema } from '../table/schema.js';
 import { coerceValue, type SqlValue } from '../types/values.js';
 

@@ -1,7 +1,8 @@
 import { ExpressionError } from '../errors.js';
 import { node, walk, type Call, type Expr, type SelectItem } from '../expressions/nodes.js';
 import type { Field, TableSchema } from '../table/schema.js';
-import { compileArguments, compileExpr, type CompiledExpr, type FunctionSignature, type Scope } from './compile.js';
+import type { FunctionSignature } from './function-signature.js';
+import { checkArguments, checkExpr, type Scope, type TypedExpr } from './typecheck.js';
 import { resolveFunctionName } from './validate.js';
 
 /** One aggregate call of a select list: `my_avg(a + b)`; equal calls share one. */
@@ -9,7 +10,7 @@ export interface AggregateUse {
   readonly signature: FunctionSignature;
   readonly call: Call;
   /** Its arguments, over the input's columns. */
-  readonly args: readonly CompiledExpr[];
+  readonly args: readonly TypedExpr[];
 }
 
 /** An aggregating select, typed: what is computed per input row, per group, and per output row. */
@@ -19,7 +20,7 @@ export interface AggregatePlan {
   readonly keyIndexes: readonly number[];
   readonly uses: readonly AggregateUse[];
   /** The select list over the groups' columns: the keys, then one column per use. */
-  readonly output: readonly CompiledExpr[];
+  readonly output: readonly TypedExpr[];
   readonly schema: TableSchema;
 }
 
@@ -94,12 +95,12 @@ export function planAggregate(
       ? `"${misplaced.signature.name}" is an aggregate function; flatAggregate takes a table aggregate function (udtaf)`
       : `"${misplaced.signature.name}" is a table aggregate function, which gives rows, not a value: use flatAggregate('${misplaced.signature.name}(...)')`);
   }
-  const uses = calls.map(({ call, signature }) => Object.freeze({ signature, call, args: Object.freeze(compileArguments(call, signature, inputScope)) }));
+  const uses = calls.map(({ call, signature }) => Object.freeze({ signature, call, args: Object.freeze(checkArguments(call, signature, inputScope)) }));
   const groupColumns: Field[] = [
     ...keyFields,
     ...uses.map((use, i) => ({ name: useColumn(i), type: use.signature.resultType! })),
   ];
-  const output = rewritten.map((expr) => compileExpr(expr, { text, columns: groupColumns, functions }));
-  const schema = output.map((compiled, i) => Object.freeze({ name: columnNames[i]!, type: compiled.type }));
+  const output = rewritten.map((expr) => checkExpr(expr, { text, columns: groupColumns, functions }));
+  const schema = output.map((typed, i) => Object.freeze({ name: columnNames[i]!, type: typed.type }));
   return Object.freeze({ keys: keyFields, keyIndexes, uses, output, schema: Object.freeze(schema) });
 }

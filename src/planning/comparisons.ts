@@ -7,7 +7,7 @@ import { coerceValue, explain, type SqlValue } from '../types/values.js';
 /*
  * Comparing DECIMAL, DATE, TIME, TIMESTAMP and TIMESTAMP_LTZ values, which are
  * exact strings (values.ts): by what they stand for, never as text or floats.
- * Numbers among themselves are compile.ts's business.
+ * Numbers among themselves are typecheck.ts's (types) and execution/evaluate.ts's (values) business.
  */
 
 /** Whether `=`, `<` and the other comparisons take a value of `a` on one side and `b` on the other. */

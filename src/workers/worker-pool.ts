@@ -5,10 +5,10 @@ import tmp from 'tmp';
 import { PyUdfError, UdfError, UdfOutOfMemoryError, WorkerError, type UdfPhase } from '../errors.js';
 import type { Logger } from '../logging.js';
 import type { AggregateStepMessage, FunctionCategory, FunctionMetricsMessage, FunctionSpecMessage, LoadFunctionsReply, UdfErrorMessage } from '../protocol/contract.js';
-import { valueAt } from '../execution/vectors.js';
+import { valueAt } from '../batches/vectors.js';
 import { describe, type SqlValue } from '../types/values.js';
 import { parseDataType } from '../types/type-text.js';
-import type { FunctionSignature } from '../planning/compile.js';
+import type { FunctionSignature } from '../planning/function-signature.js';
 import {
   ConnectionLost, EXIT_AFTER_BROKEN_CONNECTION_MS, LoadTimedOut, QueuedBehindCrash, SHUTDOWN_TIMEOUT_MS, WorkerClient, WorkerOutOfMemory, type CallOutcome,
 } from './worker-client.js';

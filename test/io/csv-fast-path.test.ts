@@ -8,7 +8,7 @@ import { readCsv } from '../../src/io/csv-source.js';
 import { readCsvInEngine } from '../../src/engine/csv-tables.js';
 import { DuckdbEngine } from '../../src/engine/duckdb-engine.js';
 import { fileTableDefinition, type CsvOptions, type CsvTableDefinition } from '../../src/table/descriptors.js';
-import { valueAt, type Batch } from '../../src/execution/vectors.js';
+import { valueAt, type Batch } from '../../src/batches/vectors.js';
 import type { SqlValue } from '../../src/types/values.js';
 import { tempDir } from '../support.js';
 
