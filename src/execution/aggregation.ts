@@ -218,7 +218,7 @@ class Grouping implements Sink {
 
   #call(slot: number, use: AggregateUse, args: readonly arrow.Vector[], numRows: number, step: AggregateStepMessage) {
     if (this.#pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${use.signature.name}" is not loaded in any worker`);
-    return this.#pool.callAggregate(slot, use.signature.name, args, numRows, step);
+    return this.#pool.callAggregate(slot, use.signature.name, args, numRows, step, (columns, row) => columns.map((c) => valueAt(c, row)));
   }
 
   async #accumulate(use: AggregateUse, u: number, slot: number, args: readonly arrow.Vector[], groups: number[]): Promise<void> {

@@ -41,7 +41,7 @@ export function compileLateralJoin(plan: LateralJoinNode, input: CompiledPlan, f
   const join: CompiledPlan['operators'][number] = async (batch, context) => {
     const argVectors = await Promise.all(args.map((a) => a.evaluate(batch, context)));
     if (context.pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${name}" is not loaded in any worker`);
-    const outcome = await context.pool.call(context.sequence % context.pool.size, name, argVectors, batch.numRows);
+    const outcome = await context.pool.call(context.sequence % context.pool.size, name, argVectors, batch.numRows, (columns, row) => columns.map((c) => valueAt(c, row)));
     if (!outcome.ok) throw udfFailure(name, outcome.error, argVectors);
     context.metrics?.recordCall(name, outcome.stats);
     const [rowColumn, ...results] = outcome.columns;

@@ -249,7 +249,7 @@ async function callFunction(
   dropRows: (rows: readonly number[]) => void,
 ): Promise<arrow.Vector> {
   if (pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${name}" is not loaded in any worker`);
-  const outcome = await pool.call(sequence % pool.size, name, args, numRows);
+  const outcome = await pool.call(sequence % pool.size, name, args, numRows, (columns, row) => columns.map((c) => valueAt(c, row)));
   if (!outcome.ok) throw udfFailure(name, outcome.error, args, numRows);
   const result = outcome.columns[0];
   if (result?.length !== numRows) {
