@@ -12,7 +12,7 @@ import { compileExpr } from './evaluate.js';
 import type { CompiledPlan, Operator, RunOptions } from './operator.js';
 import { runPlan } from './pipeline.js';
 import { projectOperator, withoutDropped } from './project.js';
-import { callUdf } from './udf-call.js';
+import { callUdf, readArgumentRow } from './udf-call.js';
 import { takeRows, valueAt, valuesOf, vectorOf, type Batch } from '../batches/vectors.js';
 
 interface AggregatingSelect {
@@ -205,7 +205,7 @@ class Grouping implements Sink {
 
   #call(slot: number, use: AggregateUse, args: readonly arrow.Vector[], numRows: number, step: AggregateStepMessage) {
     if (this.#pool === null) throw new PyUdfError('UNKNOWN_FUNCTION', `function "${use.signature.name}" is not loaded in any worker`);
-    return this.#pool.callAggregate(slot, use.signature.name, args, numRows, step);
+    return this.#pool.callAggregate(slot, use.signature.name, args, numRows, step, readArgumentRow);
   }
 
   async #accumulate(use: AggregateUse, u: number, slot: number, args: readonly arrow.Vector[], groups: number[]): Promise<void> {
@@ -214,7 +214,7 @@ class Grouping implements Sink {
     await callUdf(this.#pool, {
       name,
       args,
-      send: (pool) => pool.callAggregate(slot, name, args, groups.length, { use: u, step: 'accumulate', groups }),
+      send: (pool) => pool.callAggregate(slot, name, args, groups.length, { use: u, step: 'accumulate', groups }, readArgumentRow),
       failure: (error) => aggregateFailure(name, error, (row) => ({
         row: args.map((a) => valueAt(a, row)),
         where: `row: ${name}(${args.map((a) => describe(valueAt(a, row))).join(', ')})${this.#describeGroup(groups[row]!, ' in ')}`,

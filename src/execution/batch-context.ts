@@ -3,7 +3,7 @@ import type { WorkerPool } from '../workers/worker-pool.js';
 import type { JobMetrics } from './job-metrics.js';
 import type { EvalContext } from './evaluate.js';
 import type { OperatorContext } from './operator.js';
-import { callUdf, udfFailure } from './udf-call.js';
+import { callUdf, udfFailure, readArgumentRow } from './udf-call.js';
 import type { UdfErrorHandling } from './udf-errors.js';
 
 /** The context each operator gets for one batch: its calls go to the batch's worker, its dropped rows are its own. */
@@ -15,7 +15,7 @@ export function batchContext(pool: WorkerPool | null, sequence: number, udfError
         name,
         args,
         numRows,
-        send: (workers) => workers.call(sequence % workers.size, name, args, numRows),
+        send: (workers) => workers.call(sequence % workers.size, name, args, numRows, readArgumentRow),
         failure: (error) => udfFailure(name, error, args, numRows),
         checkReply: (columns) => {
           if (columns[0]?.length !== numRows) {

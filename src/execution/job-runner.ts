@@ -35,7 +35,7 @@ import type { CsvTableDefinition } from '../table/descriptors.js';
 import type { PythonFunction } from '../table/python-function.js';
 import type { TableSchema } from '../table/schema.js';
 import type { CollectedRows, CountedRows, ExecuteOptions, JobResult, PythonEnvironmentInfo, SinkResult } from '../table/table.js';
-import type { ResolvedOptions } from '../table/table-environment.js';
+import type { ResolvedOptions } from '../table/environment-options.js';
 
 // The execution side of a TableEnvironment: Python environments, workers, the
 // engine, sources and sinks. TableEnvironment loads this module with its first

@@ -7,7 +7,7 @@ import type { Field } from '../table/schema.js';
 import type { SqlValue } from '../types/values.js';
 import { compileExpr } from './evaluate.js';
 import type { CompiledPlan, Operator } from './operator.js';
-import { callUdf, udfFailure } from './udf-call.js';
+import { callUdf, udfFailure, readArgumentRow } from './udf-call.js';
 import { takeRows, valueAt, vectorOf, type Batch } from '../batches/vectors.js';
 
 /**
@@ -46,7 +46,7 @@ export function compileLateralJoin(plan: LateralJoinNode, input: CompiledPlan, f
     const reply = await callUdf(context.pool, {
       name,
       args: argVectors,
-      send: (pool) => pool.call(context.sequence % pool.size, name, argVectors, batch.numRows),
+      send: (pool) => pool.call(context.sequence % pool.size, name, argVectors, batch.numRows, readArgumentRow),
       failure: (error) => udfFailure(name, error, argVectors),
       checkReply: (columns) => {
         if (columns.length !== width + 1) {

@@ -2,11 +2,14 @@ import type * as arrow from 'apache-arrow';
 import { PyUdfError, UdfError, WorkerError } from '../errors.js';
 import { valueAt } from '../batches/vectors.js';
 import type { UdfErrorMessage } from '../protocol/contract.js';
-import { describe } from '../types/values.js';
+import { describe, type SqlValue } from '../types/values.js';
 import type { CallOutcome } from '../workers/worker-client.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
 import type { JobMetrics } from './job-metrics.js';
 import type { UdfErrorHandling } from './udf-errors.js';
+
+/** How the workers' errors read the argument row they name: the workers send columns and never read values themselves. */
+export const readArgumentRow = (columns: readonly arrow.Vector[], row: number): SqlValue[] => columns.map((c) => valueAt(c, row));
 
 /** One call of a Python function on a batch of arguments, as the operator making it sees it. */
 export interface UdfCall {
