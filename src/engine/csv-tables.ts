@@ -196,13 +196,19 @@ export function engineReadsCsv(table: CsvTableDefinition, engine: DuckdbEngine):
   }
 }
 
+/** A CSV table DuckDB has loaded and checked, in a relation of a connection of its own. */
+export interface LoadedCsv {
+  /** Its rows as batches of at least `batchSize` rows; the relation is released once they are read or the reading stops. */
+  batches(batchSize: number, signal?: AbortSignal): AsyncGenerator<Batch>;
+  /** Drops the relation and closes its connection (once; later calls do nothing). */
+  release(): Promise<void>;
+}
+
 /**
- * A CSV table's rows read by DuckDB, as batches of at least `batchSize`
- * rows: the whole file is loaded (and checked) before the first batch, on a
- * connection of its own. Null when the file is not one this reader reads as
- * `readCsv` does.
+ * Loads a CSV table in the engine, on a connection of its own. Null when the
+ * file is not one this reader reads as `readCsv` does.
  */
-export async function readCsvInEngine(engine: DuckdbEngine, table: CsvTableDefinition, batchSize: number, signal?: AbortSignal): Promise<AsyncGenerator<Batch> | null> {
+export async function loadCsvInEngine(engine: DuckdbEngine, table: CsvTableDefinition): Promise<LoadedCsv | null> {
   if (csvScanSql(table) === null) return null;
   const connection = await engine.connect();
   const relation = engine.relationName();
@@ -213,15 +219,65 @@ export async function readCsvInEngine(engine: DuckdbEngine, table: CsvTableDefin
     if (!loaded) connection.closeSync();
   }
   if (!loaded) return null;
+  let released: Promise<void> | null = null;
+  const release = () => released ??= connection.run(`DROP TABLE IF EXISTS ${relation}`).then(() => undefined, () => undefined).then(() => {
+    try {
+      connection.closeSync();
+    } catch {
+      // the engine was closed under it, which closed the connection too
+    }
+  });
   const types = table.schema.map((f) => f.type);
   const duckTypes = table.schema.map((f) => duckdbTypeOf(f.type, f.name));
-  return (async function* () {
-    try {
-      const result = await connection.stream(`SELECT * FROM ${relation}`);
-      yield* batchesOfChunks(() => result.fetchChunk(), types, duckTypes, batchSize, signal);
-    } finally {
-      await connection.run(`DROP TABLE IF EXISTS ${relation}`).catch(() => undefined);
-      connection.closeSync();
-    }
-  })();
+  return {
+    release,
+    async *batches(batchSize, signal) {
+      try {
+        const result = await connection.stream(`SELECT * FROM ${relation}`);
+        yield* batchesOfChunks(() => result.fetchChunk(), types, duckTypes, batchSize, signal);
+      } finally {
+        await release();
+      }
+    },
+  };
+}
+
+/**
+ * A CSV table's rows read by DuckDB, as batches of at least `batchSize`
+ * rows: the whole file is loaded (and checked) before the first batch, on a
+ * connection of its own. Null when the file is not one this reader reads as
+ * `readCsv` does.
+ */
+export async function readCsvInEngine(engine: DuckdbEngine, table: CsvTableDefinition, batchSize: number, signal?: AbortSignal): Promise<AsyncGenerator<Batch> | null> {
+  const loaded = await loadCsvInEngine(engine, table);
+  return loaded && loaded.batches(batchSize, signal);
+}
+
+/**
+ * CSV tables loaded in the engine before their job reads them, while its
+ * workers start: the load (about 0.2 s per million rows) then costs the job
+ * nothing. A load nobody took is released at the job's end.
+ */
+export class CsvPreloads {
+  readonly #loads = new Map<CsvTableDefinition, Promise<LoadedCsv | null>>();
+
+  start(engine: DuckdbEngine, table: CsvTableDefinition): void {
+    if (this.#loads.has(table)) return;
+    const load = loadCsvInEngine(engine, table);
+    load.catch(() => undefined); // its reader sees the failure
+    this.#loads.set(table, load);
+  }
+
+  /** The load started for `table`, handed over once; undefined when none was. */
+  take(table: CsvTableDefinition): Promise<LoadedCsv | null> | undefined {
+    const load = this.#loads.get(table);
+    this.#loads.delete(table);
+    return load;
+  }
+
+  async releaseAll(): Promise<void> {
+    const left = [...this.#loads.values()];
+    this.#loads.clear();
+    await Promise.all(left.map(async (load) => (await load.catch(() => null))?.release()));
+  }
 }

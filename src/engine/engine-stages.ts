@@ -3,7 +3,8 @@ import { ExpressionError, PyUdfError } from '../errors.js';
 import type { CompiledPlan } from '../execution/operator.js';
 import { valueAt, type Batch } from '../batches/vectors.js';
 import type { Sink } from '../io/sink.js';
-import type { EngineNode, EngineTableDefinition, PlanNode } from '../planning/plan.js';
+import { functionsUsed, type EngineNode, type EngineTableDefinition, type PlanNode } from '../planning/plan.js';
+import type { CsvTableDefinition } from '../table/descriptors.js';
 import type { Field, TableSchema } from '../table/schema.js';
 import type { DataType } from '../types/data-types.js';
 import type { SqlValue } from '../types/values.js';
@@ -32,6 +33,23 @@ export function plansOpenEngine(plan: PlanNode, engine: DuckdbEngine): boolean {
   if (plan.kind === 'engine') return true;
   if (plan.kind === 'scan') return plan.table.kind === 'csv' && engineReadsCsv(plan.table, engine);
   return plansOpenEngine(plan.input, engine);
+}
+
+/**
+ * The CSV tables whose rows go straight into Python calls and which the
+ * engine's reader takes: no relational stage is made of their scan when the
+ * job starts (a calc moved into the engine calls no function), so their
+ * loading can begin while the workers start.
+ */
+export function csvTablesFeedingPython(plan: PlanNode, engine: DuckdbEngine, into: CsvTableDefinition[] = []): CsvTableDefinition[] {
+  if (plan.kind === 'engine') {
+    for (const input of plan.inputs) csvTablesFeedingPython(input, engine, into);
+    return into;
+  }
+  if (plan.kind === 'scan') return into;
+  const input = plan.input;
+  if (input.kind === 'scan' && input.table.kind === 'csv' && functionsUsed(plan).size > 0 && engineReadsCsv(input.table, engine)) into.push(input.table);
+  return csvTablesFeedingPython(input, engine, into);
 }
 
 /** Whether a plan has a relational stage, i.e. needs the engine. */

@@ -1,4 +1,5 @@
 import type { Batch } from '../batches/vectors.js';
+import type { CsvPreloads } from '../engine/csv-tables.js';
 import type { DuckdbEngine } from '../engine/duckdb-engine.js';
 import type { TableSchema } from '../table/schema.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
@@ -29,6 +30,8 @@ export interface RunOptions {
   readonly metrics?: JobMetrics;
   /** The job's engine, which reads large CSV files (and any, once open) faster than csv-parse. */
   readonly engine?: DuckdbEngine;
+  /** CSV tables the engine began loading while the workers started. */
+  readonly csvPreloads?: CsvPreloads;
 }
 
 /** An EvalContext over one operator's input batch, collecting the rows to drop. */

@@ -29,7 +29,10 @@ export function compileScan(plan: ScanNode): CompiledPlan {
 
 /** A CSV table's rows: read by the engine when it reads the file as csv-parse does, else by csv-parse. */
 async function* readCsvTable(tableName: string, table: CsvTableDefinition, options: RunOptions): AsyncGenerator<Batch> {
-  const inEngine = options.engine && engineReadsCsv(table, options.engine) ? await readCsvInEngine(options.engine, table, options.batchSize, options.signal) : null;
+  const preloaded = options.csvPreloads?.take(table);
+  const inEngine = preloaded
+    ? (await preloaded)?.batches(options.batchSize, options.signal)
+    : options.engine && engineReadsCsv(table, options.engine) ? await readCsvInEngine(options.engine, table, options.batchSize, options.signal) : null;
   if (inEngine) {
     yield* inEngine;
     return;
