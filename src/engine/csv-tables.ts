@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { PyUdfError } from '../errors.js';
 import type { Batch } from '../batches/vectors.js';
 import type { CsvTableDefinition } from '../table/descriptors.js';
 import type { Field } from '../table/schema.js';
@@ -20,6 +21,13 @@ import { sqlString } from './file-tables.js';
  * which reports it as it always did. Only regular files qualify: a pipe's
  * rows must flow as they come.
  */
+
+/**
+ * Below this size a file is loaded whole into a table (its rows parsed once);
+ * from it up, checked whole and then streamed, so that memory does not grow
+ * with the file.
+ */
+const LOAD_WHOLE_BELOW_BYTES = 64 << 20;
 
 /** Below this size a file is read by csv-parse when the engine is not open yet: loading DuckDB costs more than parsing it. */
 const ENGINE_WORTHWHILE_BYTES = 1 << 20;
@@ -161,27 +169,46 @@ function sameFile(a: FileState | undefined, b: FileState): boolean {
  * `readCsv` does; nothing is left behind then.
  */
 export async function loadCsvTable(connection: DuckDBConnection, table: CsvTableDefinition, relation: string): Promise<boolean> {
+  return (await readCsvFile(connection, table, (scan) => `CREATE TEMP TABLE ${relation} AS ${scan}`, () => connection.run(`DROP TABLE IF EXISTS ${relation}`))) !== null;
+}
+
+/**
+ * Reads a whole CSV file in DuckDB with `statement` (around the file's scan)
+ * and returns the file's state then. Null when the file is not one this
+ * reader reads as `readCsv` does, or when it changed while it was read
+ * (`undo` then runs): the caller reads it with csv-parse, from its start.
+ */
+async function readCsvFile(connection: DuckDBConnection, table: CsvTableDefinition, statement: (scan: string) => string, undo?: () => Promise<unknown>): Promise<FileState | null> {
   const sql = csvScanSql(table);
-  if (sql === null) return false;
+  if (sql === null) return null;
   const before = await regularFile(table.path);
-  if (before === null || sameFile(refused.get(table), before)) return false;
+  if (before === null || sameFile(refused.get(table), before)) return null;
   if (!(await plainCsv(table.path, before.size, table.format.options.quoteCharacter.charCodeAt(0)))) {
     refused.set(table, before);
-    return false;
+    return null;
   }
   try {
-    await connection.run(`CREATE TEMP TABLE ${relation} AS ${sql}`);
+    await connection.run(statement(sql));
   } catch {
     refused.set(table, before);
-    return false;
+    return null;
   }
-  // A file written to while it was read is read again, by csv-parse, from its start.
   const after = await regularFile(table.path);
   if (after === null || !sameFile(after, before)) {
-    await connection.run(`DROP TABLE IF EXISTS ${relation}`).catch(() => undefined);
-    return false;
+    await undo?.().catch(() => undefined);
+    return null;
   }
-  return true;
+  return before;
+}
+
+/**
+ * Checks every line of a CSV table in DuckDB without keeping its rows (each
+ * column is counted, which converts every field). The file's state then, or
+ * null as `readCsvFile`.
+ */
+async function checkCsvFile(connection: DuckDBConnection, table: CsvTableDefinition): Promise<FileState | null> {
+  const counts = table.schema.map((f) => `count(${quoteName(f.name)})`).join(', ');
+  return readCsvFile(connection, table, (scan) => `SELECT ${counts} FROM (${scan})`);
 }
 
 /** Whether reading a CSV table in the engine is worth opening it: it is open already, or the file is large. */
@@ -208,9 +235,10 @@ export interface LoadedCsv {
  * Loads a CSV table in the engine, on a connection of its own. Null when the
  * file is not one this reader reads as `readCsv` does.
  */
-export async function loadCsvInEngine(engine: DuckdbEngine, table: CsvTableDefinition): Promise<LoadedCsv | null> {
+export async function loadCsvInEngine(engine: DuckdbEngine, table: CsvTableDefinition, loadWholeBelowBytes = LOAD_WHOLE_BELOW_BYTES): Promise<LoadedCsv | null> {
   if (csvScanSql(table) === null) return null;
   const connection = await engine.connect();
+  if (((await regularFile(table.path))?.size ?? 0) >= loadWholeBelowBytes) return checkedCsv(connection, table);
   const relation = engine.relationName();
   let loaded = false;
   try {
@@ -235,6 +263,51 @@ export async function loadCsvInEngine(engine: DuckdbEngine, table: CsvTableDefin
       try {
         const result = await connection.stream(`SELECT * FROM ${relation}`);
         yield* batchesOfChunks(() => result.fetchChunk(), types, duckTypes, batchSize, signal);
+      } finally {
+        await release();
+      }
+    },
+  };
+}
+
+/**
+ * A large CSV table checked whole in DuckDB and then read again as a stream,
+ * so that memory holds a few chunks and not the file's rows: the rows are
+ * read twice, but a job of any size stays within its batches. A file that
+ * changes between the two reads fails the job with an IO error naming it.
+ */
+async function checkedCsv(connection: DuckDBConnection, table: CsvTableDefinition): Promise<LoadedCsv | null> {
+  let checked: FileState | null = null;
+  try {
+    checked = await checkCsvFile(connection, table);
+  } finally {
+    if (!checked) connection.closeSync();
+  }
+  if (!checked) return null;
+  const state = checked;
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    try {
+      connection.closeSync();
+    } catch {
+      // the engine was closed under it, which closed the connection too
+    }
+  };
+  const types = table.schema.map((f) => f.type);
+  const duckTypes = table.schema.map((f) => duckdbTypeOf(f.type, f.name));
+  const changed = (cause?: unknown) => new PyUdfError('IO', `CSV file ${table.path} changed while it was read; rows may have been read from both versions`, { cause });
+  return {
+    release,
+    async *batches(batchSize, signal) {
+      try {
+        const result = await connection.stream(csvScanSql(table)!);
+        yield* batchesOfChunks(() => result.fetchChunk(), types, duckTypes, batchSize, signal);
+        if (!sameFile(state, (await regularFile(table.path)) ?? { size: -1, mtimeMs: -1, ino: -1 })) throw changed();
+      } catch (error) {
+        if (!(error instanceof PyUdfError) && !sameFile(state, (await regularFile(table.path)) ?? { size: -1, mtimeMs: -1, ino: -1 })) throw changed(error);
+        throw error;
       } finally {
         await release();
       }

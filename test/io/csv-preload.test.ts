@@ -2,10 +2,15 @@
 // the engine while the workers start: the rows are those of a load after the
 // start, a file the engine's reader refuses falls back to csv-parse with its
 // errors, and after a job that failed before it read its table the next job
-// reads every row.
+// reads every row. A file over the size loaded whole is checked whole and then
+// streamed, so that memory does not grow with it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { CsvFormatError, DataTypes, FileSystem, OldCsv, TableEnvironment, udf } from '../../src/index.js';
+import { CsvFormatError, DataTypes, FileSystem, OldCsv, PyUdfError, TableEnvironment, udf } from '../../src/index.js';
+import { valueAt } from '../../src/batches/vectors.js';
+import { loadCsvInEngine, type LoadedCsv } from '../../src/engine/csv-tables.js';
+import { DuckdbEngine } from '../../src/engine/duckdb-engine.js';
+import { fileTableDefinition, type CsvTableDefinition } from '../../src/table/descriptors.js';
 import { expectNothingLeft, isolateTempRoot, recordingLogger, tempDir } from '../support.js';
 
 const tempRoot = isolateTempRoot();
@@ -63,5 +68,48 @@ describe('a large file feeding Python functions (loaded by the engine while the 
       await tEnv.close();
     }
     expectNothingLeft(tempRoot);
+  });
+});
+
+describe('a file over the size loaded whole: checked whole, then streamed', () => {
+  const engine = new DuckdbEngine();
+  afterAll(() => engine.close());
+  const BIGINT = DataTypes.BIGINT();
+
+  function table(content: string) {
+    const file = path.join(dir, `streamed${files++}.csv`);
+    fs.writeFileSync(file, content);
+    return { file, table: fileTableDefinition(file, 'csv', {}, [{ name: 'a', type: BIGINT }, { name: 'b', type: DataTypes.STRING() }], 't') as CsvTableDefinition };
+  }
+
+  async function rowsOf(loaded: LoadedCsv): Promise<unknown[][]> {
+    const rows: unknown[][] = [];
+    for await (const batch of loaded.batches(1000)) for (let i = 0; i < batch.numRows; i++) rows.push(batch.columns.map((c) => valueAt(c, i)));
+    return rows;
+  }
+
+  const text = Array.from({ length: 5000 }, (_, i) => `${i},w${i}\n`).join('');
+
+  test('the rows of a whole load, in order', async () => {
+    const { table: t } = table(text);
+    const streamed = await loadCsvInEngine(engine, t, 0);
+    const whole = await loadCsvInEngine(engine, t);
+    expect(await rowsOf(streamed!)).toEqual(await rowsOf(whole!));
+    expect((await rowsOf((await loadCsvInEngine(engine, t, 0))!))[4999]).toEqual([4999n, 'w4999']);
+  });
+
+  test('a line the check refuses leaves the file to csv-parse', async () => {
+    const { table: t } = table(`${text}x,y\n`);
+    expect(await loadCsvInEngine(engine, t, 0)).toBeNull();
+  });
+
+  test('a file that changes between the check and the stream fails with IO, naming it', async () => {
+    const { file, table: t } = table(text);
+    const streamed = await loadCsvInEngine(engine, t, 0);
+    fs.appendFileSync(file, '5000,late\n');
+    const error = await rowsOf(streamed!).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PyUdfError);
+    expect(error).toMatchObject({ code: 'IO' });
+    expect((error as Error).message).toContain(file);
   });
 });
