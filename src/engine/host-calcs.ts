@@ -1,5 +1,5 @@
 import type { Expr } from '../expressions/nodes.js';
-import type { FunctionSignature } from '../planning/function-signature.js';
+import type { FunctionSignature } from '../protocol/function-signature.js';
 import { checkExpr, type Scope } from '../planning/typecheck.js';
 import type { EngineNode, FilterNode, PlanNode, ProjectNode } from '../planning/plan.js';
 import type { Field, TableSchema } from '../table/schema.js';

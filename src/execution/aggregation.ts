@@ -2,7 +2,7 @@ import type * as arrow from 'apache-arrow';
 import { PyUdfError, UdfError, WorkerError, type UdfPhase } from '../errors.js';
 import type { Sink } from '../io/sink.js';
 import { planAggregate, type AggregatePlan, type AggregateUse } from '../planning/aggregates.js';
-import type { FunctionSignature } from '../planning/function-signature.js';
+import type { FunctionSignature } from '../protocol/function-signature.js';
 import type { SelectItem } from '../expressions/nodes.js';
 import type { AggregateStepMessage, UdfErrorMessage } from '../protocol/contract.js';
 import type { Field } from '../table/schema.js';

@@ -1,6 +1,6 @@
 import { ExpressionError } from '../errors.js';
 import { takeRows, valueAt } from '../batches/vectors.js';
-import type { FunctionSignature } from '../planning/function-signature.js';
+import type { FunctionSignature } from '../protocol/function-signature.js';
 import type { FilterNode } from '../planning/plan.js';
 import { checkExpr } from '../planning/typecheck.js';
 import { compileExpr } from './evaluate.js';

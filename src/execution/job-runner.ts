@@ -25,7 +25,7 @@ import { fileSink } from '../engine/file-sink.js';
 import { CsvPreloads, engineReadsCsv } from '../engine/csv-tables.js';
 import type { FileTableDefinition } from '../engine/file-tables.js';
 import { functionsUsed, type EngineNode, type PlanNode, type ScanNode } from '../planning/plan.js';
-import type { FunctionSignature } from '../planning/function-signature.js';
+import type { FunctionSignature } from '../protocol/function-signature.js';
 import { resolveFunctionName } from '../planning/validate.js';
 import { widensTo } from '../types/data-types.js';
 import type { Row } from '../types/values.js';

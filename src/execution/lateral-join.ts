@@ -1,6 +1,6 @@
 import type * as arrow from 'apache-arrow';
 import { ExpressionError, WorkerError } from '../errors.js';
-import type { FunctionSignature } from '../planning/function-signature.js';
+import type { FunctionSignature } from '../protocol/function-signature.js';
 import { checkArguments, checkExpr, functionSignature } from '../planning/typecheck.js';
 import type { LateralJoinNode } from '../planning/plan.js';
 import type { Field } from '../table/schema.js';

@@ -1,5 +1,5 @@
 import { takeRows, type Batch } from '../batches/vectors.js';
-import type { FunctionSignature } from '../planning/function-signature.js';
+import type { FunctionSignature } from '../protocol/function-signature.js';
 import type { ProjectNode } from '../planning/plan.js';
 import { checkExpr } from '../planning/typecheck.js';
 import type { Field } from '../table/schema.js';

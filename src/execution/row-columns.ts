@@ -1,5 +1,5 @@
 import { ExpressionError } from '../errors.js';
-import type { FunctionSignature } from '../planning/function-signature.js';
+import type { FunctionSignature } from '../protocol/function-signature.js';
 import { functionSignature } from '../planning/typecheck.js';
 import { describeCategory, ROW_FUNCTION_KINDS } from '../planning/row-functions.js';
 import { PACKED_ROW_COLUMN, type PackRowNode, type UnpackRowNode } from '../planning/plan.js';

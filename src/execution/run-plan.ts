@@ -1,6 +1,6 @@
 import { PyUdfError } from '../errors.js';
 import { callsAggregate } from '../planning/aggregates.js';
-import type { FunctionSignature } from '../planning/function-signature.js';
+import type { FunctionSignature } from '../protocol/function-signature.js';
 import type { PlanNode } from '../planning/plan.js';
 import { compileAggregate } from './aggregation.js';
 import { compileFilter } from './filter.js';

@@ -1,7 +1,7 @@
 import { ExpressionError } from '../errors.js';
 import { node, walk, type Call, type Expr, type SelectItem } from '../expressions/nodes.js';
 import type { Field, TableSchema } from '../table/schema.js';
-import type { FunctionSignature } from './function-signature.js';
+import type { FunctionSignature } from '../protocol/function-signature.js';
 import { checkArguments, checkExpr, type Scope, type TypedExpr } from './typecheck.js';
 import { resolveFunctionName } from './validate.js';
 

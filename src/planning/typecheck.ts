@@ -5,7 +5,7 @@ import {
 } from '../types/data-types.js';
 import type { SqlValue } from '../types/values.js';
 import { comparable, literalAs } from './comparisons.js';
-import type { FunctionSignature } from './function-signature.js';
+import type { FunctionSignature } from '../protocol/function-signature.js';
 import { resolveFunctionName } from './validate.js';
 
 /*

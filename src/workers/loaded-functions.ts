@@ -1,22 +1,9 @@
 import type { FunctionCategory, LoadFunctionsReply } from '../protocol/contract.js';
-import type { DataType } from '../types/data-types.js';
+import type { FunctionSignature } from '../protocol/function-signature.js';
 import { parseDataType } from '../types/type-text.js';
 
 /** A function the workers loaded, as they resolved it: what a plan calling it is checked against. */
-export interface LoadedFunction {
-  readonly name: string;
-  /** null: any number of arguments, passed as they are. */
-  readonly inputTypes: readonly DataType[] | null;
-  /** null for a table function, whose columns are `resultTypes`. */
-  readonly resultType: DataType | null;
-  readonly category: FunctionCategory;
-  /** "general" (called per row) or "pandas" (called with pandas.Series). */
-  readonly kind: string;
-  /** A table function's result columns. */
-  readonly resultTypes: readonly DataType[] | null;
-  /** An aggregate function that can merge accumulators built by different workers. */
-  readonly hasMerge: boolean;
-}
+export type LoadedFunction = FunctionSignature;
 
 /** The functions of a LoadFunctions reply, by name. */
 export function loadedFunctions(reply: LoadFunctionsReply): Map<string, LoadedFunction> {

@@ -20,7 +20,7 @@ from pyudf.worker.batches import ResultTypeError, by_argument, decode_arrays, en
 from pyudf.worker.concurrent_calls import ConcurrentCalls
 from pyudf.worker.failures import plain_error, udf_error
 from pyudf.worker.loading import (
-    FunctionLoadError, HostDeclaration, LoadedFunction, check_arity, location_of, no_lifecycle, types_text,
+    FunctionLoadError, HostDeclaration, LoadedFunction, agreed_types, check_arity, location_of, no_lifecycle,
 )
 from pyudf.worker.logs import LogHub, flush_output
 
@@ -56,22 +56,8 @@ def load_scalar_function(host: HostDeclaration, value: Any) -> LoadedFunction:
 
     ts_inputs = [parse_type(t) for t in host.input_types] if host.input_types is not None else None
     ts_result = parse_type(host.result_type) if host.result_type else None
-    if ts_inputs is not None and py_inputs is not None and ts_inputs != py_inputs:
-        raise FunctionLoadError(
-            "SignatureMismatch",
-            f"function {name!r}: input types differ: TypeScript declares {types_text(ts_inputs)}, "
-            f"Python declares {types_text(py_inputs)}",
-            location,
-        )
-    if ts_result is not None and py_result is not None and ts_result != py_result:
-        raise FunctionLoadError(
-            "SignatureMismatch",
-            f"function {name!r}: result types differ: TypeScript declares {ts_result}, "
-            f"Python declares {py_result}",
-            location,
-        )
-    input_types = ts_inputs if ts_inputs is not None else py_inputs
-    result_type = ts_result or py_result
+    input_types = agreed_types(name, "input types", ts_inputs, py_inputs, location)
+    result_type = agreed_types(name, "result types", ts_result, py_result, location)
     if result_type is None:
         raise FunctionLoadError(
             "SignatureMismatch",

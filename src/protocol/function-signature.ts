@@ -1,7 +1,7 @@
 import type { FunctionCategory } from '../protocol/contract.js';
 import type { DataType } from '../types/data-types.js';
 
-/** A function's signature once its worker has resolved it. */
+/** A function's signature once its worker has resolved it: what the workers report and plans are type-checked against. */
 export interface FunctionSignature {
   readonly name: string;
   /** null: any number of arguments, passed as they are. */
