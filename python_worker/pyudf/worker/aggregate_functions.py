@@ -20,11 +20,11 @@ from pyudf._proto import worker_pb2
 from pyudf.aggregate_function import (
     AggregateFunction, UserDefinedAggregateFunctionWrapper, check_pandas_aggregate_result, defines_merge,
 )
-from pyudf.types import DataType, as_data_type, parse_type
+from pyudf.types import DataType, as_data_type
 from pyudf.worker.batches import ResultTypeError, by_argument, column_values, decode_arrays, encode_result, to_arrow_result
 from pyudf.worker.conversions import describe
 from pyudf.worker.failures import plain_error, udf_error
-from pyudf.worker.loading import FunctionLoadError, HostDeclaration, LoadedFunction, agreed_types, location_of, no_lifecycle
+from pyudf.worker.loading import FunctionLoadError, HostDeclaration, LoadedFunction, agreed_signature, location_of, no_lifecycle
 
 
 def load_aggregate_function(host: HostDeclaration, value: Any) -> LoadedFunction:
@@ -326,11 +326,7 @@ def agreed_aggregate_signature(
 ) -> tuple:
     """The input and result types both sides agree on; an aggregate without a result type is refused."""
     name = host.name
-    py_inputs, py_result = python
-    ts_inputs = [parse_type(t) for t in host.input_types] if host.input_types is not None else None
-    ts_result = parse_type(host.result_type) if host.result_type else None
-    input_types = agreed_types(name, "input types", ts_inputs, py_inputs, location)
-    result_type = agreed_types(name, "result types", ts_result, py_result, location)
+    input_types, result_type = agreed_signature(host, *python, location)
     if result_type is None:
         raise FunctionLoadError(
             "SignatureMismatch",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import pyudf
-from pyudf.types import DataType
+from pyudf.types import DataType, parse_type
 from pyudf.udf import FunctionContext
 from pyudf.worker import load_phases
 
@@ -174,6 +174,16 @@ def check_arity(name: str, target: Callable[..., Any], arity: int, location: str
 
 def types_text(types: Optional[list[DataType]]) -> str:
     return "[" + ", ".join(map(str, types)) + "]" if types is not None else "(undeclared)"
+
+
+def agreed_signature(host: HostDeclaration, py_inputs: Any, py_result: Any, location: str) -> tuple:
+    """The input and result types TypeScript and Python agree on (either may leave them out)."""
+    ts_inputs = [parse_type(t) for t in host.input_types] if host.input_types is not None else None
+    ts_result = parse_type(host.result_type) if host.result_type else None
+    return (
+        agreed_types(host.name, "input types", ts_inputs, py_inputs, location),
+        agreed_types(host.name, "result types", ts_result, py_result, location),
+    )
 
 
 def agreed_types(name: str, what: str, ts_types: Any, py_types: Any, location: str) -> Any:

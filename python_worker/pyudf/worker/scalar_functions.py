@@ -14,13 +14,13 @@ from typing import Any, Optional, Sequence
 import pyarrow as pa
 
 from pyudf._proto import worker_pb2
-from pyudf.types import DataType, parse_type
+from pyudf.types import DataType
 from pyudf.udf import FUNC_TYPES, ScalarFunction, UserDefinedFunction, UserDefinedFunctionWrapper, check_call_options, is_async
 from pyudf.worker.batches import ResultTypeError, by_argument, decode_arrays, encode_result, to_arrow_result
 from pyudf.worker.concurrent_calls import ConcurrentCalls
 from pyudf.worker.failures import plain_error, udf_error
 from pyudf.worker.loading import (
-    FunctionLoadError, HostDeclaration, LoadedFunction, agreed_types, check_arity, location_of, no_lifecycle,
+    FunctionLoadError, HostDeclaration, LoadedFunction, agreed_signature, check_arity, location_of, no_lifecycle,
 )
 from pyudf.worker.logs import LogHub, flush_output
 
@@ -54,10 +54,7 @@ def load_scalar_function(host: HostDeclaration, value: Any) -> LoadedFunction:
     opener = value.open if isinstance(value, UserDefinedFunction) else no_lifecycle
     closer = value.close if isinstance(value, UserDefinedFunction) else no_lifecycle
 
-    ts_inputs = [parse_type(t) for t in host.input_types] if host.input_types is not None else None
-    ts_result = parse_type(host.result_type) if host.result_type else None
-    input_types = agreed_types(name, "input types", ts_inputs, py_inputs, location)
-    result_type = agreed_types(name, "result types", ts_result, py_result, location)
+    input_types, result_type = agreed_signature(host, py_inputs, py_result, location)
     if result_type is None:
         raise FunctionLoadError(
             "SignatureMismatch",
