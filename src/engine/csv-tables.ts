@@ -193,8 +193,7 @@ async function readCsvFile(connection: DuckDBConnection, table: CsvTableDefiniti
     refused.set(table, before);
     return null;
   }
-  const after = await regularFile(table.path);
-  if (after === null || !sameFile(after, before)) {
+  if (!(await unchanged(table.path, before))) {
     await undo?.().catch(() => undefined);
     return null;
   }
@@ -223,17 +222,21 @@ export function engineReadsCsv(table: CsvTableDefinition, engine: DuckdbEngine):
   }
 }
 
-/** A CSV table DuckDB has loaded and checked, in a relation of a connection of its own. */
+/**
+ * A CSV table DuckDB has checked, on a connection of its own: loaded whole
+ * into a relation, or (a large file) to be read again as a stream.
+ */
 export interface LoadedCsv {
-  /** Its rows as batches of at least `batchSize` rows; the relation is released once they are read or the reading stops. */
+  /** Its rows as batches of at least `batchSize` rows; released once they are read or the reading stops. */
   batches(batchSize: number, signal?: AbortSignal): AsyncGenerator<Batch>;
-  /** Drops the relation and closes its connection (once; later calls do nothing). */
+  /** Drops the relation, if any, and closes the connection (once; later calls do nothing). */
   release(): Promise<void>;
 }
 
 /**
- * Loads a CSV table in the engine, on a connection of its own. Null when the
- * file is not one this reader reads as `readCsv` does.
+ * Checks a CSV table in the engine, on a connection of its own: a file under
+ * `loadWholeBelowBytes` is loaded whole, a larger one only checked, to be
+ * streamed. Null when the file is not one this reader reads as `readCsv` does.
  */
 export async function loadCsvInEngine(engine: DuckdbEngine, table: CsvTableDefinition, loadWholeBelowBytes = LOAD_WHOLE_BELOW_BYTES): Promise<LoadedCsv | null> {
   if (csvScanSql(table) === null) return null;
@@ -248,13 +251,7 @@ export async function loadCsvInEngine(engine: DuckdbEngine, table: CsvTableDefin
   }
   if (!loaded) return null;
   let released: Promise<void> | null = null;
-  const release = () => released ??= connection.run(`DROP TABLE IF EXISTS ${relation}`).then(() => undefined, () => undefined).then(() => {
-    try {
-      connection.closeSync();
-    } catch {
-      // the engine was closed under it, which closed the connection too
-    }
-  });
+  const release = () => released ??= connection.run(`DROP TABLE IF EXISTS ${relation}`).then(() => undefined, () => undefined).then(() => closeQuietly(connection));
   const types = table.schema.map((f) => f.type);
   const duckTypes = table.schema.map((f) => duckdbTypeOf(f.type, f.name));
   return {
@@ -268,6 +265,20 @@ export async function loadCsvInEngine(engine: DuckdbEngine, table: CsvTableDefin
       }
     },
   };
+}
+
+/** Whether `file` is still the file whose state was taken. */
+async function unchanged(file: string, state: FileState): Promise<boolean> {
+  const now = await regularFile(file);
+  return now !== null && sameFile(state, now);
+}
+
+function closeQuietly(connection: DuckDBConnection): void {
+  try {
+    connection.closeSync();
+  } catch {
+    // the engine was closed under it, which closed the connection too
+  }
 }
 
 /**
@@ -289,11 +300,7 @@ async function checkedCsv(connection: DuckDBConnection, table: CsvTableDefinitio
   const release = async () => {
     if (released) return;
     released = true;
-    try {
-      connection.closeSync();
-    } catch {
-      // the engine was closed under it, which closed the connection too
-    }
+    closeQuietly(connection);
   };
   const types = table.schema.map((f) => f.type);
   const duckTypes = table.schema.map((f) => duckdbTypeOf(f.type, f.name));
@@ -304,9 +311,9 @@ async function checkedCsv(connection: DuckDBConnection, table: CsvTableDefinitio
       try {
         const result = await connection.stream(csvScanSql(table)!);
         yield* batchesOfChunks(() => result.fetchChunk(), types, duckTypes, batchSize, signal);
-        if (!sameFile(state, (await regularFile(table.path)) ?? { size: -1, mtimeMs: -1, ino: -1 })) throw changed();
+        if (!(await unchanged(table.path, state))) throw changed();
       } catch (error) {
-        if (!(error instanceof PyUdfError) && !sameFile(state, (await regularFile(table.path)) ?? { size: -1, mtimeMs: -1, ino: -1 })) throw changed(error);
+        if (!(error instanceof PyUdfError) && !(await unchanged(table.path, state))) throw changed(error);
         throw error;
       } finally {
         await release();
@@ -317,8 +324,8 @@ async function checkedCsv(connection: DuckDBConnection, table: CsvTableDefinitio
 
 /**
  * A CSV table's rows read by DuckDB, as batches of at least `batchSize`
- * rows: the whole file is loaded (and checked) before the first batch, on a
- * connection of its own. Null when the file is not one this reader reads as
+ * rows: the whole file is checked before the first batch (see
+ * `loadCsvInEngine`). Null when the file is not one this reader reads as
  * `readCsv` does.
  */
 export async function readCsvInEngine(engine: DuckdbEngine, table: CsvTableDefinition, batchSize: number, signal?: AbortSignal): Promise<AsyncGenerator<Batch> | null> {

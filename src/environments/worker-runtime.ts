@@ -72,7 +72,7 @@ export async function ensureWorkerRuntime(
   const dir = runtimeDir(interpreter, options.cacheDir);
   const python = path.join(dir, 'bin', 'python');
   const root = cacheRoot(options.cacheDir);
-  const trusted = () => [root, path.join(root, 'runtimes'), dir, ...sitePackagesOf(dir)];
+  const trusted = () => runtimeDirsToTrust(root, dir);
   checkTrustedDirs(trusted(), 'the worker runtime directory');
   const { built } = await publishOnce(dir, async (staging) => {
     if (!interpreter.hasVenv || !interpreter.hasPip) {
@@ -122,9 +122,14 @@ function interpreterRecord(pythonCommand: string, root: string): string {
   return path.join(root, 'interpreters', `${key}.json`);
 }
 
+/** The records this process found or wrote up to date: every later job of it would only read them again. */
+const remembered = new Set<string>();
+
 function rememberInterpreter(pythonCommand: string, interpreter: Interpreter, root: string): void {
   const record = interpreterRecord(pythonCommand, root);
   const text = JSON.stringify(interpreter);
+  if (remembered.has(`${record}\n${text}`)) return;
+  remembered.add(`${record}\n${text}`);
   try {
     if (fs.readFileSync(record, 'utf8') === text) return;
   } catch {
@@ -158,11 +163,16 @@ export function rememberedWorkerRuntime(pythonCommand: string, options: { cacheD
   const dir = runtimeDir(interpreter, options.cacheDir);
   if (!isPublished(dir)) return null;
   try {
-    checkTrustedDirs([root, path.join(root, 'interpreters'), path.join(root, 'runtimes'), dir, ...sitePackagesOf(dir)], 'the worker runtime directory');
+    checkTrustedDirs([path.join(root, 'interpreters'), ...runtimeDirsToTrust(root, dir)], 'the worker runtime directory');
   } catch {
     return null; // ensureWorkerRuntime says why
   }
   return Object.freeze({ interpreter, dir, python: path.join(dir, 'bin', 'python'), built: false });
+}
+
+/** What must be this user's for workers to run from the runtime in `dir`: the directories above it and those its Python reads. */
+function runtimeDirsToTrust(root: string, dir: string): string[] {
+  return [root, path.join(root, 'runtimes'), dir, ...sitePackagesOf(dir)];
 }
 
 /** A venv's site-packages directories (lib/pythonX.Y/site-packages), where a planted `.pth` would run. */
