@@ -215,10 +215,10 @@ class Grouping implements Sink {
       name,
       args,
       send: (pool) => pool.callAggregate(slot, name, args, groups.length, { use: u, step: 'accumulate', groups }, readArgumentRow),
-      failure: (error) => aggregateFailure(name, error, (row) => ({
-        row: args.map((a) => valueAt(a, row)),
-        where: `row: ${name}(${args.map((a) => describe(valueAt(a, row))).join(', ')})${this.#describeGroup(groups[row]!, ' in ')}`,
-      })),
+      failure: (error) => aggregateFailure(name, error, (row) => {
+        const values = readArgumentRow(args, row);
+        return { row: values, where: `row: ${name}(${values.map(describe).join(', ')})${this.#describeGroup(groups[row]!, ' in ')}` };
+      }),
       // The worker left the rows that raised out of their groups; the policy counts (or dead-letters) them.
       dropRows: () => undefined,
     }, this.#options);

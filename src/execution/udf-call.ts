@@ -83,7 +83,7 @@ async function absorbRowErrors(
   if (policy === 'deadLetter') {
     await udfErrors.send(rowErrors.map((e) => ({
       function: name,
-      arguments: args.map((a) => valueAt(a, e.rowIndex)),
+      arguments: readArgumentRow(args, e.rowIndex),
       exceptionType: e.exceptionType,
       message: e.message,
       traceback: e.traceback,
@@ -104,7 +104,7 @@ export function udfFailure(name: string, e: UdfErrorMessage, args: readonly arro
     // The worker, not the user's function, failed on this batch.
     return new WorkerError('WORKER_CRASHED', `Python worker failed while running "${name}": ${e.message}`, {});
   }
-  const row = e.rowIndex >= 0 ? args.map((a) => valueAt(a, e.rowIndex)) : undefined;
+  const row = e.rowIndex >= 0 ? readArgumentRow(args, e.rowIndex) : undefined;
   const call = row ? `${name}(${row.map(describe).join(', ')})` : numRows !== undefined ? `${name} on a batch of ${numRows} row(s)` : name;
   const where = e.sourceLocation ? ` at ${e.sourceLocation}` : '';
   if (e.phase === 'result') {
