@@ -28,6 +28,9 @@ export type PyUdfErrorCode =
   | 'PROTOCOL_MISMATCH'
   | 'PYTHON_NOT_FOUND'
   | 'ENVIRONMENT_BUILD_FAILED'
+  | 'CLUSTER_UNREACHABLE'
+  | 'CLUSTER_JOB_REFUSED'
+  | 'CLUSTER_JOB_FAILED'
   | 'CLOSED';
 
 export class PyUdfError extends Error {
@@ -229,5 +232,28 @@ export class EnvironmentError extends PyUdfError {
     this.command = details.command ?? [];
     this.exitCode = details.exitCode ?? null;
     this.output = details.output ?? '';
+  }
+}
+
+/**
+ * A job on a cluster that could not start or did not finish for a reason of
+ * the cluster's: CLUSTER_UNREACHABLE (no cluster answers at the address),
+ * CLUSTER_JOB_REFUSED (the cluster refused the job, e.g. a Ray or Python
+ * version it does not run), CLUSTER_JOB_FAILED (the job's driver failed).
+ */
+export class ClusterError extends PyUdfError {
+  /** The cluster's address, as given in the `cluster` option. */
+  readonly address: string;
+  /** What the cluster (or its client library) answered, as it said it. */
+  readonly clusterMessage: string;
+
+  constructor(
+    code: 'CLUSTER_UNREACHABLE' | 'CLUSTER_JOB_REFUSED' | 'CLUSTER_JOB_FAILED',
+    message: string,
+    details: { address: string; clusterMessage?: string; cause?: unknown },
+  ) {
+    super(code, message, { cause: details.cause });
+    this.address = details.address;
+    this.clusterMessage = details.clusterMessage ?? '';
   }
 }

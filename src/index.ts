@@ -1,4 +1,5 @@
 export { TableEnvironment, type TableEnvironmentOptions } from './table/table-environment.js';
+export type { ClusterOptions, RayClusterOptions } from './cluster/cluster-options.js';
 export { Table, GroupedTable, TableResult, type ExecuteOptions, type JobResult, type SinkResult, type PythonEnvironmentInfo } from './table/table.js';
 export { SqlTableResult, type ResultKind } from './sql/sql-result.js';
 export { FileSystem, OldCsv, Parquet, Json, ConnectTableDescriptor, fileTableDefinition, type CsvOptions, type FileFormat } from './table/descriptors.js';
@@ -12,6 +13,6 @@ export { DataType, DataTypes, type TypeName, type RowField, type DataTypeParams 
 export type { Row, SchemaRow, SqlRow, SqlValue } from './types/values.js';
 export type { Logger, LogEntry } from './logging.js';
 export {
-  PyUdfError, ExpressionError, SqlError, UdfError, UdfOutOfMemoryError, CsvFormatError, WorkerError, EnvironmentError,
+  PyUdfError, ExpressionError, SqlError, UdfError, UdfOutOfMemoryError, CsvFormatError, WorkerError, EnvironmentError, ClusterError,
   type PyUdfErrorCode, type UdfPhase,
 } from './errors.js';

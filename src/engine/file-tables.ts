@@ -21,7 +21,7 @@ export function fileScanNode(table: FileTableDefinition): EngineNode {
     : `read_json(${file}, format = 'newline_delimited', columns = {${table.schema.map((f) => `${sqlString(f.name)}: ${sqlString(duckdbTypeOf(f.type, f.name))}`).join(', ')}})`;
   const columns = table.schema.map((f) => f.name);
   return Object.freeze({
-    kind: 'engine', inputs: Object.freeze([]), text: `${table.format} file ${table.path}`, columns: Object.freeze(columns),
+    kind: 'engine', inputs: Object.freeze([]), text: `${table.format} file ${table.path}`, columns: Object.freeze(columns), file: table,
     build: async () => `SELECT ${table.schema.map((f) => `CAST(${quoteName(f.name)} AS ${duckdbTypeOf(f.type, f.name)}) AS ${quoteName(f.name)}`).join(', ')} FROM ${reader}`,
   });
 }

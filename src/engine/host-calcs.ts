@@ -67,13 +67,13 @@ function calcNode(plan: FilterNode | ProjectNode, schemaOf: (plan: PlanNode) => 
   if (plan.kind === 'filter') {
     if (schema[0]!.type.name !== 'BOOLEAN') return null;
     return Object.freeze({
-      kind: 'engine', inputs: Object.freeze([plan.input]), text: plan.text, columns: plan.columns, schema: input,
+      kind: 'engine', inputs: Object.freeze([plan.input]), text: plan.text, columns: plan.columns, schema: input, rowwise: true,
       build: async ([r]: readonly string[]) => `SELECT * FROM ${r} WHERE ${sql[0]}`,
     });
   }
   const list = sql.map((s, i) => `CAST(${s} AS ${duckdbTypeOf(schema[i]!.type, schema[i]!.name)}) AS ${quoteName(plan.columns[i]!)}`);
   return Object.freeze({
-    kind: 'engine', inputs: Object.freeze([plan.input]), text: plan.text, columns: plan.columns, schema: Object.freeze(schema),
+    kind: 'engine', inputs: Object.freeze([plan.input]), text: plan.text, columns: plan.columns, schema: Object.freeze(schema), rowwise: true,
     build: async ([r]: readonly string[]) => `SELECT ${list.join(', ')} FROM ${r}`,
   });
 }

@@ -6,6 +6,8 @@ import { chooseInterpreter, probedAlready } from '../environments/interpreter.js
 import { ensureJobEnvironment, type JobEnvironment, type PythonRequirements } from '../environments/job-environment.js';
 import type { PythonArchive } from '../workers/archives.js';
 import { SkippedInput } from './skipped-input.js';
+import { RayJobs } from '../cluster/ray-jobs.js';
+import { declaredSignatures, jobFunctions } from './function-specs.js';
 import { UdfErrorHandling, type UdfErrorCount } from './udf-errors.js';
 import { JobMetrics, type FunctionMetrics } from './job-metrics.js';
 import { collectSink, columnValues, rowMaker } from '../io/collect-sink.js';
@@ -26,7 +28,6 @@ import { CsvPreloads, engineReadsCsv } from '../engine/csv-tables.js';
 import type { FileTableDefinition } from '../engine/file-tables.js';
 import { functionsUsed, type EngineNode, type PlanNode, type ScanNode } from '../planning/plan.js';
 import type { FunctionSignature } from '../protocol/function-signature.js';
-import { resolveFunctionName } from '../planning/validate.js';
 import { widensTo } from '../types/data-types.js';
 import type { Row } from '../types/values.js';
 import { WorkerPool, type WorkersReport } from '../workers/worker-pool.js';
@@ -80,11 +81,33 @@ export class JobRunner {
   readonly #activeJobs = new Set<AbortController>();
   /** Runs the relational stages of this environment's jobs; opened by the first job that has one. */
   readonly #engine = new DuckdbEngine();
+  /** Runs the jobs instead when the environment names a cluster. */
+  readonly #cluster: RayJobs | null;
   #closed = false;
 
   constructor(host: JobHost) {
     this.#host = host;
     this.#idleWorkers = new IdleWorkers(host.options.workerIdleTimeoutMs, host.options.logger);
+    const cluster = host.options.cluster;
+    this.#cluster = cluster === null ? null : new RayJobs({
+      get options() { return host.options; },
+      cluster,
+      get functions() { return host.functions; },
+      get pythonFiles() { return host.pythonFiles; },
+      get archives() { return host.archives; },
+      get requirements() { return host.requirements; },
+      engine: this.#engine,
+      functionNames: () => host.functionNames(),
+      sinkTable: (name) => host.sinkTable(name),
+      loadSignatures: (plan, options) => this.#loadSignatures(plan, options),
+    });
+  }
+
+  /** The signatures of the functions a plan calls, as local workers load them. */
+  async #loadSignatures(plan: PlanNode, options?: ExecuteOptions): Promise<ReadonlyMap<string, FunctionSignature>> {
+    let loaded: ReadonlyMap<string, FunctionSignature> = new Map();
+    await this.#withWorkers([plan], options, async (_compile, _run, signatures) => { loaded = signatures; });
+    return loaded;
   }
 
   get #options(): ResolvedOptions { return this.#host.options; }
@@ -97,19 +120,8 @@ export class JobRunner {
 
   /** A plan's result schema without running it or starting a worker; null when a function's types are declared in Python only. */
   async describePlan(plan: PlanNode): Promise<TableSchema | null> {
-    const signatures = new Map<string, FunctionSignature>();
-    for (const name of functionsUsed(plan)) {
-      const registered = resolveFunctionName(name, this.functionNames());
-      const fn = registered === undefined ? undefined : this.#functions.get(registered);
-      if (!fn) continue;
-      const category = fn.category ?? 'scalar';
-      const declared = category === 'table' ? Boolean(fn.resultTypes) : fn.resultType !== null;
-      if (!declared || (fn.category === undefined && fn.inputTypes === null)) return null;
-      signatures.set(name, {
-        name, inputTypes: fn.inputTypes, resultType: fn.resultType, category, kind: fn.funcType ?? 'general',
-        resultTypes: fn.resultTypes ?? null, hasMerge: false,
-      } as FunctionSignature);
-    }
+    const signatures = declaredSignatures(functionsUsed(plan), this.#functions, this.functionNames());
+    if (signatures === null) return null;
     if (!hasEngineStage(plan)) return compilePlan(plan, signatures).schema;
     return describeEnginePlan(plan, this.#engine, (p) => compilePlan(p, signatures));
   }
@@ -117,12 +129,14 @@ export class JobRunner {
   /** Stops running jobs and every worker; closes the engine. */
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#cluster?.close();
     for (const job of this.#activeJobs) job.abort(new PyUdfError('CLOSED', 'the TableEnvironment was closed'));
     await Promise.all([...[...this.#activePools].map((p) => p.destroy()), this.#idleWorkers.close()]);
     await this.#engine.close();
   }
 
   async runCollect(plan: PlanNode, options?: ExecuteOptions): Promise<CollectedRows> {
+    if (this.#cluster) return this.#cluster.collect(plan, options);
     const rows: Row[] = [];
     const { udfErrors, skippedInputLines, metrics } = await this.#withWorkers([plan], options, async (compile, run) => {
       const compiled = await compile(plan);
@@ -132,6 +146,7 @@ export class JobRunner {
   }
 
   async runArrow(plan: PlanNode, options?: ExecuteOptions): Promise<arrow.Table> {
+    if (this.#cluster) return this.#cluster.arrow(plan, options);
     let result: arrow.Table | null = null;
     await this.#withWorkers([plan], options, async (compile, run) => {
       const compiled = await compile(plan);
@@ -143,6 +158,7 @@ export class JobRunner {
   }
 
   async runCount(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
+    if (this.#cluster) return this.#cluster.count(plan, options);
     // A plan calling no function may run in the engine whole.
     let offloaded = functionsUsed(plan).size === 0 ? offloadCalcs(plan, (p) => compilePlan(p, new Map()).schema) : plan;
     if (offloaded.kind === 'scan' && offloaded.table.kind === 'csv' && engineReadsCsv(offloaded.table, this.#engine)) offloaded = relationOfScan(offloaded);
@@ -159,6 +175,10 @@ export class JobRunner {
   }
 
   async *runStream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row> {
+    if (this.#cluster) {
+      yield* this.#cluster.stream(plan, options);
+      return;
+    }
     // The job runs beside the reader; a reader that stops early cancels it.
     const stop = new AbortController();
     const signal = options?.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
@@ -203,6 +223,10 @@ export class JobRunner {
 
   /** Runs the inserts as one job: every sink is published together, once all succeeded. */
   async runInserts(inserts: readonly QueuedInsert[], jobName: string, options?: ExecuteOptions): Promise<JobResult> {
+    if (this.#cluster) {
+      this.#checkSinkTargets(inserts);
+      return this.#cluster.inserts(inserts, jobName, options);
+    }
     const started = Date.now();
     this.#checkSinkTargets(inserts);
     const sinks: SinkResult[] = [];
@@ -247,37 +271,23 @@ export class JobRunner {
   async #withWorkers(
     plans: readonly PlanNode[],
     options: ExecuteOptions | undefined,
-    body: (compile: (plan: PlanNode) => Promise<CompiledPlan>, run: (compiled: CompiledPlan, sink: Sink) => Promise<number>) => Promise<void>,
+    body: (
+      compile: (plan: PlanNode) => Promise<CompiledPlan>,
+      run: (compiled: CompiledPlan, sink: Sink) => Promise<number>,
+      signatures: ReadonlyMap<string, FunctionSignature>,
+    ) => Promise<void>,
   ): Promise<JobOutcome> {
     if (options?.signal?.aborted) throw new PyUdfError('CLOSED', 'the job was cancelled before it started', { cause: options.signal.reason });
     // close() may have run while this module was loading for the job.
     if (this.#closed) throw new PyUdfError('CLOSED', 'execute: the TableEnvironment is closed');
     const names = new Set<string>();
     plans.forEach((p) => functionsUsed(p, names));
-    const specs = [...names].map((name) => {
-      const registered = resolveFunctionName(name, this.functionNames());
-      if (registered === undefined) {
-        throw new PyUdfError('UNKNOWN_FUNCTION', `unknown function "${name}"; registered functions: ${this.functionNames().join(', ') || '(none)'}`);
-      }
-      const fn = this.#functions.get(registered)!;
-      return {
-        name: registered,
-        callable: fn.callable,
-        inputTypes: fn.inputTypes?.map(String) ?? [],
-        hasInputTypes: fn.inputTypes !== null,
-        resultType: fn.resultType ? String(fn.resultType) : '',
-        continueOnError: (fn.onError ?? this.#options.onUdfError) !== 'fail',
-        category: fn.category ?? '',
-        resultTypes: fn.resultTypes?.map(String) ?? [],
-        funcType: fn.funcType ?? '',
-        concurrency: fn.concurrency ?? 0,
-        ioThreads: fn.ioThreads ?? 0,
-      };
-    });
+    const functions = jobFunctions(names, this.#functions, this.functionNames(), this.#options.onUdfError);
+    const specs = functions.map((f) => f.spec);
     const metrics = new JobMetrics(specs.map((spec) => spec.name));
     const inputErrors = new SkippedInput(this.#options.logger);
     const udfErrors = new UdfErrorHandling(
-      new Map(specs.map((spec) => [spec.name, this.#functions.get(spec.name)!.onError ?? this.#options.onUdfError])),
+      new Map(functions.map((f) => [f.spec.name, f.policy])),
       this.#options.deadLetterPath,
     );
 
@@ -412,7 +422,7 @@ export class JobRunner {
         return compilePlan(staged, signatures);
       };
       try {
-        await body(compile, run);
+        await body(compile, run, signatures);
       } finally {
         await csvPreloads.releaseAll();
         await this.#engine.drop(engineRelations);

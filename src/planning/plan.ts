@@ -35,6 +35,10 @@ export interface EngineNode {
   readonly columns: readonly string[];
   /** The result's exact types, when known before it runs (a calc moved from the host keeps the host's). */
   readonly schema?: TableSchema;
+  /** A filter or projection of its one input, row by row: it may run on each part of the rows apart. */
+  readonly rowwise?: boolean;
+  /** The Parquet or JSON file table it reads, when it is that table's scan. */
+  readonly file?: FileTableDefinition;
 }
 
 export interface ScanNode {

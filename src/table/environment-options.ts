@@ -5,6 +5,7 @@ import type { PythonRequirements } from '../environments/job-environment.js';
 import { checkArchive, type PythonArchive } from '../workers/archives.js';
 import { ERROR_POLICIES, type ErrorPolicy } from '../execution/udf-errors.js';
 import { defaultLogger, type Logger } from '../logging.js';
+import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from '../cluster/cluster-options.js';
 
 export interface TableEnvironmentOptions {
   /** Python workers per job; batches are spread across them. Default 1. */
@@ -81,6 +82,12 @@ export interface TableEnvironmentOptions {
    * at most 2147483647 (about 24.8 days, the longest a timer waits).
    */
   readonly workerIdleTimeoutMs?: number;
+  /**
+   * Runs the jobs on a cluster instead of local workers:
+   * `{ kind: 'ray', address: 'head:6379' }`. The same Table API and SQL jobs,
+   * functions and requirements run there; see docs/ray.md. Default: local workers.
+   */
+  readonly cluster?: ClusterOptions;
 }
 
 /** The options of a TableEnvironment, checked and with their defaults. */
@@ -104,6 +111,7 @@ export interface ResolvedOptions {
   logger: Logger;
   jobParameters: Record<string, string>;
   workerIdleTimeoutMs: number;
+  cluster: ResolvedClusterOptions | null;
 }
 
 const DEFAULTS = Object.freeze({
@@ -169,6 +177,7 @@ export function resolveOptions(options: TableEnvironmentOptions): ResolvedOption
     logger: options.logger ?? defaultLogger(),
     jobParameters: { ...options.jobParameters },
     workerIdleTimeoutMs: timerDuration(options.workerIdleTimeoutMs, 'workerIdleTimeoutMs', DEFAULTS.workerIdleTimeoutMs),
+    cluster: resolveClusterOptions(options.cluster),
   };
 }
 

@@ -1,0 +1,239 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
+import * as arrow from 'apache-arrow';
+import { ClusterError, CsvFormatError, EnvironmentError, ExpressionError, PyUdfError, UdfError, type UdfPhase } from '../errors.js';
+import type { Batch } from '../batches/vectors.js';
+import type { Logger } from '../logging.js';
+import { packagePaths } from '../paths.js';
+import { killGroup, trackGroup, untrackGroup } from '../workers/host-exit.js';
+
+/*
+ * The driver of one job on a Ray cluster: a Python process
+ * (`python -m pyudf.cluster`) that connects to the cluster and runs the
+ * job's bundle there. It reports on file descriptor 4 (JSON lines), streams
+ * a collected result on descriptor 3 (an Arrow IPC stream), and its own and
+ * the cluster tasks' output on stdout and stderr.
+ */
+
+/** What the driver reports when the job is done. */
+export interface DriverDone {
+  readonly rows: number;
+  readonly errorCounts: Readonly<Record<string, { policy: string; rows: number }>>;
+  readonly metrics: Readonly<Record<string, unknown>>;
+}
+
+/** What the driver said about the cluster once connected. */
+export interface DriverConnected {
+  readonly rayVersion: string;
+  readonly nodes: number;
+  readonly cpus: number;
+}
+
+export interface DriverRunOptions {
+  readonly python: string;
+  readonly bundleDir: string;
+  readonly address: string;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** Receives each batch of a collected result, in order; the driver waits while it runs. */
+  readonly onBatch?: (batch: Batch) => Promise<void>;
+  readonly onConnected?: (connected: DriverConnected) => void;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** The error event's fields (python_worker/pyudf/cluster). */
+interface DriverErrorJson {
+  code?: string;
+  message?: string;
+  functionName?: string;
+  phase?: string;
+  exceptionType?: string;
+  traceback?: string;
+  sourceLocation?: string;
+  row?: unknown[];
+  file?: string;
+  line?: number;
+  clusterMessage?: string;
+}
+
+/** How long a driver asked to stop gets to stop its job on the cluster before it is killed. */
+const STOP_GRACE_MS = 10_000;
+
+/** Runs the job in `bundleDir` on the cluster; resolves when the driver reports it done, rejects with its typed error. */
+export async function runDriver(options: DriverRunOptions): Promise<DriverDone> {
+  if (options.signal.aborted) throw stoppedError(options.signal);
+  let child: ChildProcess;
+  try {
+    child = spawn(options.python, ['-u', '-m', 'pyudf.cluster', '--bundle', options.bundleDir, '--address', options.address], {
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      // Its own group: stopping it reaches whatever it started; Ctrl-C at a terminal stays the host's.
+      detached: true,
+      env: {
+        ...process.env,
+        ...options.env,
+        PYTHONPATH: [packagePaths.pythonWorker, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+        PYTHONDONTWRITEBYTECODE: '1',
+      },
+    });
+  } catch (error) {
+    throw new ClusterError('CLUSTER_JOB_FAILED', `cannot start the Ray driver "${options.python}": ${(error as Error).message}`, { address: options.address, cause: error });
+  }
+  const pid = child.pid;
+  if (pid !== undefined) trackGroup(pid);
+  const stderrTail = new LastLines(40);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, spawnError: error }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  // Ray forwards what the functions print in its tasks as "(task pid=..., ip=...) line"; the rest is Ray's and the driver's own.
+  forwardLines(child.stdout!, (line) => options.logger.log({ level: 'info', source: 'udf', pythonLogger: 'stdout', functionName: '', message: line }));
+  forwardLines(child.stderr!, (line) => {
+    stderrTail.push(line);
+    if (line.startsWith('(')) options.logger.log({ level: 'warn', source: 'udf', pythonLogger: 'stderr', functionName: '', message: line });
+    else options.logger.log({ level: 'debug', source: 'pyudf', message: `ray: ${line}` });
+  });
+
+  let done: DriverDone | null = null;
+  let failure: unknown = null;
+  const events = readEvents(child.stdio[4] as Readable, (event) => {
+    if (event.event === 'connected') options.onConnected?.(event as unknown as DriverConnected);
+    else if (event.event === 'done') done = { rows: Number(event.rows ?? 0), errorCounts: (event.errorCounts ?? {}) as DriverDone['errorCounts'], metrics: (event.metrics ?? {}) as DriverDone['metrics'] };
+    else if (event.event === 'error') failure ??= driverError((event.error ?? {}) as DriverErrorJson, options.address);
+  });
+  const results = readResults(child.stdio[3] as Readable, options.onBatch).catch((error: unknown) => { failure ??= error; });
+
+  let stopping = false;
+  const stop = () => {
+    if (stopping || pid === undefined) return;
+    stopping = true;
+    killGroup(pid, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), STOP_GRACE_MS);
+    timer.unref();
+    void exited.then(() => clearTimeout(timer));
+  };
+  options.signal.addEventListener('abort', stop, { once: true });
+  try {
+    const exit = await exited;
+    await Promise.all([events, results]);
+    if (options.signal.aborted) throw stoppedError(options.signal);
+    if (failure) throw failure;
+    if (exit.spawnError) {
+      throw new ClusterError('CLUSTER_JOB_FAILED', `cannot start the Ray driver "${options.python}": ${exit.spawnError.message}`, { address: options.address, cause: exit.spawnError });
+    }
+    if (exit.code !== 0 || done === null) {
+      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      throw new ClusterError('CLUSTER_JOB_FAILED', `the Ray driver of the job on ${options.address} ${how} without a result; its last output:\n${stderrTail.text()}`,
+        { address: options.address, clusterMessage: stderrTail.text() });
+    }
+    return done;
+  } finally {
+    options.signal.removeEventListener('abort', stop);
+    if (pid !== undefined) {
+      // Whatever the driver left in its group (it never should) goes with it.
+      killGroup(pid, 'SIGKILL');
+      untrackGroup(pid);
+    }
+    child.stdin?.destroy();
+  }
+}
+
+function stoppedError(signal: AbortSignal): PyUdfError {
+  const reason = signal.reason;
+  if (reason instanceof PyUdfError) return reason;
+  return new PyUdfError('CLOSED', 'the job was cancelled', { cause: reason });
+}
+
+function forwardLines(stream: Readable, onLine: (line: string) => void): void {
+  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  lines.on('line', onLine);
+  stream.on('error', () => undefined);
+}
+
+async function readEvents(stream: Readable, onEvent: (event: Record<string, unknown>) => void): Promise<void> {
+  stream.on('error', () => undefined);
+  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    try {
+      onEvent(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // Not an event: nothing else writes to this descriptor.
+    }
+  }
+}
+
+/** A collected result's batches, as the driver streams them: an Arrow IPC stream, nothing for a job without one. */
+async function readResults(stream: Readable, onBatch: ((batch: Batch) => Promise<void>) | undefined): Promise<void> {
+  stream.on('error', () => undefined);
+  const chunks: AsyncIterable<Uint8Array> = stream;
+  const iterator = chunks[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return;
+  async function* all(): AsyncGenerator<Uint8Array> {
+    yield first.value as Uint8Array;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value as Uint8Array;
+    }
+  }
+  const reader = await arrow.RecordBatchReader.from(all());
+  for await (const batch of reader) {
+    const columns = Array.from({ length: batch.numCols }, (_, i) => batch.getChildAt(i)!);
+    await onBatch?.({ numRows: batch.numRows, columns });
+  }
+}
+
+/** The driver's error event as pyudf's typed error. */
+function driverError(error: DriverErrorJson, address: string): PyUdfError {
+  const message = error.message ?? 'the job failed on the cluster';
+  const udf = (code: ConstructorParameters<typeof UdfError>[0]) => new UdfError(code, message, {
+    functionName: error.functionName ?? '',
+    phase: (error.phase ?? 'eval') as UdfPhase,
+    pythonType: error.exceptionType ?? '',
+    pythonMessage: message,
+    pythonTraceback: error.traceback ?? '',
+    sourceLocation: error.sourceLocation ?? '',
+    row: error.row,
+  });
+  switch (error.code) {
+    case 'UDF_ERROR':
+    case 'UDF_FAILED': return udf('UDF_FAILED');
+    case 'UDF_LOAD_FAILED': return udf('UDF_LOAD_FAILED');
+    case 'UDF_SIGNATURE_MISMATCH': return udf('UDF_SIGNATURE_MISMATCH');
+    case 'UDF_RESULT_TYPE': return udf('UDF_RESULT_TYPE');
+    case 'UDF_TIMEOUT': return udf('UDF_TIMEOUT');
+    case 'WORKER_CRASHED':
+    case 'UDF_CRASHED': return udf('UDF_CRASHED');
+    case 'CSV_FORMAT':
+    case 'CSV_PARSE': return new CsvFormatError(message, { file: error.file ?? '', line: error.line ?? 0 });
+    case 'ARITHMETIC': return new ExpressionError('ARITHMETIC', message, { expression: '' });
+    case 'REQUIREMENTS': return new EnvironmentError('ENVIRONMENT_BUILD_FAILED', message, { output: error.clusterMessage ?? '' });
+    case 'CLUSTER_UNREACHABLE': return new ClusterError('CLUSTER_UNREACHABLE', message, { address, clusterMessage: error.clusterMessage ?? '' });
+    case 'JOB_REFUSED':
+    case 'CLUSTER_JOB_REFUSED': return new ClusterError('CLUSTER_JOB_REFUSED', message, { address, clusterMessage: error.clusterMessage ?? '' });
+    case 'IO': return new PyUdfError('IO', message);
+    default: return new ClusterError('CLUSTER_JOB_FAILED', message, { address, clusterMessage: error.clusterMessage ?? '' });
+  }
+}
+
+/** The last lines of an output, for an error that says how a process ended. */
+class LastLines {
+  readonly #max: number;
+  readonly #lines: string[] = [];
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  push(line: string): void {
+    this.#lines.push(line);
+    if (this.#lines.length > this.#max) this.#lines.shift();
+  }
+
+  text(): string {
+    return this.#lines.join('\n');
+  }
+}
