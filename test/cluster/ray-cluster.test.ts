@@ -3,6 +3,8 @@
 // a job outlives the SIGKILL of a node whose death Ray notices within
 // seconds, and stopping the cluster leaves no process, namespace or link.
 import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +32,8 @@ afterAll(async () => {
 }, 60_000);
 
 /** Runs a fixture job as a driver on the head; calls onLine with each JSON line it prints; resolves with all of them when it exits 0. */
-function runJob(script: string, onLine: (line: Record<string, unknown>) => void = () => undefined): Promise<Record<string, unknown>[]> {
-  const { file, args } = cluster!.onHead(runtime.python, [path.join(FIXTURES, script), cluster!.address]);
+function runJob(script: string, onLine: (line: Record<string, unknown>) => void = () => undefined, extra: string[] = []): Promise<Record<string, unknown>[]> {
+  const { file, args } = cluster!.onHead(runtime.python, [path.join(FIXTURES, script), cluster!.address, ...extra]);
   const child = spawn(file, args, { env: { ...process.env, ...rayRuntimeEnv(runtime) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
@@ -59,6 +61,30 @@ test('a job runs a task on each of the three worker nodes, none on the head', as
   expect(new Set(reports.map((r) => r.node)).size).toBe(3);
   for (const report of reports) expect(nodes.find((n) => n.id === report.node)?.ip).toBe(report.ip);
 }, 60_000);
+
+test('a job\'s requirements are installed on the nodes from the bundle\'s wheels/ only; one missing there fails fast with pip\'s message', async () => {
+  const bundles = fs.mkdtempSync(path.join(os.tmpdir(), 'pyudf-ray-bundles-'));
+  try {
+    const started = Date.now();
+    const [result] = await runJob('offline_requirements_job.py', () => undefined, [bundles]);
+    phases['offline requirements job'] = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+    const { found, missing } = result as {
+      found: { result?: { answer: number; file: string; prefix: string }; seconds: number };
+      missing: { error?: string; message?: string; seconds: number };
+    };
+    // The package no index has came from the bundle, into the job's own virtualenv on the node.
+    expect(found).toMatchObject({ result: { answer: 42 } });
+    expect(found.result?.file).toContain(found.result!.prefix);
+    expect(found.result?.prefix).not.toBe(runtime.dir);
+    expect(missing.error).toBe('RuntimeEnvSetupError');
+    expect(missing.message).toMatch(/No matching distribution found for pyudf-offline-absent==1\.0/);
+    // pip itself fails at once (no index to wait on); Ray's agent tries the set-up a few times, each cloning the node's venv.
+    expect(missing.seconds).toBeLessThan(90);
+    phases['missing requirement failure'] = `${missing.seconds.toFixed(1)} s`;
+  } finally {
+    fs.rmSync(bundles, { recursive: true, force: true });
+  }
+}, 120_000);
 
 test('a job whose tasks retry completes with the right sum when a worker node is SIGKILLed under it; Ray marks the node dead within seconds', async () => {
   const victim = cluster!.nodes[1]!;
