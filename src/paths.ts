@@ -9,6 +9,7 @@ export const packagePaths = Object.freeze({
   proto: path.join(PACKAGE_ROOT, 'proto', 'worker.proto'),
   pythonWorker: path.join(PACKAGE_ROOT, 'python_worker'),
   runtimeRequirements: path.join(PACKAGE_ROOT, 'requirements', 'runtime.txt'),
+  rayRequirements: path.join(PACKAGE_ROOT, 'requirements', 'ray.txt'),
 });
 
 export const PYUDF_VERSION = '0.1.0';

@@ -1,0 +1,1 @@
+"""Running pyudf jobs on a Ray cluster."""
