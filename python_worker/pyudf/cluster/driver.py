@@ -108,7 +108,10 @@ def connect(address: str, job: Job) -> None:
         alarm.cancel()
     import ray.data
 
-    ray.data.DataContext.get_current().execution_options.preserve_order = True
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    # A task's ClusterJobError reaches the driver as itself, not as a UserCodeException that loses it.
+    context.raise_original_map_exception = True
 
 
 class _ConnectTimedOut(BaseException):
@@ -169,18 +172,20 @@ def job_error(exc: BaseException) -> ClusterJobError:
     return ClusterJobError("INTERNAL", f"the driver failed: {type(exc).__name__}: {exc}", traceback=text)
 
 
-def _find_job_error(exc: Optional[BaseException], seen: Optional[set[int]] = None) -> Optional[ClusterJobError]:
-    seen = seen or set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, ClusterJobError):
-            return ClusterJobError(exc.code, exc.message, **exc.fields)
-        for inner in (getattr(exc, "cause", None), exc.__cause__, exc.__context__):
-            if isinstance(inner, BaseException):
-                found = _find_job_error(inner, seen)
-                if found is not None:
-                    return found
-        exc = None
+def _find_job_error(exc: Optional[BaseException]) -> Optional[ClusterJobError]:
+    """Ray's RayTaskError keeps the task's exception in `cause` (pickled with its fields); Python's chain links the rest."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        # RayTaskError(ClusterJobError) is an instance of both, without the fields: its cause has them.
+        if isinstance(current, ClusterJobError) and "fields" in vars(current):
+            return ClusterJobError(current.code, current.message, **current.fields)
+        pending.extend(inner for inner in (getattr(current, "cause", None), current.__cause__, current.__context__)
+                       if isinstance(inner, BaseException))
     return None
 
 

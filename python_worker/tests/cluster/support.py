@@ -63,7 +63,7 @@ class LocalCluster:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"ray start exited with {self.process.returncode}: {self.log()}")
-            if b"Ray runtime started" in open(os.path.join(self.temp_dir, "ray-start.log"), "rb").read():
+            if "Ray runtime started" in self.log():
                 return
             time.sleep(0.2)
         self.stop()
