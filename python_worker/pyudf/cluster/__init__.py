@@ -1,1 +1,15 @@
-"""Running pyudf jobs on a Ray cluster."""
+"""Running a pyudf job bundle (job.json) on a Ray cluster: ``python -m pyudf.cluster``.
+
+The modules, one responsibility each:
+  job          reading and checking job.json; ClusterJobError, the error event's shape
+  values       Flink type text to Arrow types; values as the events' JSON spells them
+  calls        the job's functions in a Ray worker process, called on Arrow columns under their error policies
+  expressions  typed expressions over an Arrow batch, with the host evaluator's semantics
+  calcs        a chain of row-wise plan nodes as one function over batches
+  aggregates   the aggregate node
+  sql_stage    a relational (non-row-wise) SQL node as one DuckDB task over its inputs' blocks
+  faults       the job's ledger of batch starts, the poison-row search and the call watchdog
+  plan         plan nodes to Ray Datasets
+  driver       the driver process: connect, run, report events
+  runtime_env  the Ray runtime_env installing the job's requirements offline from its bundle
+"""

@@ -1,0 +1,177 @@
+"""The aggregate node: one output row per distinct key, Python aggregate functions driven step by step.
+
+As src/execution/aggregation.ts: groups are numbered in the order they first
+appear in the input (NULL keys group together); without keys the whole input
+is one group and one row, even over no input; each use of an aggregate
+function keeps its own accumulators (the worker's run_step: accumulate, then
+get_value). With tableAggregate, the one call's value per group is an ARRAY of
+ROWs whose rows become output rows, the key columns repeated.
+
+The node runs as one Ray task over its input's blocks (passed as object refs,
+never through the driver), so that group order and the no-key group are
+exactly the local run's.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence
+
+import pyarrow as pa
+import ray
+
+from pyudf._proto import worker_pb2
+from pyudf.cluster.calcs import BatchRows
+from pyudf.cluster.calls import FunctionCaller, apply_policy, call_failure, call_request, decode_result, runtime_for
+from pyudf.cluster.expressions import Batch, evaluate
+from pyudf.cluster.faults import Watchdog
+from pyudf.cluster.job import ClusterJobError, Job
+from pyudf.cluster.values import arrow_schema, arrow_type, json_value
+
+
+class _GroupIndex:
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.keys: list[tuple] = [()] if width == 0 else []
+        self._numbers: dict[tuple, int] = {}
+
+    def assign(self, columns: Sequence[list[Any]], num_rows: int) -> list[int]:
+        if self.width == 0:
+            return [0] * num_rows
+        groups = []
+        for row in range(num_rows):
+            values = tuple(c[row] for c in columns)
+            key = tuple(_map_key(v) for v in values)
+            number = self._numbers.get(key)
+            if number is None:
+                number = self._numbers[key] = len(self.keys)
+                self.keys.append(values)
+            groups.append(number)
+        return groups
+
+
+def _map_key(value: Any) -> Any:
+    # NaN equals NaN as a key, as in the host's Map; 0.0 and -0.0 already hash alike.
+    if isinstance(value, float) and math.isnan(value):
+        return ("nan",)
+    if isinstance(value, (list, dict)):
+        return repr(value)
+    return value
+
+
+class Aggregation:
+    def __init__(self, job: Job, node: dict[str, Any], input_schema: list[dict[str, Any]]) -> None:
+        self.job = job
+        self.node = node
+        self.input_schema = input_schema
+        self.keys: list[int] = list(node.get("keys", []))
+        self.uses = [item for item in node["items"] if item["kind"] == "call"]
+        self.caller = FunctionCaller(job)
+        self.index = _GroupIndex(len(self.keys))
+        self.rows = 0
+
+    def _step(self, name: str, args: Sequence[pa.Array], num_rows: int, step: worker_pb2.AggregateStep
+              ) -> worker_pb2.CallReply:
+        runtime = runtime_for(self.job)
+        if name not in self.job.functions:
+            raise ClusterJobError("JOB_REFUSED", f"job.json calls function {name!r}, which it does not declare")
+        with Watchdog(self.job.udf_timeout_ms, f"the {step.step} step of {name!r} on {num_rows} row(s)"):
+            return runtime.call(call_request(name, args, num_rows, step))
+
+    def accumulate(self, table: pa.Table) -> None:
+        batch = Batch([c.combine_chunks() for c in table.columns], table.num_rows)
+        rows = BatchRows(self.caller)
+        arguments = [[evaluate(a, batch, rows) for a in use.get("args", [])] for use in self.uses]
+        kept = [i for i in range(batch.num_rows) if i not in rows.dropped]
+        if len(kept) != batch.num_rows:
+            batch = batch.take(kept)
+            taken = pa.array(kept, type=pa.int64())
+            arguments = [[a.take(taken) for a in args] for args in arguments]
+        groups = self.index.assign([batch.columns[k].to_pylist() for k in self.keys], batch.num_rows)
+        for u, (use, args) in enumerate(zip(self.uses, arguments)):
+            self._accumulate(u, use["name"], args, groups)
+        self.rows += batch.num_rows
+
+    def _accumulate(self, u: int, name: str, args: list[pa.Array], groups: list[int]) -> None:
+        reply = self._step(name, args, len(groups), worker_pb2.AggregateStep(use=u, step="accumulate", groups=groups))
+        if reply.HasField("error"):
+            raise self._failure(name, reply.error, args, groups)
+        if reply.row_errors and self.job.functions[name].policy == "fail":
+            raise self._failure(name, reply.row_errors[0], args, groups)
+        # The worker left the rows that raised out of their groups; the policy counts (or dead-letters) them.
+        apply_policy(self.job.functions[name], self.job, reply.row_errors, args, len(groups), self.caller.policy_rows)
+
+    def _failure(self, name: str, error: worker_pb2.UdfError, args: list[pa.Array], groups: list[int]) -> ClusterJobError:
+        failure = call_failure(name, error, args, len(groups))
+        if 0 <= error.row_index < len(groups) and self.keys:
+            keys = self.index.keys[groups[error.row_index]]
+            names = [self.input_schema[k]["name"] for k in self.keys]
+            failure.message += "; in group " + ", ".join(f"{n} = {json_value(v)!r}" for n, v in zip(names, keys))
+            failure.args = (failure.message,)
+        return failure
+
+    def results(self) -> pa.Table:
+        if self.rows == 0 and not self.keys:
+            # No row at all: the one group still has a value; an empty batch tells each function its argument types.
+            for u, use in enumerate(self.uses):
+                args = [pa.array([], type=arrow_type(a["type"])) for a in use.get("args", [])]
+                self._accumulate(u, use["name"], args, [])
+        count = len(self.index.keys)
+        values: list[list[Any]] = []
+        for u, use in enumerate(self.uses):
+            reply = self._step(use["name"], [], count, worker_pb2.AggregateStep(use=u, step="get_value", groups=list(range(count))))
+            if reply.HasField("error"):
+                raise call_failure(use["name"], reply.error, [], count)
+            columns = decode_result(reply.result)
+            values.append(columns[0].to_pylist() if columns else [None] * count)
+        return self._output(values)
+
+    def _output(self, values: list[list[Any]]) -> pa.Table:
+        schema = arrow_schema(self.node["schema"])
+        out: list[list[Any]] = []
+        table_aggregate = bool(self.node.get("tableAggregate"))
+        for group, keys in enumerate(self.index.keys):
+            by_column = dict(zip(self.keys, keys))
+            row: list[Any] = []
+            produced: Optional[list[Any]] = None
+            use = 0
+            for item in self.node["items"]:
+                if item["kind"] == "column":
+                    row.append(by_column.get(item["index"]))
+                elif table_aggregate:
+                    produced = values[use][group] or []
+                    row.append(_TABLE_ROWS)
+                    use += 1
+                else:
+                    row.append(values[use][group])
+                    use += 1
+            if produced is None:
+                out.append(row)
+                continue
+            at = row.index(_TABLE_ROWS)
+            for produced_row in produced:
+                fields = list(produced_row.values()) if isinstance(produced_row, dict) else list(produced_row or [])
+                out.append([*row[:at], *fields, *row[at + 1:]])
+        columns = list(zip(*out)) if out else [[] for _ in schema]
+        return pa.Table.from_arrays([pa.array(list(c), type=f.type) for c, f in zip(columns, schema)], schema=schema)
+
+
+_TABLE_ROWS = object()
+
+
+def run_aggregate(job: Job, node: dict[str, Any], input_schema: list[dict[str, Any]],
+                  blocks: list["ray.ObjectRef"]) -> tuple[pa.Table, dict[str, int]]:
+    aggregation = Aggregation(job, node, input_schema)
+    for ref in blocks:
+        table = ray.get(ref)
+        for start in range(0, table.num_rows, job.batch_size):
+            aggregation.accumulate(table.slice(start, job.batch_size))
+    return aggregation.results(), aggregation.caller.policy_rows
+
+
+@ray.remote(num_cpus=1)
+def aggregate_task(job: Job, node: dict[str, Any], input_schema: list[dict[str, Any]],
+                   blocks: list["ray.ObjectRef"], ledger: "ray.actor.ActorHandle") -> pa.Table:
+    table, policy_rows = run_aggregate(job, node, input_schema, blocks)
+    if policy_rows:
+        ray.get(ledger.add_policy_rows.remote(policy_rows))
+    return table

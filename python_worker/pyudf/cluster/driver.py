@@ -1,0 +1,233 @@
+"""The driver process: reads the bundle's job, connects to the Ray cluster, runs the plan, reports events.
+
+Events (fd 4, JSON lines): connected, then done or error (exit code 1). A
+collect sink's rows go to fd 3 as an Arrow IPC stream. SIGTERM shuts Ray down
+(the job's tasks and actors end with the driver) and exits; so does the death
+of the parent process.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from typing import Any, NoReturn, Optional
+
+from pyudf.cluster.events import EventChannel
+from pyudf.cluster.job import ClusterJobError, Job, read_job
+
+RESULTS_FD = 3
+# How long reaching the cluster's GCS may take before the job fails: Ray's own wait is minutes.
+CONNECT_TIMEOUT_S = 10.0
+RAY_INIT_TIMEOUT_S = 60.0
+PARENT_POLL_S = 0.5
+SHUTDOWN_TIMEOUT_S = 5.0
+EXIT_TERMINATED = 143
+_PYUDF_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main(argv: Optional[list[str]] = None) -> NoReturn:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m pyudf.cluster", description="runs a pyudf job bundle on a Ray cluster")
+    parser.add_argument("--bundle", required=True, help="the job bundle directory (job.json, modules/, data/)")
+    parser.add_argument("--address", required=True, help="the Ray cluster's address, host:port of its GCS")
+    args = parser.parse_args(argv)
+    events = EventChannel()
+    _watch_parent(os.getppid())
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGUSR1, _raise_timed_out)
+    code = run(args.bundle, args.address, events)
+    _shutdown_ray()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run(bundle: str, address: str, events: EventChannel) -> int:
+    started = time.monotonic()
+    try:
+        job = read_job(bundle)
+        import ray
+
+        connect(address, job)
+        resources = ray.cluster_resources()
+        events.send({
+            "event": "connected", "rayVersion": ray.__version__,
+            "nodes": sum(1 for n in ray.nodes() if n.get("Alive")), "cpus": int(resources.get("CPU", 0)),
+        })
+        rows, policy_rows = execute(job)
+        events.send({
+            "event": "done", "rows": rows,
+            "metrics": {"elapsedMs": round((time.monotonic() - started) * 1000)},
+            "errorCounts": {name: {"policy": job.functions[name].policy, "rows": n} for name, n in sorted(policy_rows.items())},
+        })
+        return 0
+    except BaseException as exc:  # every failure is the job's error event
+        if isinstance(exc, SystemExit):
+            raise
+        error = job_error(exc)
+        events.send(error.to_event())
+        return 1
+
+
+def connect(address: str, job: Job) -> None:
+    """ray.init with the bundle as the job's working_dir; an unreachable address fails fast, naming it."""
+    import ray
+
+    _check_reachable(address)
+    runtime_env: dict[str, Any] = {"working_dir": job.bundle_dir, "py_modules": [_PYUDF_PACKAGE]}
+    requirements = os.path.join(job.bundle_dir, "requirements.txt")
+    if os.path.isfile(requirements):
+        with open(requirements, encoding="utf-8") as f:
+            packages = [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+        runtime_env["pip"] = {
+            "packages": packages,
+            # Offline, from the bundle's wheels, and deaf to the node's pip.conf and PIP_* variables.
+            "pip_install_options": ["--no-index", "--find-links", "${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}/wheels", "--isolated"],
+        }
+    alarm = threading.Timer(RAY_INIT_TIMEOUT_S, _interrupt_main)
+    alarm.daemon = True
+    alarm.start()
+    try:
+        ray.init(address=address, runtime_env=runtime_env, log_to_driver=True, include_dashboard=False,
+                 namespace=f"pyudf-{job.job_id}", logging_level="WARNING")
+    except _ConnectTimedOut:
+        raise ClusterJobError("CLUSTER_UNREACHABLE", f"the Ray cluster at {address} did not accept the job within {RAY_INIT_TIMEOUT_S:.0f} s",
+                              address=address) from None
+    except ClusterJobError:
+        raise
+    except Exception as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        code = "REQUIREMENTS" if "runtime_env" in str(exc).lower() and "pip" in str(exc).lower() else "CLUSTER_UNREACHABLE"
+        raise ClusterJobError(code, f"cannot connect to the Ray cluster at {address}: {message}", address=address) from exc
+    finally:
+        alarm.cancel()
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    # A task's ClusterJobError reaches the driver as itself, not as a UserCodeException that loses it.
+    context.raise_original_map_exception = True
+
+
+class _ConnectTimedOut(BaseException):
+    pass
+
+
+def _interrupt_main() -> None:
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+
+
+def _raise_timed_out(signum: int, frame: Any) -> None:
+    raise _ConnectTimedOut()
+
+
+def _check_reachable(address: str) -> None:
+    """A TCP connection to the GCS address, bounded: ray.init itself waits minutes for an address that never answers."""
+    if address in ("auto", "local") or address.startswith("ray://"):
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterJobError("CLUSTER_UNREACHABLE", f"the Ray cluster address {address!r} is not host:port", address=address)
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise ClusterJobError("CLUSTER_UNREACHABLE", f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}",
+                              address=address) from None
+
+
+def execute(job: Job) -> tuple[int, dict[str, int]]:
+    """Runs the plan into the job's sink; the rows written (or collected) and the rows each policy absorbed."""
+    import ray
+
+    from pyudf.cluster.faults import create_ledger
+    from pyudf.cluster.plan import PlanRunner
+    from pyudf.cluster import sinks, sources
+
+    ledger = create_ledger(job.job_id)
+    runner = PlanRunner(job, ledger, sources.read_source)
+    dataset = runner.dataset()
+    root_schema = runner.nodes[runner.root]["schema"]
+    if job.sink.get("kind") == "collect":
+        rows = sinks.stream_collect(dataset, RESULTS_FD)
+    else:
+        rows = sinks.write_sink(dataset, job.sink, root_schema, job.job_id)
+    return int(rows), ray.get(ledger.policy_rows.remote())
+
+
+def job_error(exc: BaseException) -> ClusterJobError:
+    """The job's typed error inside whatever Ray wrapped it in; anything else is INTERNAL, with its traceback."""
+    found = _find_job_error(exc)
+    if found is not None:
+        return found
+    crashed = _crash_of(exc)
+    if crashed is not None:
+        return crashed
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return ClusterJobError("INTERNAL", f"the driver failed: {type(exc).__name__}: {exc}", traceback=text)
+
+
+def _find_job_error(exc: Optional[BaseException]) -> Optional[ClusterJobError]:
+    """Ray's RayTaskError keeps the task's exception in `cause` (pickled with its fields); Python's chain links the rest."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        # RayTaskError(ClusterJobError) is an instance of both, without the fields: its cause has them.
+        if isinstance(current, ClusterJobError) and "fields" in vars(current):
+            return ClusterJobError(current.code, current.message, **current.fields)
+        pending.extend(inner for inner in (getattr(current, "cause", None), current.__cause__, current.__context__)
+                       if isinstance(inner, BaseException))
+    return None
+
+
+def _crash_of(exc: BaseException) -> Optional[ClusterJobError]:
+    """A task whose process kept dying past its retries (a node lost for good, a crash outside any call)."""
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__name__
+        if name in ("WorkerCrashedError", "NodeDiedError", "OutOfMemoryError", "ActorDiedError"):
+            return ClusterJobError("WORKER_CRASHED", f"a Ray task of the job failed for good: {name}: {str(current).strip()[:2000]}")
+        current = current.__cause__ or getattr(current, "cause", None) or current.__context__
+    return None
+
+
+_terminating = threading.Event()
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    if _terminating.is_set():
+        return
+    _terminating.set()
+    _shutdown_ray()
+    os._exit(EXIT_TERMINATED)
+
+
+def _shutdown_ray() -> None:
+    """ray.shutdown, bounded: the job's tasks and non-detached actors end with the driver anyway."""
+    if "ray" not in sys.modules:
+        return
+    import ray
+
+    done = threading.Thread(target=ray.shutdown, daemon=True)
+    done.start()
+    done.join(SHUTDOWN_TIMEOUT_S)
+
+
+def _watch_parent(parent: int) -> None:
+    """The driver ends with its host: a parent that is gone reparents us."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, name="pyudf-parent-watch", daemon=True).start()
