@@ -1,0 +1,1 @@
+"""Running a pyudf job on a Ray cluster."""
