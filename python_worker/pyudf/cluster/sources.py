@@ -96,10 +96,10 @@ def _run_query(sql: str, target: pa.Schema) -> pa.Table:
         table = connection.execute(sql).to_arrow_table()
     finally:
         connection.close()
-    return _conform(table, target)
+    return conform(table, target)
 
 
-def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
+def conform(table: pa.Table, target: pa.Schema) -> pa.Table:
     """The query's columns under the job's names and Arrow types (DuckDB's units may differ)."""
     columns = [table.column(i).cast(field.type) for i, field in enumerate(target)]
     return pa.Table.from_arrays(columns, schema=target)
@@ -309,7 +309,7 @@ def _read_arrow_file(path: str, target: pa.Schema, block_bytes: int) -> ray.data
     split further), so that several tasks share the stages after it."""
     with pa.memory_map(path) as source:
         table = pa.ipc.open_file(source).read_all()
-    table = _conform(table, target)
+    table = conform(table, target)
     rows = table.num_rows
     blocks = max(1, -(-table.nbytes // max(1, block_bytes)))
     rows_per_block = max(1, -(-rows // blocks))
