@@ -12,4 +12,7 @@ The modules, one responsibility each:
   plan         plan nodes to Ray Datasets
   driver       the driver process: connect, run, report events
   runtime_env  the Ray runtime_env installing the job's requirements offline from its bundle
+  csv_text     rows spelled as CSV byte for byte as the host's CSV sink spells them
+  sources      plan sources (CSV in byte ranges, Parquet, JSON lines, bundled Arrow) to Ray Datasets
+  sinks        results streamed to the host, or part files committed onto the sink's target
 """
