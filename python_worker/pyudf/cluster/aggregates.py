@@ -4,8 +4,9 @@ As src/execution/aggregation.ts: groups are numbered in the order they first
 appear in the input (NULL keys group together); without keys the whole input
 is one group and one row, even over no input; each use of an aggregate
 function keeps its own accumulators (the worker's run_step: accumulate, then
-get_value). With tableAggregate, the one call's value per group is an ARRAY of
-ROWs whose rows become output rows, the key columns repeated.
+get_value). The node's "output" expressions run over each group's keys then
+its uses' values, as the host's select list over the groups; a table
+aggregate's value is an ARRAY of ROWs that the unpackRow node after it spreads.
 
 The node runs as one Ray task over its input's blocks (passed as object refs,
 never through the driver), so that group order and the no-key group are
@@ -64,7 +65,7 @@ class Aggregation:
         self.node = node
         self.input_schema = input_schema
         self.keys: list[int] = list(node.get("keys", []))
-        self.uses = [item for item in node["items"] if item["kind"] == "call"]
+        self.uses: list[dict[str, Any]] = list(node["uses"])
         self.caller = FunctionCaller(job)
         self.index = _GroupIndex(len(self.keys))
         self.rows = 0
@@ -127,35 +128,14 @@ class Aggregation:
 
     def _output(self, values: list[list[Any]]) -> pa.Table:
         schema = arrow_schema(self.node["schema"])
-        out: list[list[Any]] = []
-        table_aggregate = bool(self.node.get("tableAggregate"))
-        for group, keys in enumerate(self.index.keys):
-            by_column = dict(zip(self.keys, keys))
-            row: list[Any] = []
-            produced: Optional[list[Any]] = None
-            use = 0
-            for item in self.node["items"]:
-                if item["kind"] == "column":
-                    row.append(by_column.get(item["index"]))
-                elif table_aggregate:
-                    produced = values[use][group] or []
-                    row.append(_TABLE_ROWS)
-                    use += 1
-                else:
-                    row.append(values[use][group])
-                    use += 1
-            if produced is None:
-                out.append(row)
-                continue
-            at = row.index(_TABLE_ROWS)
-            for produced_row in produced:
-                fields = list(produced_row.values()) if isinstance(produced_row, dict) else list(produced_row or [])
-                out.append([*row[:at], *fields, *row[at + 1:]])
-        columns = list(zip(*out)) if out else [[] for _ in schema]
-        return pa.Table.from_arrays([pa.array(list(c), type=f.type) for c, f in zip(columns, schema)], schema=schema)
-
-
-_TABLE_ROWS = object()
+        count = len(self.index.keys)
+        key_columns = [pa.array([keys[k] for keys in self.index.keys], type=arrow_type(self.input_schema[key]["type"]))
+                       for k, key in enumerate(self.keys)]
+        use_columns = [pa.array(v, type=arrow_type(use["type"])) for v, use in zip(values, self.uses)]
+        groups = Batch([*key_columns, *use_columns], count)
+        rows = BatchRows(self.caller)
+        columns = [evaluate(expr, groups, rows) for expr in self.node["output"]]
+        return pa.Table.from_arrays([c if c.type == f.type else c.cast(f.type) for c, f in zip(columns, schema)], schema=schema)
 
 
 def run_aggregate(job: Job, node: dict[str, Any], input_schema: list[dict[str, Any]],

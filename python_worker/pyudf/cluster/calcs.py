@@ -157,8 +157,9 @@ def _struct_field(structs: pa.Array, index: int) -> pa.Array:
     return pc.if_else(structs.is_null(), pa.nulls(len(field), field.type), field)
 
 
-def _rowwise_sql(node: dict[str, Any], input_schema: list[dict[str, Any]]) -> Operator:
+def _rowwise_sql(node: dict[str, Any], input_schema: list[dict[str, Any]], setup: tuple[str, ...]) -> Operator:
     sql = node["sql"]
+    relation = (node.get("relations") or ["input0"])[0]
     schema = arrow_schema(node["schema"])
     names = [f["name"] for f in input_schema]
 
@@ -167,7 +168,9 @@ def _rowwise_sql(node: dict[str, Any], input_schema: list[dict[str, Any]]) -> Op
 
         table = pa.Table.from_arrays(batch.columns, names=names) if batch.columns else pa.table({})
         with duckdb.connect() as connection:
-            connection.register("input0", table)
+            for statement in setup:
+                connection.execute(statement)
+            connection.register(relation, table)
             result = connection.execute(sql).arrow()
         if hasattr(result, "read_all"):
             result = result.read_all()
@@ -180,7 +183,7 @@ def _conform(column: Any, target: pa.DataType) -> pa.Array:
     return array if array.type == target else array.cast(target)
 
 
-def operator_for(node: dict[str, Any], input_schema: list[dict[str, Any]]) -> Operator:
+def operator_for(node: dict[str, Any], input_schema: list[dict[str, Any]], setup: tuple[str, ...] = ()) -> Operator:
     kind = node["kind"]
     if kind == "filter":
         return _filter(node)
@@ -193,7 +196,7 @@ def operator_for(node: dict[str, Any], input_schema: list[dict[str, Any]]) -> Op
     if kind == "unpackRow":
         return _unpack_row(node)
     if kind == "sql" and node.get("rowwise"):
-        return _rowwise_sql(node, input_schema)
+        return _rowwise_sql(node, input_schema, setup)
     raise ClusterJobError("INTERNAL", f"plan node {kind!r} is not row-wise")
 
 
@@ -220,7 +223,7 @@ class Calc:
         caller = FunctionCaller(self._job, self._guard if self._guard is not None else unguarded)
         batch = Batch([c.combine_chunks() for c in table.columns], table.num_rows)
         for node, input_schema in self._nodes:
-            batch = operator_for(node, input_schema)(batch, caller)
+            batch = operator_for(node, input_schema, self._job.engine_setup)(batch, caller)
         if caller.policy_rows and self._guard is not None:
             self._guard.report(caller.policy_rows)
         columns = [_conform(c, f.type) for c, f in zip(batch.columns, self._schema)]

@@ -18,11 +18,13 @@ from typing import Any, NoReturn, Optional
 
 from pyudf.cluster.events import EventChannel
 from pyudf.cluster.job import ClusterJobError, Job, read_job
+from pyudf.cluster.runtime_env import WHEELS_DIR, runtime_env_for
 
 RESULTS_FD = 3
 # How long reaching the cluster's GCS may take before the job fails: Ray's own wait is minutes.
-CONNECT_TIMEOUT_S = 10.0
-RAY_INIT_TIMEOUT_S = 60.0
+# The host passes its cluster option connectTimeoutMs as PYUDF_CONNECT_TIMEOUT_MS.
+RAY_INIT_TIMEOUT_S = float(os.environ.get("PYUDF_CONNECT_TIMEOUT_MS") or 60_000) / 1000
+CONNECT_TIMEOUT_S = min(10.0, RAY_INIT_TIMEOUT_S)
 PARENT_POLL_S = 0.5
 SHUTDOWN_TIMEOUT_S = 5.0
 EXIT_TERMINATED = 143
@@ -51,6 +53,7 @@ def run(bundle: str, address: str, events: EventChannel) -> int:
     started = time.monotonic()
     try:
         job = read_job(bundle)
+        check_requirements(job)
         import ray
 
         connect(address, job)
@@ -74,21 +77,48 @@ def run(bundle: str, address: str, events: EventChannel) -> int:
         return 1
 
 
+REQUIREMENTS_CHECK_TIMEOUT_S = 300
+
+
+def check_requirements(job: Job) -> None:
+    """Resolves the job's requirements against its bundle's wheels/ alone, before the job goes to the cluster.
+
+    Each node installs them on its own (runtime_env_for); one missing from the cached dir would
+    fail there only after Ray's set-up retries, a minute later, on every node. pip's resolver
+    here says the same at once, with pip's own message. The nodes are assumed to run this
+    driver's Python version and platform, as Ray itself requires.
+    """
+    import subprocess
+
+    requirements = os.path.join(job.bundle_dir, "requirements.txt")
+    if not os.path.isfile(requirements):
+        return
+    command = [
+        sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--isolated", "--no-index",
+        "--disable-pip-version-check", "--no-cache-dir", "--quiet", "--find-links", os.path.join(job.bundle_dir, WHEELS_DIR),
+        "-r", requirements,
+    ]
+    try:
+        checked = subprocess.run(command, capture_output=True, text=True, timeout=REQUIREMENTS_CHECK_TIMEOUT_S,
+                                 stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise ClusterJobError("REQUIREMENTS", f"resolving the job's requirements took over {REQUIREMENTS_CHECK_TIMEOUT_S} s") from None
+    if checked.returncode != 0:
+        output = (checked.stderr or checked.stdout).strip()
+        reason = next((line.strip() for line in reversed(output.splitlines()) if line.strip().startswith("ERROR:")), output[-500:])
+        raise ClusterJobError("REQUIREMENTS", f"the job's requirements cannot be installed from its cached dir alone: {reason}",
+                              clusterMessage=output[-4000:])
+
+
 def connect(address: str, job: Job) -> None:
     """ray.init with the bundle as the job's working_dir; an unreachable address fails fast, naming it."""
     import ray
 
     _check_reachable(address)
-    runtime_env: dict[str, Any] = {"working_dir": job.bundle_dir, "py_modules": [_PYUDF_PACKAGE]}
     requirements = os.path.join(job.bundle_dir, "requirements.txt")
-    if os.path.isfile(requirements):
-        with open(requirements, encoding="utf-8") as f:
-            packages = [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
-        runtime_env["pip"] = {
-            "packages": packages,
-            # Offline, from the bundle's wheels, and deaf to the node's pip.conf and PIP_* variables.
-            "pip_install_options": ["--no-index", "--find-links", "${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}/wheels", "--isolated"],
-        }
+    runtime_env: dict[str, Any] = runtime_env_for(job.bundle_dir, requirements) if os.path.isfile(requirements) \
+        else {"working_dir": job.bundle_dir}
+    runtime_env["py_modules"] = [_PYUDF_PACKAGE]
     alarm = threading.Timer(RAY_INIT_TIMEOUT_S, _interrupt_main)
     alarm.daemon = True
     alarm.start()
@@ -154,7 +184,7 @@ def execute(job: Job) -> tuple[int, dict[str, int]]:
     dataset = runner.dataset()
     root_schema = runner.nodes[runner.root]["schema"]
     if job.sink.get("kind") == "collect":
-        rows = sinks.stream_collect(dataset, RESULTS_FD)
+        rows = sinks.stream_collect(dataset, RESULTS_FD, root_schema)
     else:
         rows = sinks.write_sink(dataset, job.sink, root_schema, job.job_id)
     return int(rows), ray.get(ledger.policy_rows.remote())

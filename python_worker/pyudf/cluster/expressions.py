@@ -69,10 +69,12 @@ def evaluate(expr: dict[str, Any], batch: Batch, rows: Rows) -> pa.Array:
         return pc.invert(nulls) if expr.get("negated") else nulls
     if kind == "unary":
         return _unary(expr, evaluate(expr["operand"], batch, rows))
+    if kind in ("not", "negate"):
+        return _unary({**expr, "op": "NOT" if kind == "not" else "-"}, evaluate(expr["operand"], batch, rows))
     if kind in ("widen", "cast"):
         target = expr["type"]
         return _map(evaluate(expr["operand"], batch, rows), target, lambda v: _convert(v, target))
-    if kind == "binary":
+    if kind in ("binary", "logic", "compare", "arithmetic"):
         op = expr["op"]
         if op in ("AND", "OR"):
             return _logic(expr, batch, rows)

@@ -69,6 +69,8 @@ class Job:
     dead_letter_path: Optional[str]
     plan: Any
     sink: dict[str, Any]
+    #: The SET statements every DuckDB connection of the job runs first, as the host's engine does.
+    engine_setup: tuple[str, ...] = ()
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -134,6 +136,7 @@ def parse_job(raw: Any, bundle_dir: str) -> Job:
         dead_letter_path=dead_letter_path,
         plan=_required(raw, "plan", (dict, list)),
         sink=_required(raw, "sink", dict),
+        engine_setup=tuple(str(statement) for statement in raw.get("engineSetup") or ()),
         raw=raw,
     )
 

@@ -96,6 +96,7 @@ class PlanRunner:
             inputs = node["inputs"]
             blocks = [self._build(i).to_arrow_refs() for i in inputs]
             result = sql_stage.sql_task.options(max_retries=self.task_retries).remote(
-                node["sql"], blocks, [self.nodes[i]["schema"] for i in inputs], node["schema"])
+                node["sql"], blocks, [self.nodes[i]["schema"] for i in inputs], node["schema"],
+                sql_stage.relation_names(node), self.job.engine_setup)
             return ray.data.from_arrow_refs([result])
         raise ClusterJobError("JOB_REFUSED", f"job.json's plan has a node of unknown kind {kind!r}")

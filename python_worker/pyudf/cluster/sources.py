@@ -27,9 +27,13 @@ from ray.data.datasource import Datasource, ReadTask
 
 from pyudf.type_text import parse_type
 
-# Bytes of CSV per read task: large enough that DuckDB's start-up per range is noise, small
-# enough that a file of a few hundred megabytes keeps several tasks busy.
+# Bytes of CSV per read task at most: large enough that DuckDB's start-up per range is noise,
+# small enough that a file of a few hundred megabytes keeps several tasks busy. A smaller file
+# is cut into about RANGES_PER_CPU ranges per CPU of the cluster (none below MIN_RANGE_BYTES),
+# so that its reads and the calls fused with them spread over every node.
 RANGE_BYTES = 32 << 20
+MIN_RANGE_BYTES = 256 << 10
+RANGES_PER_CPU = 2
 # Bytes of Arrow per block of an in-memory (bundled) table.
 ARROW_BLOCK_BYTES = 16 << 20
 # Each read task is one CPU of the cluster's accounting: DuckDB must not take a node's every core.
@@ -68,20 +72,36 @@ def arrow_schema(schema: Sequence[dict]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def read_source(source: dict, schema: list[dict], bundle_dir: str, *, range_bytes: int = RANGE_BYTES,
+def read_source(source: dict, schema: list[dict], bundle_dir: str, *, range_bytes: Optional[int] = None,
                 arrow_block_bytes: int = ARROW_BLOCK_BYTES) -> ray.data.Dataset:
     """The rows of a plan's scan source, typed by the scan's schema."""
     target = arrow_schema(schema)
     kind = source.get("kind")
     if kind == "csv":
         paths = source["paths"] if "paths" in source else [source["path"]]
-        datasource: Datasource = CsvRangesDatasource(paths, source["sql"], bool(source.get("header")), target, range_bytes)
+        if range_bytes is None:
+            range_bytes = csv_range_bytes(sum(os.path.getsize(p) for p in paths), _cluster_cpus())
+        skip_header = bool(source.get("skipFirstLine", source.get("header")))
+        datasource: Datasource = CsvRangesDatasource(paths, source["sql"], skip_header, target, range_bytes)
         return ray.data.read_datasource(datasource)
     if kind in ("parquet", "json"):
         return ray.data.read_datasource(SqlFilesDatasource(source["paths"], source["sql"], target))
     if kind == "arrow":
         return _read_arrow_file(os.path.join(bundle_dir, source["file"]), target, arrow_block_bytes)
     raise ValueError(f"unknown source kind {kind!r}; known kinds: csv, parquet, json, arrow")
+
+
+def csv_range_bytes(total_bytes: int, cpus: int) -> int:
+    """The byte range size for CSV files of ``total_bytes`` on a cluster of ``cpus`` CPUs."""
+    wanted = total_bytes // max(1, cpus * RANGES_PER_CPU) + 1
+    return max(MIN_RANGE_BYTES, min(RANGE_BYTES, wanted))
+
+
+def _cluster_cpus() -> int:
+    try:
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+    except Exception:  # not connected (a test reading sources without a cluster): one CPU
+        return 1
 
 
 def _substitute(sql: str, path: str, skip: Optional[int] = None) -> str:

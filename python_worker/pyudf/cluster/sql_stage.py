@@ -1,7 +1,7 @@
 """A relational (non-row-wise) sql node: one DuckDB query over all its inputs' rows, in one Ray task.
 
-The inputs' blocks reach the task as object refs, not through the driver; the
-relations input0, input1, ... are registered from Arrow.
+The inputs' blocks reach the task as object refs, not through the driver; each
+is registered from Arrow under the relation name the node's SQL uses for it.
 """
 from __future__ import annotations
 
@@ -14,13 +14,22 @@ from pyudf.cluster.job import ClusterJobError
 from pyudf.cluster.values import arrow_schema
 
 
-def run_sql(sql: str, inputs: list[pa.Table], schema: list[dict[str, Any]]) -> pa.Table:
+def relation_names(node: dict[str, Any]) -> list[str]:
+    """The names a sql node's query gives its inputs (input0, input1, ... when the node does not say)."""
+    count = len(node.get("inputs", []))
+    return list(node.get("relations") or [f"input{i}" for i in range(count)])
+
+
+def run_sql(sql: str, inputs: list[pa.Table], schema: list[dict[str, Any]], relations: list[str],
+            setup: tuple[str, ...] = ()) -> pa.Table:
     import duckdb
 
     target = arrow_schema(schema)
     with duckdb.connect() as connection:
-        for i, table in enumerate(inputs):
-            connection.register(f"input{i}", table)
+        for statement in setup:
+            connection.execute(statement)
+        for name, table in zip(relations, inputs):
+            connection.register(name, table)
         try:
             result = connection.execute(sql).arrow()
         except duckdb.Error as exc:
@@ -42,5 +51,5 @@ def _input_table(blocks: list["ray.ObjectRef"], schema: list[dict[str, Any]]) ->
 
 @ray.remote(num_cpus=1)
 def sql_task(sql: str, inputs: list[list["ray.ObjectRef"]], input_schemas: list[list[dict[str, Any]]],
-             schema: list[dict[str, Any]]) -> pa.Table:
-    return run_sql(sql, [_input_table(blocks, s) for blocks, s in zip(inputs, input_schemas)], schema)
+             schema: list[dict[str, Any]], relations: list[str], setup: tuple[str, ...]) -> pa.Table:
+    return run_sql(sql, [_input_table(blocks, s) for blocks, s in zip(inputs, input_schemas)], schema, relations, setup)

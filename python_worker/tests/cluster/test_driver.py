@@ -178,17 +178,19 @@ class DriverTest(unittest.TestCase):
 
     def test_aggregate_function_with_keys_and_without(self) -> None:
         kv = [{"name": "k", "type": "STRING"}, {"name": "v", "type": "BIGINT"}]
-        total = call("total", [column(1, "BIGINT")], "BIGINT")
+        # As the host writes it: the keys, each use of an aggregate function, then the select list over
+        # the groups' columns (the keys, then one column per use).
+        total = {"name": "total", "category": "aggregate", "args": [column(1, "BIGINT")], "type": "BIGINT"}
         bundle = self.bundle(
             functions=[function("total", "udfs.total", ["BIGINT"], "BIGINT", category="aggregate")],
             nodes=[
                 scan(kv),
-                {"kind": "aggregate", "input": 0, "keys": [0], "items": [column(0, "STRING"), total], "tableAggregate": False,
-                 "schema": [{"name": "k", "type": "STRING"}, {"name": "t", "type": "BIGINT"}]},
-                {"kind": "aggregate", "input": 0, "keys": [], "items": [total], "tableAggregate": False,
+                {"kind": "aggregate", "input": 0, "keys": [0], "uses": [total], "output": [column(0, "STRING"), column(1, "BIGINT")],
+                 "tableAggregate": False, "schema": [{"name": "k", "type": "STRING"}, {"name": "t", "type": "BIGINT"}]},
+                {"kind": "aggregate", "input": 0, "keys": [], "uses": [total], "output": [column(0, "BIGINT")], "tableAggregate": False,
                  "schema": [{"name": "t", "type": "BIGINT"}]},
                 {"kind": "filter", "input": 0, "schema": kv, "predicate": constant(False, "BOOLEAN")},
-                {"kind": "aggregate", "input": 3, "keys": [], "items": [total], "tableAggregate": False,
+                {"kind": "aggregate", "input": 3, "keys": [], "uses": [total], "output": [column(0, "BIGINT")], "tableAggregate": False,
                  "schema": [{"name": "t", "type": "BIGINT"}]},
                 {"kind": "sql", "inputs": [1, 2, 4], "rowwise": False, "schema": [{"name": "k", "type": "STRING"}, {"name": "t", "type": "BIGINT"}],
                  "sql": "SELECT * FROM (SELECT k, t FROM input0) UNION ALL SELECT 'all', t FROM input1 UNION ALL SELECT 'none', t FROM input2"},
