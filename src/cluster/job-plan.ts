@@ -292,3 +292,27 @@ function valueJson(value: SqlValue): unknown {
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   return value;
 }
+
+/**
+ * The argument types of each Python function a plan calls (its first call
+ * where there are several): what the values of a failing row reported by the
+ * cluster, as JSON, are read back as.
+ */
+export function callArgumentTypes(node: NodeJson): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      value.forEach(visit);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const record = value as Record<string, unknown>;
+    const { name, args } = record;
+    if (typeof name === 'string' && Array.isArray(args) && !found.has(name) && (record.kind === 'call' || 'category' in record)) {
+      found.set(name, args.map((a) => String((a as { type?: unknown }).type)));
+    }
+    Object.values(record).forEach(visit);
+  };
+  visit(node);
+  return found;
+}

@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import tmp from 'tmp';
 import type * as arrow from 'apache-arrow';
-import { PyUdfError } from '../errors.js';
+import { PyUdfError, UdfError } from '../errors.js';
+import { isIntegerType } from '../types/data-types.js';
+import { coerceValue } from '../types/values.js';
 import type { Batch } from '../batches/vectors.js';
 import type { DuckdbEngine } from '../engine/duckdb-engine.js';
 import { offloadCalcs } from '../engine/host-calcs.js';
@@ -26,7 +28,8 @@ import type { Row } from '../types/values.js';
 import { trackDir, untrackDir } from '../workers/host-exit.js';
 import type { PythonArchive } from '../workers/archives.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
-import { CLUSTER_JOB_VERSION, engineSetup, fieldsJson, planJson, type NodeJson } from './job-plan.js';
+import { callArgumentTypes, CLUSTER_JOB_VERSION, engineSetup, fieldsJson, planJson, type NodeJson } from './job-plan.js';
+import { parseDataType } from '../types/type-text.js';
 import { runDriver, type DriverDone } from './ray-driver.js';
 import { ensureRayRuntime } from '../environments/ray-runtime.js';
 import { chooseInterpreter } from '../environments/interpreter.js';
@@ -145,6 +148,7 @@ export class RayJobs {
     options?.signal?.addEventListener('abort', onUserAbort, { once: true });
     this.#active.add(job);
     const bundle = tmp.dirSync({ prefix: 'pyudf-ray-job-', unsafeCleanup: true });
+    let argumentTypes = new Map<string, string[]>();
     trackDir(bundle.name);
     try {
       const host = this.#host;
@@ -153,6 +157,7 @@ export class RayJobs {
       const signatures = declaredSignatures(names, host.functions, host.functionNames()) ?? await host.loadSignatures(plan, { signal: job.signal });
       const planned = offloadCalcs(plan, (p) => compilePlan(p, signatures).schema);
       const { node, schema } = await planJson(planned, { functions: signatures, engine: host.engine, bundleDir: bundle.name });
+      argumentTypes = callArgumentTypes(node);
       writeBundle(bundle.name, {
         jobName: options?.jobName ?? 'job', functions, node, sink, options: host.options, cluster: host.cluster,
         pythonFiles: host.pythonFiles, requirements: host.requirements,
@@ -163,9 +168,14 @@ export class RayJobs {
       const onBatch = onSchema ? onSchema(schema) : undefined;
       const done = await runDriver({
         python, bundleDir: bundle.name, address: host.cluster.address, logger: host.options.logger, signal: job.signal, onBatch,
+        onConnected: (c) => host.options.logger.log({
+          level: 'debug', source: 'pyudf', message: `connected to the Ray cluster at ${host.cluster.address}: Ray ${c.rayVersion}, ${c.nodes} node(s), ${c.cpus} CPU(s)`,
+        }),
         env: { PYUDF_CONNECT_TIMEOUT_MS: String(host.cluster.connectTimeoutMs) },
       });
       return { done, schema, udfErrors: errorCounts(done, functions) };
+    } catch (error) {
+      throw error instanceof UdfError ? forUser(error, argumentTypes, this.#host.pythonFiles) : error;
     } finally {
       options?.signal?.removeEventListener('abort', onUserAbort);
       this.#active.delete(job);
@@ -173,6 +183,32 @@ export class RayJobs {
       untrackDir(bundle.name);
     }
   }
+}
+
+/**
+ * A function's failure as the driver reported it, as a local job reports it:
+ * its row's values (JSON on the way) in the argument types, and the job's
+ * Python files named where the user keeps them, not where the cluster put them.
+ */
+function forUser(error: UdfError, argumentTypes: ReadonlyMap<string, readonly string[]>, pythonFiles: readonly string[]): UdfError {
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const byName = new Map(pythonFiles.map((file) => [path.basename(file), path.resolve(file)]));
+  const pattern = byName.size === 0 ? null
+    : new RegExp(`[^\\s"'(]*/modules/(${[...byName.keys()].map(escape).join('|')})(?![\\w-]|\\.\\w)`, 'g');
+  const rewrite = (text: string) => (pattern ? text.replace(pattern, (_whole, name: string) => byName.get(name)!) : text);
+  const types = argumentTypes.get(error.functionName);
+  const row = !error.row || !types || types.length !== error.row.length ? error.row : error.row.map((value, i) => {
+    try {
+      const type = parseDataType(types[i]!);
+      return coerceValue(typeof value === 'string' && /^-?\d+$/.test(value) && isIntegerType(type) ? BigInt(value) : value, type, 'row');
+    } catch {
+      return value; // a value JSON cannot carry in its type stays as JSON gave it
+    }
+  });
+  return new UdfError(error.code as ConstructorParameters<typeof UdfError>[0], rewrite(error.message), {
+    functionName: error.functionName, phase: error.phase, pythonType: error.pythonType, pythonMessage: rewrite(error.pythonMessage),
+    pythonTraceback: rewrite(error.pythonTraceback), sourceLocation: rewrite(error.sourceLocation), row,
+  });
 }
 
 function errorCounts(done: DriverDone, functions: readonly JobFunction[]): Record<string, UdfErrorCount> {

@@ -1,7 +1,10 @@
 // A real Ray cluster for tests: a head with no CPUs (it schedules, it does not
 // compute) and N worker nodes, each started with `ray start` in a network
-// namespace of its own, the namespaces joined by a Linux bridge that has no
-// address and no other port, so nothing the cluster says leaves it. Where
+// namespace of its own, the namespaces joined by a Linux bridge. The head runs
+// on this host, on the bridge's own private address, as a job's host runs on a
+// cluster's head node: Ray drivers (pyudf's included) need a raylet of their
+// own machine, and the test's pyudf finds the head's. Nothing the cluster says
+// leaves the bridge's subnet, which only the test made. Where
 // namespaces cannot be had (not root, no `ip netns`), the same cluster as
 // separate processes on this host (ray.cluster_utils).
 //
@@ -14,6 +17,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -38,7 +42,7 @@ const PROCESSES_HELPER = fileURLToPath(new URL('./ray_cluster_processes.py', imp
 export interface RayTestNode {
   /** "head", "worker0", "worker1", ... */
   readonly name: string;
-  /** Its network namespace; null when the cluster runs as processes on this host. */
+  /** Its network namespace; null for the head, and for every node when the cluster runs as processes on this host. */
   readonly namespace: string | null;
   readonly ip: string;
   /** Every live process of the node: its raylet, object store, agents and workers (and, on the head, the GCS). */
@@ -54,12 +58,6 @@ export interface RayTestCluster {
   readonly nodes: readonly RayTestNode[];
   /** Where the nodes' session directories (logs) are. */
   readonly tempDir: string;
-  /**
-   * A command to run as a driver of this cluster: Ray wants a driver on a
-   * node, so with namespaces it runs in the head's (same process: `ip netns
-   * exec` execs it, keeping its pid and file descriptors).
-   */
-  onHead(file: string, args: readonly string[]): { file: string; args: string[] };
   /** SIGKILLs every process of worker node `index` at once (again until none is left); the pids it killed. */
   killNode(index: number): Promise<number[]>;
   /** Stops every node (SIGTERM, then SIGKILL), removes namespaces, links and the temp dir; throws if anything is left. */
@@ -162,6 +160,18 @@ function quietly(action: () => void): void {
   }
 }
 
+/** A TCP port free on this host now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs a command to its end; rejects with its output when it fails or outlasts `timeoutMs`. */
@@ -190,19 +200,22 @@ export async function startRayCluster(options: RayClusterOptions): Promise<RayTe
   const workers = options.workers ?? 3;
   const isolation = options.isolation === 'processes' || (options.isolation !== 'netns' && !namespacesAvailable()) ? 'processes' : 'netns';
   const id = crypto.randomBytes(3).toString('hex');
-  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), `pyudf-ray-${id}-`));
+  // Ray's sockets live under a node's session directory, and a Unix socket's path has at most 107 bytes.
+  const tempRoot = os.tmpdir().length <= 24 ? os.tmpdir() : '/tmp';
+  const tempDir = fs.mkdtempSync(path.join(tempRoot, `pyudf-ray-${id}-`));
   const names = ['head', ...Array.from({ length: workers }, (_, i) => `worker${i}`)];
   const markers = names.map((name) => `${id}/${name}`);
-  const namespaces = isolation === 'netns' ? names.map((name) => `pyudf-ray-${id}-${name}`) : [];
+  // The head (index 0) has no namespace: it is this host's node.
+  const namespaces = isolation === 'netns' ? names.map((name, i) => (i === 0 ? '' : `pyudf-ray-${id}-${name}`)) : [];
   const bridge = `prb${id}`;
-  const veths = names.map((_, i) => `prv${id}${i.toString(36)}`);
+  const veths = names.slice(1).map((_, i) => `prv${id}${i.toString(36)}`);
   const links = isolation === 'netns' ? [bridge, ...veths] : [];
   let helper: ChildProcess | null = null;
 
-  const allPids = () => [...new Set([...pidsByMarker(`${id}/`), ...namespaces.flatMap(netnsPids)])];
+  const allPids = () => [...new Set([...pidsByMarker(`${id}/`), ...namespaces.filter(Boolean).flatMap(netnsPids)])];
   const existingNamespaces = () => {
     const listed = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!);
-    return namespaces.filter((n) => listed.includes(n));
+    return namespaces.filter((n) => n && listed.includes(n));
   };
   const existingLinks = () => {
     const listed = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
@@ -211,7 +224,7 @@ export async function startRayCluster(options: RayClusterOptions): Promise<RayTe
   };
   const removeNetwork = () => {
     // A namespace's end of each veth goes with the namespace, the host's end with it.
-    for (const namespace of namespaces) quietly(() => ip('netns', 'del', namespace));
+    for (const namespace of namespaces.filter(Boolean)) quietly(() => ip('netns', 'del', namespace));
     quietly(() => ip('link', 'del', bridge));
   };
   const handle = {
@@ -243,7 +256,7 @@ export async function startRayCluster(options: RayClusterOptions): Promise<RayTe
 
   const node = (index: number, nodeIp: string): RayTestNode => Object.freeze({
     name: names[index]!,
-    namespace: namespaces[index] ?? null,
+    namespace: namespaces[index] || null,
     ip: nodeIp,
     pids: () => [...new Set([...pidsByMarker(markers[index]!), ...(namespaces[index] ? netnsPids(namespaces[index]!) : [])])],
   });
@@ -254,25 +267,31 @@ export async function startRayCluster(options: RayClusterOptions): Promise<RayTe
     if (isolation === 'netns') {
       // 10.x.y.0/24 from the run's id: distinct runs rarely share one, and need not (their bridges are separate).
       const subnet = `10.${200 + (parseInt(id.slice(0, 2), 16) % 50)}.${parseInt(id.slice(2, 4), 16)}`;
-      const ips = names.map((_, i) => `${subnet}.${i + 2}`);
+      const ips = names.map((_, i) => `${subnet}.${i + 1}`);
       ip('link', 'add', bridge, 'type', 'bridge');
+      ip('addr', 'add', `${ips[0]}/24`, 'dev', bridge);
       ip('link', 'set', bridge, 'up');
       names.forEach((_, i) => {
+        if (i === 0) return;
         const ns = namespaces[i]!;
         ip('netns', 'add', ns);
-        ip('link', 'add', veths[i]!, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-        ip('link', 'set', veths[i]!, 'master', bridge, 'up');
+        ip('link', 'add', veths[i - 1]!, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+        ip('link', 'set', veths[i - 1]!, 'master', bridge, 'up');
         ip('-n', ns, 'addr', 'add', `${ips[i]}/24`, 'dev', 'eth0');
         ip('-n', ns, 'link', 'set', 'eth0', 'up');
         ip('-n', ns, 'link', 'set', 'lo', 'up');
       });
-      address = `${ips[0]}:6379`;
-      const rayStart = (i: number, args: string[]) => run('ip', [
-        'netns', 'exec', namespaces[i]!, options.python, '-m', 'ray.scripts.scripts', 'start',
+      address = `${ips[0]}:${await freePort()}`;
+      const rayStart = (i: number, args: string[]) => run(i === 0 ? options.python : 'ip', [
+        ...(i === 0 ? [] : ['netns', 'exec', namespaces[i]!, options.python]), '-m', 'ray.scripts.scripts', 'start',
         `--node-ip-address=${ips[i]}`, '--disable-usage-stats', `--object-store-memory=${objectStoreBytes}`,
         `--temp-dir=${path.join(tempDir, names[i]!)}`, ...args,
       ], { ...env, [MARKER]: markers[i]! }, 120_000);
-      await rayStart(0, ['--head', '--port=6379', '--num-cpus=0', '--include-dashboard=false']);
+      // The head listens on this host: its fixed ports are free ones, not Ray's defaults another Ray may hold.
+      await rayStart(0, [
+        '--head', `--port=${address.split(':')[1]}`, '--num-cpus=0', '--include-dashboard=false',
+        `--ray-client-server-port=${await freePort()}`, `--dashboard-agent-listen-port=${await freePort()}`,
+      ]);
       // Two at a time: more raylets importing at once on two cores outlast Ray's start-up timeouts.
       for (let i = 1; i < names.length; i += 2) {
         await Promise.all([i, i + 1].filter((j) => j < names.length)
@@ -305,11 +324,6 @@ export async function startRayCluster(options: RayClusterOptions): Promise<RayTe
     head: nodes[0]!,
     nodes: Object.freeze(nodes.slice(1)),
     tempDir,
-    onHead(file: string, args: readonly string[]) {
-      return isolation === 'netns'
-        ? { file: 'ip', args: ['netns', 'exec', namespaces[0]!, file, ...args] }
-        : { file, args: [...args] };
-    },
     async killNode(index: number) {
       const target = nodes[index + 1];
       if (!target) throw new Error(`no worker node ${index}`);
