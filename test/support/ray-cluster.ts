@@ -11,9 +11,11 @@
 // Every process of a node carries PYUDF_RAY_TEST_NODE=<cluster id>/<node> in
 // its environment (Ray's processes pass their environment on to the workers
 // they start, and Ray renames its processes, so their command lines cannot
-// say which node they belong to): with the node's namespace, that is how
-// killNode finds all of them, and how stop() proves none is left, even one
-// whose namespace were gone.
+// say which node they belong to). A renamed process may have written its new
+// title over its environment, though; but each keeps a log file of its node's
+// session directory open. Marker, open files and the node's namespace: that is
+// how killNode finds all of a node's processes, and how stop() proves none is
+// left, even one whose namespace were gone.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -129,6 +131,34 @@ function pidsByMarker(marker: string): number[] {
   return found;
 }
 
+/** Processes with a file under `dir` open (every Ray process keeps its logs in its node's session directory open). */
+function pidsWithFilesUnder(dir: string): number[] {
+  const found: number[] = [];
+  const prefix = `${dir}${path.sep}`;
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${name}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = fs.readlinkSync(`/proc/${name}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (target.startsWith(prefix)) {
+        found.push(Number(name));
+        break;
+      }
+    }
+  }
+  return found;
+}
+
 function netnsPids(namespace: string): number[] {
   try {
     return execFileSync('ip', ['netns', 'pids', namespace], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
@@ -212,7 +242,9 @@ export async function startRayCluster(options: RayClusterOptions): Promise<RayTe
   const links = isolation === 'netns' ? [bridge, ...veths] : [];
   let helper: ChildProcess | null = null;
 
-  const allPids = () => [...new Set([...pidsByMarker(`${id}/`), ...namespaces.filter(Boolean).flatMap(netnsPids)])];
+  const allPids = () => [...new Set([
+    ...pidsByMarker(`${id}/`), ...pidsWithFilesUnder(tempDir), ...namespaces.filter(Boolean).flatMap(netnsPids),
+  ])];
   const existingNamespaces = () => {
     const listed = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!);
     return namespaces.filter((n) => n && listed.includes(n));
@@ -258,7 +290,10 @@ export async function startRayCluster(options: RayClusterOptions): Promise<RayTe
     name: names[index]!,
     namespace: namespaces[index] || null,
     ip: nodeIp,
-    pids: () => [...new Set([...pidsByMarker(markers[index]!), ...(namespaces[index] ? netnsPids(namespaces[index]!) : [])])],
+    pids: () => [...new Set([
+      ...pidsByMarker(markers[index]!), ...pidsWithFilesUnder(path.join(tempDir, names[index]!)),
+      ...(namespaces[index] ? netnsPids(namespaces[index]!) : []),
+    ])],
   });
 
   let address: string;

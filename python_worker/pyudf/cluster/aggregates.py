@@ -8,16 +8,23 @@ get_value). The node's "output" expressions run over each group's keys then
 its uses' values, as the host's select list over the groups; a table
 aggregate's value is an ARRAY of ROWs that the unpackRow node after it spreads.
 
-The node runs as one Ray task over its input's blocks (passed as object refs,
-never through the driver), so that group order and the no-key group are
-exactly the local run's.
+With keys, the input is shuffled by key over Ray tasks: each input block is
+cut into one part per partition by a stable hash of its key values (the same
+equality as the host's: NULLs together, NaN with NaN, 0.0 with -0.0), each
+partition is aggregated by a task of its own over its parts in block order, and
+a last task puts the groups in the order of their first row in the input. So a
+group's rows are accumulated in input order, wherever they ran, and the output
+is the local run's, row for row. Without keys there is one group: one task.
+Blocks and parts travel as object refs, never through the driver.
 """
 from __future__ import annotations
 
 import math
+import zlib
 from typing import Any, Optional, Sequence
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  pa.compute
 import ray
 
 from pyudf._proto import worker_pb2
@@ -29,13 +36,19 @@ from pyudf.cluster.job import ClusterJobError, Job
 from pyudf.cluster.values import arrow_schema, arrow_type, json_value
 
 
+#: The column a shuffled part carries each row's place in the input in: block index << 32 | row.
+POSITION = "__pyudf_position"
+
+
 class _GroupIndex:
     def __init__(self, width: int) -> None:
         self.width = width
         self.keys: list[tuple] = [()] if width == 0 else []
+        #: Each group's first row's place in the input, when the rows come with theirs.
+        self.first_positions: list[int] = []
         self._numbers: dict[tuple, int] = {}
 
-    def assign(self, columns: Sequence[list[Any]], num_rows: int) -> list[int]:
+    def assign(self, columns: Sequence[list[Any]], num_rows: int, positions: Optional[list[int]] = None) -> list[int]:
         if self.width == 0:
             return [0] * num_rows
         groups = []
@@ -46,6 +59,8 @@ class _GroupIndex:
             if number is None:
                 number = self._numbers[key] = len(self.keys)
                 self.keys.append(values)
+                if positions is not None:
+                    self.first_positions.append(positions[row])
             groups.append(number)
         return groups
 
@@ -57,6 +72,12 @@ def _map_key(value: Any) -> Any:
     if isinstance(value, (list, dict)):
         return repr(value)
     return value
+
+
+def _partition_of(values: tuple, partitions: int) -> int:
+    """A partition for key values, the same in every process (Python's own str hash is salted per process)."""
+    text = repr(tuple(0.0 if isinstance(v, float) and v == 0 else _map_key(v) for v in values))
+    return zlib.crc32(text.encode("utf-8", "surrogatepass")) % partitions
 
 
 class Aggregation:
@@ -78,7 +99,7 @@ class Aggregation:
         with Watchdog(self.job.udf_timeout_ms, f"the {step.step} step of {name!r} on {num_rows} row(s)"):
             return runtime.call(call_request(name, args, num_rows, step))
 
-    def accumulate(self, table: pa.Table) -> None:
+    def accumulate(self, table: pa.Table, positions: Optional[list[int]] = None) -> None:
         batch = Batch([c.combine_chunks() for c in table.columns], table.num_rows)
         rows = BatchRows(self.caller)
         arguments = [[evaluate(a, batch, rows) for a in use.get("args", [])] for use in self.uses]
@@ -87,7 +108,8 @@ class Aggregation:
             batch = batch.take(kept)
             taken = pa.array(kept, type=pa.int64())
             arguments = [[a.take(taken) for a in args] for args in arguments]
-        groups = self.index.assign([batch.columns[k].to_pylist() for k in self.keys], batch.num_rows)
+            positions = None if positions is None else [positions[i] for i in kept]
+        groups = self.index.assign([batch.columns[k].to_pylist() for k in self.keys], batch.num_rows, positions)
         for u, (use, args) in enumerate(zip(self.uses, arguments)):
             self._accumulate(u, use["name"], args, groups)
         self.rows += batch.num_rows
@@ -140,12 +162,20 @@ class Aggregation:
 
 def run_aggregate(job: Job, node: dict[str, Any], input_schema: list[dict[str, Any]],
                   blocks: list["ray.ObjectRef"]) -> tuple[pa.Table, dict[str, int]]:
+    """The node over all of its input's blocks, in order (rows with a POSITION column keep it out of the input's columns)."""
     aggregation = Aggregation(job, node, input_schema)
+    width = len(input_schema)
     for ref in blocks:
         table = ray.get(ref)
+        positioned = table.num_columns > width
         for start in range(0, table.num_rows, job.batch_size):
-            aggregation.accumulate(table.slice(start, job.batch_size))
-    return aggregation.results(), aggregation.caller.policy_rows
+            part = table.slice(start, job.batch_size)
+            positions = part.column(width).to_pylist() if positioned else None
+            aggregation.accumulate(part.select(range(width)) if positioned else part, positions)
+    result = aggregation.results()
+    if aggregation.keys:
+        result = result.append_column(POSITION, pa.array(aggregation.index.first_positions, type=pa.int64()))
+    return result, aggregation.caller.policy_rows
 
 
 @ray.remote(num_cpus=1)
@@ -155,3 +185,48 @@ def aggregate_task(job: Job, node: dict[str, Any], input_schema: list[dict[str, 
     if policy_rows:
         ray.get(ledger.add_policy_rows.remote(policy_rows))
     return table
+
+
+def partition_rows(table: pa.Table, keys: list[int], partitions: int, block_index: int) -> list[pa.Table]:
+    """A block's rows cut by key into `partitions` parts, each row with its POSITION."""
+    columns = [table.column(k).to_pylist() for k in keys]
+    targets: list[list[int]] = [[] for _ in range(partitions)]
+    for row in range(table.num_rows):
+        targets[_partition_of(tuple(c[row] for c in columns), partitions)].append(row)
+    base = block_index << 32
+    parts = []
+    for rows in targets:
+        indices = pa.array(rows, type=pa.int64())
+        part = table.take(indices)
+        parts.append(part.append_column(POSITION, pa.array([base + r for r in rows], type=pa.int64())))
+    return parts
+
+
+@ray.remote(num_cpus=1)
+def partition_task(table: pa.Table, keys: list[int], partitions: int, block_index: int) -> Any:
+    parts = partition_rows(table, keys, partitions, block_index)
+    return parts[0] if partitions == 1 else tuple(parts)
+
+
+@ray.remote(num_cpus=1)
+def order_groups_task(*tables: pa.Table) -> pa.Table:
+    """The partitions' groups in the order of their first rows in the input."""
+    nonempty = [t for t in tables if t.num_rows] or list(tables[:1])
+    joined = pa.concat_tables(nonempty)
+    order = pa.compute.sort_indices(joined, sort_keys=[(POSITION, "ascending")])
+    return joined.take(order).drop_columns([POSITION])
+
+
+def shuffled_aggregate(job: Job, node: dict[str, Any], input_schema: list[dict[str, Any]],
+                       blocks: list["ray.ObjectRef"], ledger: "ray.actor.ActorHandle", partitions: int,
+                       max_retries: int) -> "ray.ObjectRef":
+    """The aggregate of a node with keys over `partitions` tasks; the ref of its output table."""
+    keys = list(node["keys"])
+    cut = [partition_task.options(num_returns=partitions, max_retries=max_retries).remote(block, keys, partitions, i)
+           for i, block in enumerate(blocks)]
+    parts_by_block = [[refs] if partitions == 1 else list(refs) for refs in cut]
+    aggregated = [
+        aggregate_task.options(max_retries=max_retries).remote(job, node, input_schema, [parts[p] for parts in parts_by_block], ledger)
+        for p in range(partitions)
+    ]
+    return order_groups_task.options(max_retries=max_retries).remote(*aggregated)

@@ -220,12 +220,19 @@ class Calc:
         self._guard = guard
 
     def __call__(self, table: pa.Table) -> pa.Table:
+        # Ray Data hands over a whole block (so that it fuses this map with the read before it);
+        # the functions see batches of the job's batch size, as locally.
         caller = FunctionCaller(self._job, self._guard if self._guard is not None else unguarded)
+        size = self._job.batch_size
+        outputs = [self._run(table.slice(start, size), caller) for start in range(0, max(table.num_rows, 1), size)]
+        if caller.policy_rows and self._guard is not None:
+            self._guard.report(caller.policy_rows)
+        return outputs[0] if len(outputs) == 1 else pa.concat_tables(outputs)
+
+    def _run(self, table: pa.Table, caller: FunctionCaller) -> pa.Table:
         batch = Batch([c.combine_chunks() for c in table.columns], table.num_rows)
         for node, input_schema in self._nodes:
             batch = operator_for(node, input_schema, self._job.engine_setup)(batch, caller)
-        if caller.policy_rows and self._guard is not None:
-            self._guard.report(caller.policy_rows)
         columns = [_conform(c, f.type) for c, f in zip(batch.columns, self._schema)]
         return pa.Table.from_arrays(columns, schema=self._schema) if columns else \
             pa.Table.from_batches([], schema=self._schema)

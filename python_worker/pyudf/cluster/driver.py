@@ -140,6 +140,9 @@ def connect(address: str, job: Job) -> None:
 
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
+    # Ray Data reserves each operator a share of the cluster; on a cluster of a few CPUs that share
+    # is under one task's, and every operator then runs one task at a time.
+    context.op_resource_reservation_enabled = False
     # A task's ClusterJobError reaches the driver as itself, not as a UserCodeException that loses it.
     context.raise_original_map_exception = True
 
@@ -185,6 +188,9 @@ def execute(job: Job) -> tuple[int, dict[str, int]]:
     root_schema = runner.nodes[runner.root]["schema"]
     if job.sink.get("kind") == "collect":
         rows = sinks.stream_collect(dataset, RESULTS_FD, root_schema)
+    elif job.sink.get("kind") == "count":
+        # Runs the whole plan (its calls and their error policies decide which rows there are); only the count comes back.
+        rows = dataset.count()
     else:
         rows = sinks.write_sink(dataset, job.sink, root_schema, job.job_id)
     return int(rows), ray.get(ledger.policy_rows.remote())

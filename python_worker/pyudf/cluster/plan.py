@@ -1,5 +1,6 @@
 """A job's plan as Ray Datasets: scans from the sources, row-wise chains fused into one map_batches,
-aggregates and relational sql nodes as tasks over their inputs' blocks.
+aggregates with keys shuffled by key over a task per CPU, and other aggregates and relational sql
+nodes as one task over their inputs' blocks.
 
 job.json's "plan" is {"nodes": [PlanNode...], "root": N} (or the list of nodes, the root last);
 a node's "input"/"inputs" are indexes into the list. A node given inline (an object where an
@@ -49,6 +50,11 @@ def plan_nodes(plan: Any) -> tuple[list[Node], int]:
     return flat, add(root)
 
 
+def _partitions() -> int:
+    """How many tasks a groupBy's groups are spread over: one per CPU of the cluster."""
+    return max(1, min(64, int(ray.cluster_resources().get("CPU", 1))))
+
+
 class PlanRunner:
     """Builds the Dataset of a plan node; `read_source` is the scan's reader (sources.read_source)."""
 
@@ -59,6 +65,8 @@ class PlanRunner:
         self.nodes, self.root = plan_nodes(job.plan)
         # A Ray Data map task whose process died is retried; past the cap the ledger names the poison row.
         self.task_retries = job.max_task_retries + 1
+        # Read tasks and the map tasks after them alike (reads spread over the nodes), so that Ray Data fuses them.
+        self.task_args = {"max_retries": self.task_retries, "num_cpus": 1, "scheduling_strategy": "SPREAD"}
 
     def dataset(self, index: Optional[int] = None) -> "ray.data.Dataset":
         return self._build(self.root if index is None else index)
@@ -78,19 +86,23 @@ class PlanRunner:
         chain.reverse()
         calc = Calc(self.job, chain, LedgerGuard(self.job, self.ledger, f"calc-{index}"))
         return self._build(at).map_batches(
-            calc, batch_format="pyarrow", batch_size=self.job.batch_size, zero_copy_batch=True,
-            max_retries=self.task_retries, num_cpus=1,
+            # batch_size None: whole blocks, which lets Ray Data fuse the read and this map into one task.
+            calc, batch_format="pyarrow", batch_size=None, zero_copy_batch=True, **self.task_args,
         )
 
     def _stage(self, index: int, node: Node) -> "ray.data.Dataset":
         kind = node["kind"]
         if kind == "scan":
-            return self.read_source(node["source"], node["schema"], self.job.local_bundle_dir)
+            return self.read_source(node["source"], node["schema"], self.job.local_bundle_dir, ray_remote_args=self.task_args)
         if kind == "aggregate":
             source = self.nodes[node["input"]]
             blocks = self._build(node["input"]).to_arrow_refs()
-            result = aggregates.aggregate_task.options(max_retries=self.task_retries).remote(
-                self.job, node, source["schema"], blocks, self.ledger)
+            if node.get("keys"):
+                result = aggregates.shuffled_aggregate(self.job, node, source["schema"], blocks, self.ledger,
+                                                       _partitions(), self.task_retries)
+            else:
+                result = aggregates.aggregate_task.options(max_retries=self.task_retries).remote(
+                    self.job, node, source["schema"], blocks, self.ledger)
             return ray.data.from_arrow_refs([result])
         if kind == "sql":
             inputs = node["inputs"]

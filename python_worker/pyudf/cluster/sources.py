@@ -73,8 +73,12 @@ def arrow_schema(schema: Sequence[dict]) -> pa.Schema:
 
 
 def read_source(source: dict, schema: list[dict], bundle_dir: str, *, range_bytes: Optional[int] = None,
-                arrow_block_bytes: int = ARROW_BLOCK_BYTES) -> ray.data.Dataset:
-    """The rows of a plan's scan source, typed by the scan's schema."""
+                arrow_block_bytes: int = ARROW_BLOCK_BYTES, ray_remote_args: Optional[dict] = None) -> ray.data.Dataset:
+    """The rows of a plan's scan source, typed by the scan's schema.
+
+    ``ray_remote_args`` are the read tasks' (retries, CPUs): the same as the map_batches after the
+    read lets Ray Data fuse the two into one task per range.
+    """
     target = arrow_schema(schema)
     kind = source.get("kind")
     if kind == "csv":
@@ -83,9 +87,9 @@ def read_source(source: dict, schema: list[dict], bundle_dir: str, *, range_byte
             range_bytes = csv_range_bytes(sum(os.path.getsize(p) for p in paths), _cluster_cpus())
         skip_header = bool(source.get("skipFirstLine", source.get("header")))
         datasource: Datasource = CsvRangesDatasource(paths, source["sql"], skip_header, target, range_bytes)
-        return ray.data.read_datasource(datasource)
+        return ray.data.read_datasource(datasource, ray_remote_args=ray_remote_args)
     if kind in ("parquet", "json"):
-        return ray.data.read_datasource(SqlFilesDatasource(source["paths"], source["sql"], target))
+        return ray.data.read_datasource(SqlFilesDatasource(source["paths"], source["sql"], target), ray_remote_args=ray_remote_args)
     if kind == "arrow":
         return _read_arrow_file(os.path.join(bundle_dir, source["file"]), target, arrow_block_bytes)
     raise ValueError(f"unknown source kind {kind!r}; known kinds: csv, parquet, json, arrow")

@@ -5,6 +5,7 @@ import decimal
 import os
 import tempfile
 import unittest
+import zlib
 
 try:
     import ray  # noqa: F401  the cluster package runs where Ray is installed
@@ -13,6 +14,7 @@ except ImportError:
 
 import pyarrow as pa
 
+from pyudf.cluster.aggregates import POSITION, _partition_of, partition_rows
 from pyudf.cluster.calcs import BatchRows, Calc
 from pyudf.cluster.calls import FunctionCaller
 from pyudf.cluster.expressions import Batch, evaluate
@@ -115,6 +117,30 @@ class RowNodesTest(unittest.TestCase):
         self.assertEqual(out.to_pylist(), [
             {"a": 1, "n": 1, "t": "x"}, {"a": 1, "n": 1, "t": "y"}, {"a": 2, "n": 2, "t": "x"}, {"a": 2, "n": 2, "t": "y"},
         ])
+
+
+class ShuffleTest(unittest.TestCase):
+    """The groupBy shuffle's cut of a block: keys equal as the host's Map has them share a part."""
+
+    def test_equal_keys_share_a_partition_in_every_process(self) -> None:
+        for partitions in (1, 3, 7):
+            self.assertEqual(_partition_of((float("nan"),), partitions), _partition_of((float("nan"),), partitions))
+            self.assertEqual(_partition_of((0.0,), partitions), _partition_of((-0.0,), partitions))
+            self.assertEqual(_partition_of((None, "x"), partitions), _partition_of((None, "x"), partitions))
+        # A stable hash, not Python's salted one: a fixed value for a fixed key.
+        self.assertEqual(_partition_of(("apple",), 1 << 30), zlib.crc32(repr(("apple",)).encode()) % (1 << 30))
+
+    def test_a_block_is_cut_into_parts_that_keep_each_rows_place(self) -> None:
+        table = pa.table({"k": ["a", "b", None, "a", "b", None], "v": [1, 2, 3, 4, 5, 6]})
+        parts = partition_rows(table, [0], 3, block_index=2)
+        self.assertEqual(len(parts), 3)
+        rows = sorted((r[POSITION], r["k"], r["v"]) for part in parts for r in part.to_pylist())
+        self.assertEqual(rows, [((2 << 32) + i, k, v) for i, (k, v) in enumerate(zip(table["k"].to_pylist(), table["v"].to_pylist()))])
+        for part in parts:
+            keys = {r["k"] for r in part.to_pylist()}
+            for other in parts:
+                if other is not part:
+                    self.assertFalse(keys & {r["k"] for r in other.to_pylist()})
 
 
 class JobFileTest(unittest.TestCase):
