@@ -258,15 +258,10 @@ test('a worker node killed mid-job (every process of it, with SIGKILL) costs no 
   expect(wrong).toEqual([]);
 }, 180_000);
 
-test('close() during a job stops it on the cluster: its driver is gone and the cluster is idle again', async () => {
-  const tEnv = environment('cluster');
-  tEnv.createTemporarySystemFunction('slow', pyudf.udf('udfs.slow'));
-  const job = tEnv.sqlQuery('SELECT slow(a) AS x FROM nums').execute().collect().then(() => null, (e: unknown) => e);
-  await new Promise((r) => setTimeout(r, 3_000));
-  await tEnv.close();
-  expect(await job).toMatchObject({ code: 'CLOSED' });
+/** Waits (up to 30 s) until no task holds a CPU of the cluster; its available and total CPUs then. */
+async function settledCpus(): Promise<{ available: number; total: number }> {
   const probe = await execa(rayPython, ['-c', [
-    'import ray, time, sys',
+    'import ray, time',
     `ray.init(address=${JSON.stringify(cluster.address)}, logging_level="ERROR", log_to_driver=False)`,
     'deadline = time.time() + 30',
     'while time.time() < deadline and ray.available_resources().get("CPU", 0) < ray.cluster_resources().get("CPU", 0):',
@@ -274,11 +269,52 @@ test('close() during a job stops it on the cluster: its driver is gone and the c
     'print(ray.available_resources().get("CPU", 0), ray.cluster_resources().get("CPU", 0))',
   ].join('\n')]);
   const [available, total] = probe.stdout.trim().split('\n').pop()!.split(' ').map(Number);
-  expect(total).toBeGreaterThan(0);
+  return { available: available!, total: total! };
+}
+
+async function driverProcesses(): Promise<string[]> {
+  return (await execa('ps', ['-eo', 'pid=,stat=,args='])).stdout.split('\n')
+    .filter((line) => line.includes('pyudf.cluster') && !/^\s*\d+\s+Z/.test(line));
+}
+
+test('close() during a job stops it on the cluster: its driver is gone and the cluster is idle again', async () => {
+  const tEnv = environment('cluster');
+  tEnv.createTemporarySystemFunction('slow', pyudf.udf('udfs.slow'));
+  const job = tEnv.sqlQuery('SELECT slow(a) AS x FROM nums').execute().collect().then(() => null, (e: unknown) => e);
+  await new Promise((r) => setTimeout(r, 3_000));
+  await tEnv.close();
+  expect(await job).toMatchObject({ code: 'CLOSED' });
+  expect(await driverProcesses()).toEqual([]);
+  const { available, total } = await settledCpus();
+  expect(total).toBe(3);
   expect(available).toBe(total);
-  expect(pyudf.TableEnvironment).toBeDefined();
-  const drivers = (await execa('ps', ['-eo', 'args'])).stdout.split('\n').filter((l) => l.includes('pyudf.cluster'));
-  expect(drivers).toEqual([]);
+}, 180_000);
+
+test('a host SIGKILLed mid-job leaves no driver behind, and the cluster is idle again', async () => {
+  const script = path.join(dir, 'dying-host.mjs');
+  fs.writeFileSync(script, [
+    `import { TableEnvironment, DataTypes, udf } from ${JSON.stringify(pathToFileURL(path.join(REPO, 'dist', 'index.js')).href)};`,
+    'const tEnv = TableEnvironment.create({',
+    "  logger: { log: (e) => { if (e.message.startsWith('connected to the Ray cluster')) console.log('connected'); } },",
+    `  cluster: { kind: 'ray', address: ${JSON.stringify(cluster.address)}, python: ${JSON.stringify(rayPython)} },`,
+    '});',
+    "tEnv.registerFunction('crawl', udf('lambda x: __import__(\"time\").sleep(0.01) or x', [DataTypes.BIGINT()], DataTypes.BIGINT()));",
+    `tEnv.executeSql("CREATE TABLE nums (a BIGINT, b BIGINT) WITH ('connector' = 'filesystem', 'path' = '${input}', 'format' = 'csv')");`,
+    "await tEnv.fromPath('nums').select('crawl(a)').execute().count();",
+  ].join('\n'));
+  const host = execa(process.execPath, [script], { reject: false });
+  await new Promise<void>((resolve, reject) => {
+    host.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('connected')) resolve(); });
+    void host.then((r) => reject(new Error(`the host ended before its job connected: ${r.stderr}`)));
+  });
+  expect(await driverProcesses()).toHaveLength(1);
+  host.kill('SIGKILL');
+  await host;
+  const deadline = Date.now() + 15_000;
+  while ((await driverProcesses()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  expect(await driverProcesses()).toEqual([]);
+  const { available, total } = await settledCpus();
+  expect(available).toBe(total);
 }, 180_000);
 
 test("docs/ray.md's code runs as written against the cluster", async () => {
