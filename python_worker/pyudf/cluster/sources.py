@@ -172,23 +172,30 @@ def _next_line_break(file: Any, offset: int, size: int) -> Optional[int]:
     return None
 
 
-class CsvRangesDatasource(Datasource):
-    """CSV files read by a DuckDB query, one read task per byte range, blocks in file order."""
+class _QueriedFiles(Datasource):
+    """Files read by the host's DuckDB query template, in the job's Arrow types, blocks in file order."""
 
-    def __init__(self, paths: Sequence[str], sql: str, skip_header: bool, target: pa.Schema,
-                 range_bytes: int = RANGE_BYTES) -> None:
+    def __init__(self, paths: Sequence[str], sql: str, target: pa.Schema) -> None:
         super().__init__()
         self._paths = list(paths)
         self._sql = sql
-        self._skip_header = skip_header
         self._target = target
+
+    def estimate_inmemory_data_size(self) -> Optional[int]:
+        return sum(os.path.getsize(path) for path in self._paths)
+
+
+class CsvRangesDatasource(_QueriedFiles):
+    """CSV files, one read task per byte range."""
+
+    def __init__(self, paths: Sequence[str], sql: str, skip_header: bool, target: pa.Schema,
+                 range_bytes: int = RANGE_BYTES) -> None:
+        super().__init__(paths, sql, target)
+        self._skip_header = skip_header
         self._range_bytes = range_bytes
 
     def get_name(self) -> str:
         return "CsvRanges"
-
-    def estimate_inmemory_data_size(self) -> Optional[int]:
-        return sum(os.path.getsize(path) for path in self._paths)
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit: Optional[int] = None,
                        data_context: Any = None) -> list[ReadTask]:
@@ -296,20 +303,11 @@ def _explain(text: str, sql: str, target: pa.Schema, duckdb_message: str) -> str
 # --- Parquet and JSON lines ----------------------------------------------------------------
 
 
-class SqlFilesDatasource(Datasource):
-    """Files read by the host's DuckDB query template, one read task per file, in order."""
-
-    def __init__(self, paths: Sequence[str], sql: str, target: pa.Schema) -> None:
-        super().__init__()
-        self._paths = list(paths)
-        self._sql = sql
-        self._target = target
+class SqlFilesDatasource(_QueriedFiles):
+    """Parquet or JSON-lines files, one read task per file."""
 
     def get_name(self) -> str:
         return "SqlFiles"
-
-    def estimate_inmemory_data_size(self) -> Optional[int]:
-        return sum(os.path.getsize(path) for path in self._paths)
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit: Optional[int] = None,
                        data_context: Any = None) -> list[ReadTask]:
