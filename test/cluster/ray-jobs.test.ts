@@ -209,6 +209,26 @@ test('requirements install on the cluster offline, from the cached dir shipped w
   }
 }, 180_000);
 
+test('a requirement missing from the cached dir fails the job within seconds, naming it, with pip\'s answer', async () => {
+  const cached = wheelhouseCopy(fs.readdirSync(WHEELHOUSE!).filter((n) => n.startsWith('mpmath-')));
+  const requirements = path.join(dir, 'requirements-missing.txt');
+  fs.writeFileSync(requirements, 'mpmath==1.3.0\npyudf-absent-package==1.0\n');
+  const tEnv = environment('cluster');
+  const started = Date.now();
+  try {
+    tEnv.setPythonRequirements(requirements, cached);
+    tEnv.registerFunction('one', pyudf.udf('lambda n: n', [pyudf.DataTypes.BIGINT()], pyudf.DataTypes.BIGINT()));
+    const error = await tEnv.fromElements([[1n]], { n: pyudf.DataTypes.BIGINT() }).select('one(n) AS x').execute().collect().then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(pyudf.EnvironmentError);
+    expect(error).toMatchObject({ code: 'ENVIRONMENT_BUILD_FAILED' });
+    expect((error as Error).message).toMatch(/pyudf-absent-package==1\.0/);
+    expect((error as { output: string }).output).toMatch(/No matching distribution found for pyudf-absent-package/);
+  } finally {
+    await tEnv.close();
+  }
+  expect(Date.now() - started).toBeLessThan(30_000);
+}, 180_000);
+
 test('a row that kills its worker every time fails the job naming the function and the row', async () => {
   const tEnv = environment('cluster', {}, 1);
   try {
