@@ -253,31 +253,6 @@ test('a row that hangs fails the job with UDF_TIMEOUT naming it', async () => {
   }
 }, 180_000);
 
-test('a worker node killed mid-job (every process of it, with SIGKILL) costs no row and no duplicate', async () => {
-  const output = path.join(dir, 'slow-cluster.csv');
-  const tEnv = environment('cluster');
-  let killed = -1;
-  try {
-    tEnv.createTemporarySystemFunction('slow', pyudf.udf('udfs.slow'));
-    tEnv.executeSql(`CREATE TABLE out_slow (a BIGINT, x BIGINT) WITH ('connector' = 'filesystem', 'path' = '${output}', 'format' = 'csv')`);
-    tEnv.sqlQuery('SELECT a, slow(b) AS x FROM nums WHERE a % 16 = 0').insertInto('out_slow');
-    const job = tEnv.execute('survives_node_death');
-    const victim = await killBusyNode(3_000);
-    killed = victim.index;
-    expect(victim.pids.length).toBeGreaterThanOrEqual(3); // its raylet, agents and workers
-    expect(cluster.nodes[victim.index]!.pids()).toEqual([]);
-    const result = await job;
-    expect(result.sinks).toEqual([{ table: 'out_slow', rows: ROWS / 16 }]);
-  } finally {
-    await tEnv.close();
-  }
-  expect(killed).toBeGreaterThanOrEqual(0);
-  const lines = fs.readFileSync(output, 'utf8').trimEnd().split('\n');
-  expect(lines.length).toBe(ROWS / 16);
-  const wrong = lines.filter((line, k) => line !== `${16 * k},${((16 * k * 7919) % 1000) + 1}`);
-  expect(wrong).toEqual([]);
-}, 180_000);
-
 /** Waits (up to 30 s) until no task holds a CPU of the cluster; its available and total CPUs then. */
 async function settledCpus(): Promise<{ available: number; total: number }> {
   const probe = await execa(rayPython, ['-c', [
@@ -346,6 +321,32 @@ test("docs/ray.md's code runs as written against the cluster", async () => {
   fs.writeFileSync(path.join(dir, 'ray-doc.mjs'), script);
   const run = await execa(process.execPath, ['ray-doc.mjs'], { cwd: dir, env: { RAY_ADDRESS: cluster.address }, timeout: 120_000 });
   expect(run.stdout).toContain("[ { s: 3n }, { s: 7n } ]");
+}, 180_000);
+
+// Last but the stop: the cluster has one worker node less after it.
+test('a worker node killed mid-job (every process of it, with SIGKILL) costs no row and no duplicate', async () => {
+  const output = path.join(dir, 'slow-cluster.csv');
+  const tEnv = environment('cluster');
+  let killed = -1;
+  try {
+    tEnv.createTemporarySystemFunction('slow', pyudf.udf('udfs.slow'));
+    tEnv.executeSql(`CREATE TABLE out_slow (a BIGINT, x BIGINT) WITH ('connector' = 'filesystem', 'path' = '${output}', 'format' = 'csv')`);
+    tEnv.sqlQuery('SELECT a, slow(b) AS x FROM nums WHERE a % 16 = 0').insertInto('out_slow');
+    const job = tEnv.execute('survives_node_death');
+    const victim = await killBusyNode(3_000);
+    killed = victim.index;
+    expect(victim.pids.length).toBeGreaterThanOrEqual(3); // its raylet, agents and workers
+    expect(cluster.nodes[victim.index]!.pids()).toEqual([]);
+    const result = await job;
+    expect(result.sinks).toEqual([{ table: 'out_slow', rows: ROWS / 16 }]);
+  } finally {
+    await tEnv.close();
+  }
+  expect(killed).toBeGreaterThanOrEqual(0);
+  const lines = fs.readFileSync(output, 'utf8').trimEnd().split('\n');
+  expect(lines.length).toBe(ROWS / 16);
+  const wrong = lines.filter((line, k) => line !== `${16 * k},${((16 * k * 7919) % 1000) + 1}`);
+  expect(wrong).toEqual([]);
 }, 180_000);
 
 test('stopping the cluster leaves no Ray process, namespace or link of it', async () => {
