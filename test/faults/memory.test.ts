@@ -147,11 +147,11 @@ function memoryCgroup(limitMb: number): { dir: string; procs: string } | null {
   return null;
 }
 
-const cgroup = memoryCgroup(700);
+const cgroup = memoryCgroup(400);
 afterAll(() => { if (cgroup) fs.rmdirSync(cgroup.dir); });
 
 (cgroup ? test : test.skip)('the kernel\'s OOM killer ends a worker in a memory cgroup: UDF_OUT_OF_MEMORY from the cgroup\'s count, naming the row', async () => {
-  // The host (and so its workers) runs in a cgroup of 700 MiB; pyudf sets no limit of its own.
+  // The host (and so its workers) runs in a cgroup of 400 MiB; pyudf sets no limit of its own.
   const fixture = fileURLToPath(new URL('../fixtures/host-out-of-memory.mjs', import.meta.url));
   const run = await execa('sh', ['-c', `echo $$ > "${cgroup!.procs}" && exec "${process.execPath}" "${fixture}"`], {
     reject: false, env: { ...process.env, NODE_OPTIONS: '' }, stdin: 'ignore',

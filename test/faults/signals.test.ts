@@ -17,8 +17,8 @@ const N = 6000;
 const ROWS = Array.from({ length: N }, (_, i) => [BigInt(i)]);
 const EXPECTED = ROWS.map(([x]) => ({ y: (x as bigint) * 3n + 1n }));
 
-/** Runs slow_reporting_pid over ROWS; sends `signal` to the worker that reports reaching row 1000 (and pauses there). */
-async function signalMidJob(signal: NodeJS.Signals, options: { udfTimeoutMs?: number } = {}): Promise<{ rows: Row[] | null; error: unknown; pid: number; entries: LogEntry[] }> {
+/** Runs slow_reporting_pid over ROWS; sends `signal` to the worker that reports reaching row 1000 (and pauses there `pause` seconds). */
+async function signalMidJob(signal: NodeJS.Signals, pause: number, options: { udfTimeoutMs?: number } = {}): Promise<{ rows: Row[] | null; error: unknown; pid: number; entries: LogEntry[] }> {
   let pid = 0;
   const logger = watchingLogger((entry) => {
     const match = /^pid (\d+)$/.exec(entry.message);
@@ -31,7 +31,7 @@ async function signalMidJob(signal: NodeJS.Signals, options: { udfTimeoutMs?: nu
   let error: unknown;
   try {
     tEnv.addPythonFile(faultModule);
-    tEnv.registerFunction('f', udf(`lambda x: __import__('faults').slow_reporting_pid(x, 1000)`, [BIGINT], BIGINT));
+    tEnv.registerFunction('f', udf(`lambda x: __import__('faults').slow_reporting_pid(x, 1000, ${pause})`, [BIGINT], BIGINT));
     rows = await tEnv.fromElements(ROWS, { x: BIGINT }).select('f(x) AS y').execute().collect();
   } catch (e) {
     error = e;
@@ -45,7 +45,7 @@ async function signalMidJob(signal: NodeJS.Signals, options: { udfTimeoutMs?: nu
 }
 
 test('SIGTERM: the worker stops in order, is replaced, and every row comes back once, in order', async () => {
-  const { rows, error, pid, entries } = await signalMidJob('SIGTERM');
+  const { rows, error, pid, entries } = await signalMidJob('SIGTERM', 2);
   expect(error).toBeUndefined();
   expect(rows).toEqual(EXPECTED);
   const warnings = restartWarnings(entries);
@@ -64,7 +64,7 @@ test('SIGINT: ignored by the worker (Ctrl-C is for the host): no restart, every 
   const tEnv = TableEnvironment.create({ bundleSize: 500, logger });
   try {
     tEnv.addPythonFile(faultModule);
-    tEnv.registerFunction('f', udf(`lambda x: __import__('faults').slow_reporting_pid(x, 1000)`, [BIGINT], BIGINT));
+    tEnv.registerFunction('f', udf(`lambda x: __import__('faults').slow_reporting_pid(x, 1000, 0.5)`, [BIGINT], BIGINT));
     tEnv.registerFunction('pid', udf(`lambda x: __import__('os').getpid()`, [BIGINT], BIGINT));
     const rows = await tEnv.fromElements(ROWS, { x: BIGINT }).select('f(x) AS y, pid(x) AS p').execute().collect();
     expect(rows.map((r) => ({ y: r.y }))).toEqual(EXPECTED);
@@ -80,11 +80,11 @@ test('SIGINT: ignored by the worker (Ctrl-C is for the host): no restart, every 
 
 test('SIGSTOP: a frozen worker is a hung call: UDF_TIMEOUT, and the stopped process is killed', async () => {
   const started = Date.now();
-  // Longer than the 2 s the reporting row pauses: only the stop makes the call time out.
-  const { error, pid } = await signalMidJob('SIGSTOP', { udfTimeoutMs: 3000 });
+  // Longer than the 0.5 s the reporting row pauses: only the stop makes the call time out.
+  const { error, pid } = await signalMidJob('SIGSTOP', 0.5, { udfTimeoutMs: 1500 });
   expect(error).toBeInstanceOf(UdfError);
   expect(error).toMatchObject({ code: 'UDF_TIMEOUT', functionName: 'f' });
-  expect((error as Error).message).toBe(`Python function "f" on 500 row(s) did not finish within 3000 ms; the worker (pid ${pid}) was killed`);
+  expect((error as Error).message).toBe(`Python function "f" on 500 row(s) did not finish within 1500 ms; the worker (pid ${pid}) was killed`);
   expect(Date.now() - started).toBeLessThan(15_000);
 }, 60_000);
 

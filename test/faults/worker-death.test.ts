@@ -56,7 +56,7 @@ describe.each([1, 2])('parallelism %i, bundleSize 500, 20,000 rows', (parallelis
   test('SIGKILL of a worker from outside while the job runs', async () => {
     let killed: number | null = null;
     let workersAtKill: number[] = [];
-    const { entries } = await runToSink(`outside-kill-p${parallelism}`, parallelism, `lambda x: __import__('faults').slow_reporting_pid(x, 3000)`, (entry) => {
+    const { entries } = await runToSink(`outside-kill-p${parallelism}`, parallelism, `lambda x: __import__('faults').slow_reporting_pid(x, 3000, 1.0)`, (entry) => {
       const match = /^pid (\d+)$/.exec(entry.message);
       if (entry.source !== 'udf' || entry.functionName !== 'f' || !match || killed !== null) return;
       killed = Number(match[1]);

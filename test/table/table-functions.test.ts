@@ -102,7 +102,7 @@ def dies_once(n):
 
 @udtf(result_types=[DataTypes.BIGINT()])
 def poison(n):
-    if n == 4242:
+    if n == 424:
         os._exit(7)
     yield n
 `;
@@ -321,11 +321,12 @@ describe('on an environment of its own', () => {
   });
 
   test('a row that kills its worker every time is searched for and named: UDF_CRASHED', async () => {
-    const rows = Array.from({ length: 5000 }, (_, i) => [BigInt(i)]);
+    // Small batches: each halving of the poisoned batch costs a worker.
+    const rows = Array.from({ length: 1000 }, (_, i) => [BigInt(i)]);
     const error = await withEnvironment((tEnv) => tEnv.fromElements(rows, { n: BIGINT })
-      .joinLateral('poison(n) AS m').execute().collect(), { bundleSize: 100, maxWorkerRestarts: 1 }).catch((e: unknown) => e);
+      .joinLateral('poison(n) AS m').execute().collect(), { bundleSize: 20, maxWorkerRestarts: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UdfError);
-    expect([(error as UdfError).code, (error as UdfError).functionName, (error as UdfError).row]).toEqual(['UDF_CRASHED', 'poison', [4242n]]);
-    expect((error as Error).message).toContain('the row that does it: poison(4242n)');
+    expect([(error as UdfError).code, (error as UdfError).functionName, (error as UdfError).row]).toEqual(['UDF_CRASHED', 'poison', [424n]]);
+    expect((error as Error).message).toContain('the row that does it: poison(424n)');
   }, 60_000);
 });
