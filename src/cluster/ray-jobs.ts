@@ -30,7 +30,8 @@ import type { PythonArchive } from '../workers/archives.js';
 import type { ResolvedClusterOptions } from './cluster-options.js';
 import { callArgumentTypes, CLUSTER_JOB_VERSION, engineSetup, fieldsJson, planJson, type NodeJson } from './job-plan.js';
 import { parseDataType } from '../types/type-text.js';
-import { runDriver, type DriverDone } from './ray-driver.js';
+import { runDriver, type DriverConnected, type DriverDone } from './ray-driver.js';
+import { runSubmittedJob } from './ray-submitted-job.js';
 import { ensureRayRuntime } from '../environments/ray-runtime.js';
 import { chooseInterpreter } from '../environments/interpreter.js';
 
@@ -60,7 +61,8 @@ interface ClusterRun {
 /**
  * Runs a TableEnvironment's jobs on a Ray cluster: each job's plan, Python
  * files and requirements become a bundle directory, which a driver process
- * (ray-driver.ts) runs on the cluster. Rows reach this process only for a
+ * (ray-driver.ts) runs on the cluster, or which goes to the cluster through
+ * Ray's Jobs API for the driver to run there (ray-submitted-job.ts). Rows reach this process only for a
  * collected result; sinks are written by the cluster's tasks.
  */
 export class RayJobs {
@@ -158,21 +160,31 @@ export class RayJobs {
       const planned = offloadCalcs(plan, (p) => compilePlan(p, signatures).schema);
       const { node, schema } = await planJson(planned, { functions: signatures, engine: host.engine, bundleDir: bundle.name });
       argumentTypes = callArgumentTypes(node);
+      const jobId = crypto.randomBytes(8).toString('hex');
       writeBundle(bundle.name, {
-        jobName: options?.jobName ?? 'job', functions, node, sink, options: host.options, cluster: host.cluster,
+        jobId, jobName: options?.jobName ?? 'job', functions, node, sink, options: host.options, cluster: host.cluster,
         pythonFiles: host.pythonFiles, requirements: host.requirements,
       });
-      const python = host.cluster.python ?? (await ensureRayRuntime(chooseInterpreter(host.options.pythonExecutable), {
-        cacheDir: host.options.cacheDir, logger: host.options.logger, signal: job.signal,
-      })).python;
       const onBatch = onSchema ? onSchema(schema) : undefined;
-      const done = await runDriver({
-        python, bundleDir: bundle.name, address: host.cluster.address, logger: host.options.logger, signal: job.signal, onBatch,
-        onConnected: (c) => host.options.logger.log({
-          level: 'debug', source: 'pyudf', message: `connected to the Ray cluster at ${host.cluster.address}: Ray ${c.rayVersion}, ${c.nodes} node(s), ${c.cpus} CPU(s)`,
-        }),
-        env: { PYUDF_CONNECT_TIMEOUT_MS: String(host.cluster.connectTimeoutMs) },
+      const onConnected = (c: DriverConnected) => host.options.logger.log({
+        level: 'debug', source: 'pyudf', message: `connected to the Ray cluster at ${host.cluster.address}: Ray ${c.rayVersion}, ${c.nodes} node(s), ${c.cpus} CPU(s)`,
       });
+      let done: DriverDone;
+      if (host.cluster.submission === 'jobs-api') {
+        done = await runSubmittedJob({
+          url: host.cluster.address, token: host.cluster.token ?? undefined, reportHost: host.cluster.reportHost ?? undefined,
+          bundleDir: bundle.name, jobId, jobName: options?.jobName ?? 'job', connectTimeoutMs: host.cluster.connectTimeoutMs,
+          logger: host.options.logger, signal: job.signal, onBatch, onConnected,
+        });
+      } else {
+        const python = host.cluster.python ?? (await ensureRayRuntime(chooseInterpreter(host.options.pythonExecutable), {
+          cacheDir: host.options.cacheDir, logger: host.options.logger, signal: job.signal,
+        })).python;
+        done = await runDriver({
+          python, bundleDir: bundle.name, address: host.cluster.address, logger: host.options.logger, signal: job.signal, onBatch, onConnected,
+          env: { PYUDF_CONNECT_TIMEOUT_MS: String(host.cluster.connectTimeoutMs) },
+        });
+      }
       return { done, schema, udfErrors: errorCounts(done, functions) };
     } catch (error) {
       throw error instanceof UdfError ? forUser(error, argumentTypes, this.#host.pythonFiles) : error;
@@ -221,6 +233,7 @@ function errorCounts(done: DriverDone, functions: readonly JobFunction[]): Recor
 }
 
 interface BundleContents {
+  readonly jobId: string;
   readonly jobName: string;
   readonly functions: readonly JobFunction[];
   readonly node: NodeJson;
@@ -248,7 +261,7 @@ function writeBundle(dir: string, contents: BundleContents): void {
   const job = {
     format: 'pyudf-ray-job',
     version: CLUSTER_JOB_VERSION,
-    jobId: crypto.randomBytes(8).toString('hex'),
+    jobId: contents.jobId,
     jobName: contents.jobName,
     functions: contents.functions.map((f) => ({ ...f.spec, policy: f.policy })),
     jobParameters: options.jobParameters,

@@ -269,7 +269,7 @@ async function settledCpus(): Promise<{ available: number; total: number }> {
 
 async function driverProcesses(): Promise<string[]> {
   return (await execa('ps', ['-eo', 'pid=,stat=,args='])).stdout.split('\n')
-    .filter((line) => line.includes('pyudf.cluster') && !/^\s*\d+\s+Z/.test(line));
+    .filter((line) => line.includes('pyudf.cluster') && line.includes(cluster.address) && !/^\s*\d+\s+Z/.test(line));
 }
 
 test('close() during a job stops it on the cluster: its driver is gone and the cluster is idle again', async () => {

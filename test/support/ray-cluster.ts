@@ -54,6 +54,8 @@ export interface RayTestNode {
 export interface RayTestCluster {
   /** The GCS address drivers pass to ray.init. */
   readonly address: string;
+  /** The dashboard's URL ("http://ip:port"), when started with one. */
+  readonly dashboardUrl: string | null;
   readonly isolation: 'netns' | 'processes';
   readonly head: RayTestNode;
   /** The worker nodes. */
@@ -79,6 +81,8 @@ export interface RayClusterOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** "auto": namespaces where they can be had, else processes. */
   readonly isolation?: 'auto' | 'netns' | 'processes';
+  /** Whether the head runs Ray's dashboard (and its Jobs REST API): only a Python with ray[default] can. Namespaces only. */
+  readonly dashboard?: boolean;
 }
 
 /** Clusters not stopped yet: killed when this process exits, whatever the tests did. */
@@ -297,7 +301,9 @@ export async function startRayCluster(options: RayClusterOptions): Promise<RayTe
   });
 
   let address: string;
+  let dashboardUrl: string | null = null;
   let nodes: RayTestNode[];
+  if (options.dashboard && isolation !== 'netns') throw new Error('a test cluster with a dashboard needs network namespaces');
   try {
     if (isolation === 'netns') {
       // 10.x.y.0/24 from the run's id: distinct runs rarely share one, and need not (their bridges are separate).
@@ -317,6 +323,7 @@ export async function startRayCluster(options: RayClusterOptions): Promise<RayTe
         ip('-n', ns, 'link', 'set', 'lo', 'up');
       });
       address = `${ips[0]}:${await freePort()}`;
+      if (options.dashboard) dashboardUrl = `http://${ips[0]}:${await freePort()}`;
       const rayStart = (i: number, args: string[]) => run(i === 0 ? options.python : 'ip', [
         ...(i === 0 ? [] : ['netns', 'exec', namespaces[i]!, options.python]), '-m', 'ray.scripts.scripts', 'start',
         `--node-ip-address=${ips[i]}`, '--disable-usage-stats', `--object-store-memory=${objectStoreBytes}`,
@@ -324,7 +331,8 @@ export async function startRayCluster(options: RayClusterOptions): Promise<RayTe
       ], { ...env, [MARKER]: markers[i]! }, 120_000);
       // The head listens on this host: its fixed ports are free ones, not Ray's defaults another Ray may hold.
       await rayStart(0, [
-        '--head', `--port=${address.split(':')[1]}`, '--num-cpus=0', '--include-dashboard=false',
+        '--head', `--port=${address.split(':')[1]}`, '--num-cpus=0',
+        ...(dashboardUrl ? ['--include-dashboard=true', `--dashboard-host=${ips[0]}`, `--dashboard-port=${new URL(dashboardUrl).port}`] : ['--include-dashboard=false']),
         `--ray-client-server-port=${await freePort()}`, `--dashboard-agent-listen-port=${await freePort()}`,
       ]);
       // Two at a time: more raylets importing at once on two cores outlast Ray's start-up timeouts.
@@ -355,6 +363,7 @@ export async function startRayCluster(options: RayClusterOptions): Promise<RayTe
   const leftovers = () => ({ pids: allPids(), namespaces: existingNamespaces(), links: existingLinks() });
   return Object.freeze({
     address,
+    dashboardUrl,
     isolation,
     head: nodes[0]!,
     nodes: Object.freeze(nodes.slice(1)),

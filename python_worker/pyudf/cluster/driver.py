@@ -4,6 +4,11 @@ Events (fd 4, JSON lines): connected, then done or error (exit code 1). A
 collect sink's rows go to fd 3 as an Arrow IPC stream. SIGTERM shuts Ray down
 (the job's tasks and actors end with the driver) and exits; so does the death
 of the parent process.
+
+Submitted through Ray's Jobs API, the driver runs on the cluster as the job's
+entrypoint, and `--report host:port:token` has it connect back to the host:
+one connection becomes fd 4, the other fd 3, so the rest reads as above; the
+host closing them (it stopped, or died) ends the driver like SIGTERM.
 """
 from __future__ import annotations
 
@@ -16,11 +21,13 @@ import time
 import traceback
 from typing import Any, NoReturn, Optional
 
-from pyudf.cluster.events import EventChannel
+from pyudf.cluster.events import EVENTS_FD, EventChannel
 from pyudf.cluster.job import ClusterJobError, Job, read_job
 from pyudf.cluster.runtime_env import WHEELS_DIR, runtime_env_for
 
 RESULTS_FD = 3
+# Set by Ray for a job's entrypoint started through the Jobs API.
+SUBMITTED_JOB_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"
 # How long reaching the cluster's GCS may take before the job fails: Ray's own wait is minutes.
 # The host passes its cluster option connectTimeoutMs as PYUDF_CONNECT_TIMEOUT_MS.
 RAY_INIT_TIMEOUT_S = float(os.environ.get("PYUDF_CONNECT_TIMEOUT_MS") or 60_000) / 1000
@@ -36,8 +43,11 @@ def main(argv: Optional[list[str]] = None) -> NoReturn:
 
     parser = argparse.ArgumentParser(prog="python -m pyudf.cluster", description="runs a pyudf job bundle on a Ray cluster")
     parser.add_argument("--bundle", required=True, help="the job bundle directory (job.json, modules/, data/)")
-    parser.add_argument("--address", required=True, help="the Ray cluster's address, host:port of its GCS")
+    parser.add_argument("--address", required=True, help="the Ray cluster's address, host:port of its GCS, or auto")
+    parser.add_argument("--report", help="host:port:token the host listens on for this job's events and results")
     args = parser.parse_args(argv)
+    if args.report:
+        _report_to(args.report)
     events = EventChannel()
     _watch_parent(os.getppid())
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -119,6 +129,10 @@ def connect(address: str, job: Job) -> None:
     runtime_env: dict[str, Any] = runtime_env_for(job.bundle_dir, requirements) if os.path.isfile(requirements) \
         else {"working_dir": job.bundle_dir}
     runtime_env["py_modules"] = [_PYUDF_PACKAGE]
+    if SUBMITTED_JOB_ENV in os.environ:
+        # A job submitted through the Jobs API: its working_dir and py_modules are the submission's, already in place;
+        # Ray merges what is left (the requirements) into the job's runtime_env.
+        del runtime_env["working_dir"], runtime_env["py_modules"]
     alarm = threading.Timer(RAY_INIT_TIMEOUT_S, _interrupt_main)
     alarm.daemon = True
     alarm.start()
@@ -258,6 +272,36 @@ def _shutdown_ray() -> None:
     done = threading.Thread(target=ray.shutdown, daemon=True)
     done.start()
     done.join(SHUTDOWN_TIMEOUT_S)
+
+
+REPORT_CONNECT_TIMEOUT_S = 30.0
+
+
+def _report_to(report: str) -> None:
+    """Connects fd 4 (events) and fd 3 (results) to the host that submitted the job; watches the events connection."""
+    host, port, token = report.rsplit(":", 2)
+    connections = {}
+    for fd, stream in ((EVENTS_FD, "events"), (RESULTS_FD, "results")):
+        try:
+            connection = socket.create_connection((host.strip("[]"), int(port)), timeout=REPORT_CONNECT_TIMEOUT_S)
+        except OSError as exc:
+            print(f"pyudf: cannot reach the host that submitted the job at {host}:{port}: {exc}", file=sys.stderr, flush=True)
+            os._exit(1)
+        connection.settimeout(None)
+        connection.sendall(f"{token} {stream}\n".encode("ascii"))
+        os.dup2(connection.fileno(), fd)
+        connections[stream] = connection
+    events = connections["events"]
+
+    def watch() -> None:
+        # The host never writes: end of stream means it is gone, and the job goes with it.
+        try:
+            while events.recv(1024):
+                pass
+        except OSError:
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, name="pyudf-host-watch", daemon=True).start()
 
 
 def _watch_parent(parent: int) -> None:
