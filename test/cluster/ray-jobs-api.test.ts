@@ -281,6 +281,18 @@ clusterTest('a host SIGKILLed mid-job: its driver on the cluster sees it gone an
   expect(['FAILED', 'STOPPED']).toContain(await lastJobStatus());
 }, 300_000);
 
+clusterTest("docs/ray.md's Jobs REST API example runs as written against the cluster", async () => {
+  const markdown = fs.readFileSync(path.join(REPO, 'docs', 'ray.md'), 'utf8');
+  const blocks = [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+  expect(blocks).toHaveLength(1);
+  const built = pathToFileURL(path.join(REPO, 'dist', 'index.js')).href;
+  fs.writeFileSync(path.join(dir, 'ray-rest-doc.mjs'), blocks[0]!.replaceAll("from 'pyudf'", `from ${JSON.stringify(built)}`));
+  const run = await execa(process.execPath, ['ray-rest-doc.mjs'], {
+    cwd: dir, env: { RAY_DASHBOARD_URL: cluster.dashboardUrl!, RAY_AUTH_TOKEN: TOKEN }, timeout: 120_000,
+  });
+  expect(run.stdout).toContain('[ { s: 3n }, { s: 7n } ]');
+}, 180_000);
+
 clusterTest('stopping the cluster leaves no Ray process, namespace or link of it', async () => {
   await cluster.stop();
   expect(cluster.leftovers()).toEqual({ pids: [], namespaces: [], links: [] });

@@ -30,7 +30,7 @@ function blocksOf(file: string): Block[] {
 }
 
 /** Pages written as one script rather than independent blocks, each run by a test of its own. */
-const RUN_AS_ONE_SCRIPT = new Map([['docs/sql.md', 'test/sql/sql-docs.test.ts'], ['docs/ray.md', 'test/cluster/ray-jobs.test.ts']]);
+const RUN_AS_ONE_SCRIPT = new Map([['docs/sql.md', 'test/sql/sql-docs.test.ts'], ['docs/ray.md', 'test/cluster/ray-jobs.test.ts (js) and ray-jobs-api.test.ts (ts)']]);
 
 const pages = ['README.md', ...fs.readdirSync(path.join(REPO, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
 
