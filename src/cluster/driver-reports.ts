@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import * as arrow from 'apache-arrow';
 import { ClusterError, CsvFormatError, EnvironmentError, ExpressionError, PyUdfError, UdfError, type UdfPhase } from '../errors.js';
 import type { Batch } from '../batches/vectors.js';
+import type { Logger } from '../logging.js';
 
 /*
  * What a job's driver reports to the host, however it runs (a process of
@@ -24,6 +25,43 @@ export interface DriverConnected {
   readonly cpus: number;
 }
 
+/** What every way of running a job's driver is given. */
+export interface DriverReportOptions {
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** Receives each batch of a collected result, in order; the driver waits while it runs. */
+  readonly onBatch?: (batch: Batch) => Promise<void>;
+  readonly onConnected?: (connected: DriverConnected) => void;
+}
+
+/** One job's reports as they arrive: its events and its collected result, each read to its end. */
+export class DriverReports {
+  /** The driver's "done" event, once it came. */
+  done: DriverDone | null = null;
+  /** The first failure: the driver's error event, or a result stream that broke. */
+  failure: unknown = null;
+  readonly #address: string;
+  readonly #options: DriverReportOptions;
+
+  constructor(address: string, options: DriverReportOptions) {
+    this.#address = address;
+    this.#options = options;
+  }
+
+  readEvents(stream: Readable): Promise<void> {
+    return readEvents(stream, (event) => {
+      if (event.event === 'connected') this.#options.onConnected?.(event as unknown as DriverConnected);
+      else if (event.event === 'done') {
+        this.done = { rows: Number(event.rows ?? 0), errorCounts: (event.errorCounts ?? {}) as DriverDone['errorCounts'], metrics: (event.metrics ?? {}) as DriverDone['metrics'] };
+      } else if (event.event === 'error') this.failure ??= driverError((event.error ?? {}) as DriverErrorJson, this.#address);
+    });
+  }
+
+  readResults(stream: Readable): Promise<void> {
+    return readResults(stream, this.#options.onBatch).catch((error: unknown) => { this.failure ??= error; });
+  }
+}
+
 /** The error event's fields (python_worker/pyudf/cluster). */
 export interface DriverErrorJson {
   code?: string;
@@ -39,7 +77,7 @@ export interface DriverErrorJson {
   clusterMessage?: string;
 }
 
-export async function readEvents(stream: Readable, onEvent: (event: Record<string, unknown>) => void): Promise<void> {
+async function readEvents(stream: Readable, onEvent: (event: Record<string, unknown>) => void): Promise<void> {
   stream.on('error', () => undefined);
   const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
   for await (const line of lines) {
@@ -53,7 +91,7 @@ export async function readEvents(stream: Readable, onEvent: (event: Record<strin
 }
 
 /** A collected result's batches, as the driver streams them: an Arrow IPC stream, nothing for a job without one. */
-export async function readResults(stream: Readable, onBatch: ((batch: Batch) => Promise<void>) | undefined): Promise<void> {
+async function readResults(stream: Readable, onBatch: ((batch: Batch) => Promise<void>) | undefined): Promise<void> {
   stream.on('error', () => undefined);
   const chunks: AsyncIterable<Uint8Array> = stream;
   const iterator = chunks[Symbol.asyncIterator]();

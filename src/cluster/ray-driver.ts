@@ -3,11 +3,9 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import { ClusterError } from '../errors.js';
-import type { Batch } from '../batches/vectors.js';
-import type { Logger } from '../logging.js';
 import { packagePaths } from '../paths.js';
 import { killGroup, trackGroup, untrackGroup } from '../workers/host-exit.js';
-import { driverError, LastLines, readEvents, readResults, stoppedError, type DriverConnected, type DriverDone, type DriverErrorJson } from './driver-reports.js';
+import { DriverReports, LastLines, stoppedError, type DriverDone, type DriverReportOptions } from './driver-reports.js';
 
 export type { DriverConnected, DriverDone } from './driver-reports.js';
 
@@ -19,15 +17,10 @@ export type { DriverConnected, DriverDone } from './driver-reports.js';
  * the cluster tasks' output on stdout and stderr.
  */
 
-export interface DriverRunOptions {
+export interface DriverRunOptions extends DriverReportOptions {
   readonly python: string;
   readonly bundleDir: string;
   readonly address: string;
-  readonly logger: Logger;
-  readonly signal: AbortSignal;
-  /** Receives each batch of a collected result, in order; the driver waits while it runs. */
-  readonly onBatch?: (batch: Batch) => Promise<void>;
-  readonly onConnected?: (connected: DriverConnected) => void;
   readonly env?: Readonly<Record<string, string>>;
 }
 
@@ -68,14 +61,9 @@ export async function runDriver(options: DriverRunOptions): Promise<DriverDone> 
     else options.logger.log({ level: 'debug', source: 'pyudf', message: `ray: ${line}` });
   });
 
-  let done: DriverDone | null = null;
-  let failure: unknown = null;
-  const events = readEvents(child.stdio[4] as Readable, (event) => {
-    if (event.event === 'connected') options.onConnected?.(event as unknown as DriverConnected);
-    else if (event.event === 'done') done = { rows: Number(event.rows ?? 0), errorCounts: (event.errorCounts ?? {}) as DriverDone['errorCounts'], metrics: (event.metrics ?? {}) as DriverDone['metrics'] };
-    else if (event.event === 'error') failure ??= driverError((event.error ?? {}) as DriverErrorJson, options.address);
-  });
-  const results = readResults(child.stdio[3] as Readable, options.onBatch).catch((error: unknown) => { failure ??= error; });
+  const reports = new DriverReports(options.address, options);
+  const events = reports.readEvents(child.stdio[4] as Readable);
+  const results = reports.readResults(child.stdio[3] as Readable);
 
   let stopping = false;
   const stop = () => {
@@ -91,16 +79,16 @@ export async function runDriver(options: DriverRunOptions): Promise<DriverDone> 
     const exit = await exited;
     await Promise.all([events, results]);
     if (options.signal.aborted) throw stoppedError(options.signal);
-    if (failure) throw failure;
+    if (reports.failure) throw reports.failure;
     if (exit.spawnError) {
       throw new ClusterError('CLUSTER_JOB_FAILED', `cannot start the Ray driver "${options.python}": ${exit.spawnError.message}`, { address: options.address, cause: exit.spawnError });
     }
-    if (exit.code !== 0 || done === null) {
+    if (exit.code !== 0 || reports.done === null) {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
       throw new ClusterError('CLUSTER_JOB_FAILED', `the Ray driver of the job on ${options.address} ${how} without a result; its last output:\n${stderrTail.text()}`,
         { address: options.address, clusterMessage: stderrTail.text() });
     }
-    return done;
+    return reports.done;
   } finally {
     options.signal.removeEventListener('abort', stop);
     if (pid !== undefined) {

@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterError, EnvironmentError, PyUdfError } from '../errors.js';
-import type { Batch } from '../batches/vectors.js';
 import type { Logger } from '../logging.js';
 import { packagePaths } from '../paths.js';
-import { driverError, readEvents, readResults, stoppedError, type DriverConnected, type DriverDone, type DriverErrorJson } from './driver-reports.js';
+import { DriverReports, stoppedError, type DriverDone, type DriverReportOptions } from './driver-reports.js';
 import { packageDirectory } from './job-packages.js';
 import { isTerminal, RayJobsApi, type RayJobState } from './ray-jobs-api.js';
 import { ReportListener } from './report-listener.js';
@@ -17,7 +16,7 @@ import { ReportListener } from './report-listener.js';
  * descriptors: rows of a collected result come here, file sinks do not.
  */
 
-export interface SubmittedJobOptions {
+export interface SubmittedJobOptions extends DriverReportOptions {
   readonly url: string;
   readonly token?: string;
   /** The address the cluster connects back to; default: this host's address on its connection to the dashboard. */
@@ -26,10 +25,6 @@ export interface SubmittedJobOptions {
   readonly jobId: string;
   readonly jobName: string;
   readonly connectTimeoutMs: number;
-  readonly logger: Logger;
-  readonly signal: AbortSignal;
-  readonly onBatch?: (batch: Batch) => Promise<void>;
-  readonly onConnected?: (connected: DriverConnected) => void;
 }
 
 /** How often the job's state is asked while it runs. */
@@ -63,23 +58,15 @@ export async function runSubmittedJob(options: SubmittedJobOptions): Promise<Dri
     submitted = true;
     if (options.signal.aborted) throw stoppedError(options.signal);
 
-    let done: DriverDone | null = null;
-    let failure: unknown = null;
-    const reports = Promise.all([
-      listener.events.then((stream) => readEvents(stream, (event) => {
-        if (event.event === 'connected') options.onConnected?.(event as unknown as DriverConnected);
-        else if (event.event === 'done') done = { rows: Number(event.rows ?? 0), errorCounts: (event.errorCounts ?? {}) as DriverDone['errorCounts'], metrics: (event.metrics ?? {}) as DriverDone['metrics'] };
-        else if (event.event === 'error') failure ??= driverError((event.error ?? {}) as DriverErrorJson, address);
-      })),
-      listener.results.then((stream) => readResults(stream, options.onBatch).catch((error: unknown) => { failure ??= error; })),
-    ]);
+    const reports = new DriverReports(address, options);
+    const read = Promise.all([listener.events.then((s) => reports.readEvents(s)), listener.results.then((s) => reports.readResults(s))]);
     const ended = await untilEnded(api, submissionId, options.signal);
     if (options.signal.aborted) throw stoppedError(options.signal);
     finished = true;
     // Ray may call the job ended a moment before its driver's connections drain.
-    await Promise.race([reports, sleep(REPORTS_GRACE_MS)]);
-    if (failure) throw failure;
-    if (done !== null && ended.status === 'SUCCEEDED') return done;
+    await Promise.race([read, sleep(REPORTS_GRACE_MS, undefined, { ref: false })]);
+    if (reports.failure) throw reports.failure;
+    if (reports.done !== null && ended.status === 'SUCCEEDED') return reports.done;
     throw await endedError(api, submissionId, ended, address);
   } finally {
     options.signal.removeEventListener('abort', stop);

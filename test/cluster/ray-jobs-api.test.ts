@@ -12,7 +12,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import type { TableEnvironment as TableEnvironmentType } from '../../src/index.js';
 import { ReportListener } from '../../src/cluster/report-listener.js';
-import { importPyudf, isolateTempRoot, recordingLogger, tempDir, wheelhouseCopy, WHEELHOUSE } from '../support.js';
+import { importPyudf, isolateTempRoot, recordingLogger, tempDir } from '../support.js';
+import { piDigits, startJobHost, untilNone } from '../support/ray-job-cases.js';
 import { namespacesAvailable, startRayCluster, type RayTestCluster } from '../support/ray-cluster.js';
 import { dashboardPython } from '../support/ray-dashboard.js';
 
@@ -182,14 +183,10 @@ clusterTest('the tutorial job and a collected query give the same output through
 }, 300_000);
 
 clusterTest('requirements install on the cluster from the cached dir shipped with the job', async () => {
-  const cached = wheelhouseCopy(fs.readdirSync(WHEELHOUSE).filter((n) => n.startsWith('mpmath-')));
-  const requirements = path.join(dir, 'requirements.txt');
-  fs.writeFileSync(requirements, 'mpmath==1.3.0\n');
   const tEnv = environment('cluster');
   try {
-    tEnv.setPythonRequirements(requirements, cached);
-    tEnv.registerFunction('digits', pyudf.udf('lambda n: str(__import__("mpmath").mp.pi)[:int(n)]', [pyudf.DataTypes.BIGINT()], pyudf.DataTypes.STRING()));
-    const rows = await tEnv.fromElements([[3n], [6n]], { n: pyudf.DataTypes.BIGINT() }).select('digits(n) AS pi').execute().collect();
+    const { rows, error } = await piDigits(tEnv, dir, 'mpmath==1.3.0\n');
+    expect(error).toBeUndefined();
     expect(rows).toEqual([{ pi: '3.1' }, { pi: '3.1415' }]);
   } finally {
     await tEnv.close();
@@ -197,14 +194,9 @@ clusterTest('requirements install on the cluster from the cached dir shipped wit
 }, 300_000);
 
 clusterTest('a requirement missing from the cached dir fails the job naming it, with pip\'s answer', async () => {
-  const cached = wheelhouseCopy(fs.readdirSync(WHEELHOUSE).filter((n) => n.startsWith('mpmath-')));
-  const requirements = path.join(dir, 'requirements-missing.txt');
-  fs.writeFileSync(requirements, 'mpmath==1.3.0\npyudf-absent-package==1.0\n');
   const tEnv = environment('cluster');
   try {
-    tEnv.setPythonRequirements(requirements, cached);
-    tEnv.registerFunction('one', pyudf.udf('lambda n: n', [pyudf.DataTypes.BIGINT()], pyudf.DataTypes.BIGINT()));
-    const error = await tEnv.fromElements([[1n]], { n: pyudf.DataTypes.BIGINT() }).select('one(n) AS x').execute().collect().then(() => null, (e: unknown) => e);
+    const { error } = await piDigits(tEnv, dir, 'mpmath==1.3.0\npyudf-absent-package==1.0\n');
     expect(error).toBeInstanceOf(pyudf.EnvironmentError);
     expect(error).toMatchObject({ code: 'ENVIRONMENT_BUILD_FAILED' });
     expect((error as { output: string }).output).toMatch(/No matching distribution found for pyudf-absent-package/);
@@ -256,28 +248,11 @@ clusterTest('close() during a job stops it on the cluster: its driver is gone an
 }, 300_000);
 
 clusterTest('a host SIGKILLed mid-job: its driver on the cluster sees it gone and ends the job', async () => {
-  const script = path.join(dir, 'dying-host.mjs');
-  fs.writeFileSync(script, [
-    `import { TableEnvironment, DataTypes, udf } from ${JSON.stringify(pathToFileURL(path.join(REPO, 'dist', 'index.js')).href)};`,
-    'const tEnv = TableEnvironment.create({',
-    "  logger: { log: (e) => { if (e.message.startsWith('connected to the Ray cluster')) console.log('connected'); } },",
-    `  cluster: { kind: 'ray', address: ${JSON.stringify(cluster.dashboardUrl)}, token: ${JSON.stringify(TOKEN)} },`,
-    '});',
-    "tEnv.registerFunction('crawl', udf('lambda x: __import__(\"time\").sleep(0.01) or x', [DataTypes.BIGINT()], DataTypes.BIGINT()));",
-    `tEnv.executeSql("CREATE TABLE nums (a BIGINT, b BIGINT) WITH ('connector' = 'filesystem', 'path' = '${input}', 'format' = 'csv')");`,
-    "await tEnv.fromPath('nums').select('crawl(a)').execute().count();",
-  ].join('\n'));
-  const host = execa(process.execPath, [script], { reject: false });
-  await new Promise<void>((resolve, reject) => {
-    host.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('connected')) resolve(); });
-    void host.then((r) => reject(new Error(`the host ended before its job connected: ${r.stderr}`)));
-  });
+  const { host } = await startJobHost(dir, { kind: 'ray', address: cluster.dashboardUrl, token: TOKEN }, input);
   expect(await driverProcesses()).toHaveLength(1);
   host.kill('SIGKILL');
   await host;
-  const deadline = Date.now() + 30_000;
-  while ((await driverProcesses()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-  expect(await driverProcesses()).toEqual([]);
+  expect(await untilNone(driverProcesses)).toEqual([]);
   expect(['FAILED', 'STOPPED']).toContain(await lastJobStatus());
 }, 300_000);
 

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import type { TableEnvironment as TableEnvironmentType, TableEnvironmentOptions } from '../../src/index.js';
-import { importPyudf, isolateTempRoot, recordingLogger, tempDir, wheelhouseCopy, WHEELHOUSE } from '../support.js';
+import { importPyudf, isolateTempRoot, recordingLogger, tempDir, WHEELHOUSE } from '../support.js';
+import { piDigits, startJobHost, untilNone } from '../support/ray-job-cases.js';
 import { startRayCluster, type RayTestCluster } from '../support/ray-cluster.js';
 
 
@@ -195,14 +196,10 @@ test('a table function feeding an aggregate function by group gives the same row
 
 test('requirements install on the cluster offline, from the cached dir shipped with the job', async () => {
   if (!WHEELHOUSE) throw new Error('the test wheelhouse is missing');
-  const cached = wheelhouseCopy(fs.readdirSync(WHEELHOUSE).filter((n) => n.startsWith('mpmath-')));
-  const requirements = path.join(dir, 'requirements.txt');
-  fs.writeFileSync(requirements, 'mpmath==1.3.0\n');
   const tEnv = environment('cluster');
   try {
-    tEnv.setPythonRequirements(requirements, cached);
-    tEnv.registerFunction('digits', pyudf.udf('lambda n: str(__import__("mpmath").mp.pi)[:int(n)]', [pyudf.DataTypes.BIGINT()], pyudf.DataTypes.STRING()));
-    const rows = await tEnv.fromElements([[3n], [6n]], { n: pyudf.DataTypes.BIGINT() }).select('digits(n) AS pi').execute().collect();
+    const { rows, error } = await piDigits(tEnv, dir, 'mpmath==1.3.0\n');
+    expect(error).toBeUndefined();
     expect(rows).toEqual([{ pi: '3.1' }, { pi: '3.1415' }]);
   } finally {
     await tEnv.close();
@@ -210,15 +207,10 @@ test('requirements install on the cluster offline, from the cached dir shipped w
 }, 180_000);
 
 test('a requirement missing from the cached dir fails the job within seconds, naming it, with pip\'s answer', async () => {
-  const cached = wheelhouseCopy(fs.readdirSync(WHEELHOUSE!).filter((n) => n.startsWith('mpmath-')));
-  const requirements = path.join(dir, 'requirements-missing.txt');
-  fs.writeFileSync(requirements, 'mpmath==1.3.0\npyudf-absent-package==1.0\n');
   const tEnv = environment('cluster');
   const started = Date.now();
   try {
-    tEnv.setPythonRequirements(requirements, cached);
-    tEnv.registerFunction('one', pyudf.udf('lambda n: n', [pyudf.DataTypes.BIGINT()], pyudf.DataTypes.BIGINT()));
-    const error = await tEnv.fromElements([[1n]], { n: pyudf.DataTypes.BIGINT() }).select('one(n) AS x').execute().collect().then(() => null, (e: unknown) => e);
+    const { error } = await piDigits(tEnv, dir, 'mpmath==1.3.0\npyudf-absent-package==1.0\n');
     expect(error).toBeInstanceOf(pyudf.EnvironmentError);
     expect(error).toMatchObject({ code: 'ENVIRONMENT_BUILD_FAILED' });
     expect((error as Error).message).toMatch(/pyudf-absent-package==1\.0/);
@@ -286,28 +278,11 @@ test('close() during a job stops it on the cluster: its driver is gone and the c
 }, 180_000);
 
 test('a host SIGKILLed mid-job leaves no driver behind, and the cluster is idle again', async () => {
-  const script = path.join(dir, 'dying-host.mjs');
-  fs.writeFileSync(script, [
-    `import { TableEnvironment, DataTypes, udf } from ${JSON.stringify(pathToFileURL(path.join(REPO, 'dist', 'index.js')).href)};`,
-    'const tEnv = TableEnvironment.create({',
-    "  logger: { log: (e) => { if (e.message.startsWith('connected to the Ray cluster')) console.log('connected'); } },",
-    `  cluster: { kind: 'ray', address: ${JSON.stringify(cluster.address)}, python: ${JSON.stringify(rayPython)} },`,
-    '});',
-    "tEnv.registerFunction('crawl', udf('lambda x: __import__(\"time\").sleep(0.01) or x', [DataTypes.BIGINT()], DataTypes.BIGINT()));",
-    `tEnv.executeSql("CREATE TABLE nums (a BIGINT, b BIGINT) WITH ('connector' = 'filesystem', 'path' = '${input}', 'format' = 'csv')");`,
-    "await tEnv.fromPath('nums').select('crawl(a)').execute().count();",
-  ].join('\n'));
-  const host = execa(process.execPath, [script], { reject: false });
-  await new Promise<void>((resolve, reject) => {
-    host.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('connected')) resolve(); });
-    void host.then((r) => reject(new Error(`the host ended before its job connected: ${r.stderr}`)));
-  });
+  const { host } = await startJobHost(dir, { kind: 'ray', address: cluster.address, python: rayPython }, input);
   expect(await driverProcesses()).toHaveLength(1);
   host.kill('SIGKILL');
   await host;
-  const deadline = Date.now() + 15_000;
-  while ((await driverProcesses()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-  expect(await driverProcesses()).toEqual([]);
+  expect(await untilNone(driverProcesses)).toEqual([]);
   const { available, total } = await settledCpus();
   expect(available).toBe(total);
 }, 180_000);
