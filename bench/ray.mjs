@@ -3,6 +3,8 @@
 // nodes (ray.cluster_utils: separate processes on this host), runs each case,
 // stops the cluster, and writes bench/results/ray.json and ray.md.
 // `--smoke` runs tiny sizes on one node once: it checks the benchmark works.
+// PYUDF_BENCH_RAY_DASHBOARD_PYTHON, a Python with ray[default] (the
+// dashboard), adds the one-row job and submission through the Jobs REST API.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,25 +26,30 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pyudf-bench-ray-'));
 
 const runtime = await ensureRayRuntime(chooseInterpreter(), { logger: quiet });
 
-/** A cluster of `workers` one-CPU nodes and a 0-CPU head, as processes of this host. */
-async function startCluster(workers) {
+const dashboardPython = process.env.PYUDF_BENCH_RAY_DASHBOARD_PYTHON;
+
+/** A cluster of `workers` one-CPU nodes and a 0-CPU head, as processes of this host; with the dashboard, run by `dashboardPython`. */
+async function startCluster(workers, { dashboard = false } = {}) {
   const script = [
     'import sys, ray',
     'from ray.cluster_utils import Cluster',
-    'c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False, "object_store_memory": 300 * 2**20})',
+    `c = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": ${dashboard ? 'True, "dashboard_host": "127.0.0.1"' : 'False'}, "object_store_memory": 300 * 2**20})`,
     `for _ in range(${workers}): c.add_node(num_cpus=1, object_store_memory=300 * 2**20)`,
     'c.wait_for_nodes()',
-    'print(c.address, flush=True)',
+    'print(c.address, c.head_node.address_info.get("webui_url") or "", flush=True)',
     'sys.stdin.read()',
     'c.shutdown()',
   ].join('\n');
-  const child = spawn(runtime.python, ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...rayRuntimeEnv(runtime), RAY_USAGE_STATS_ENABLED: '0' } });
-  const address = await new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).once('line', resolve);
+  const python = dashboard ? dashboardPython : runtime.python;
+  // A job's entrypoint on the head runs the `python` on its PATH.
+  const env = { ...process.env, ...rayRuntimeEnv(runtime), RAY_USAGE_STATS_ENABLED: '0', ...(dashboard ? { PATH: `${path.dirname(python)}:${process.env.PATH}` } : {}) };
+  const child = spawn(python, ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'], env });
+  const [address, webui] = await new Promise((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).once('line', (line) => resolve(line.split(' ')));
     child.once('exit', (code) => reject(new Error(`the cluster did not start (exit ${code})`)));
   });
   return {
-    address,
+    address: dashboard ? `http://${webui}` : address,
     async stop() {
       child.stdin.end();
       await new Promise((resolve) => child.once('exit', resolve));
@@ -171,6 +178,17 @@ try {
       }
       record('tutorial job, CSV to CSV', where, await tutorial(cluster, SIZES.tutorial));
       record('heavy row function (~1 ms/row)', where, await heavy(cluster, SIZES.heavy));
+    } finally {
+      await cluster.stop();
+    }
+  }
+  if (dashboardPython && !smoke) {
+    const cluster = await startCluster(1, { dashboard: true });
+    try {
+      const where = 'ray, 1 node, Jobs REST API';
+      await tiny(cluster); // the first job also uploads pyudf's package and starts the worker processes
+      record('one-row job', where, await tiny(cluster));
+      record('submission to connected', where, await submission(cluster));
     } finally {
       await cluster.stop();
     }
