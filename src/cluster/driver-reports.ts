@@ -141,7 +141,8 @@ export function driverError(error: DriverErrorJson, address: string): PyUdfError
     case 'JOB_REFUSED':
     case 'CLUSTER_JOB_REFUSED': return new ClusterError('CLUSTER_JOB_REFUSED', message, { address, clusterMessage: error.clusterMessage ?? '' });
     case 'IO': return new PyUdfError('IO', message);
-    default: return new ClusterError('CLUSTER_JOB_FAILED', message, { address, clusterMessage: error.clusterMessage ?? '' });
+    // INTERNAL: the driver's own failure; its traceback is what there is to go on.
+    default: return new ClusterError('CLUSTER_JOB_FAILED', message, { address, clusterMessage: error.clusterMessage ?? error.traceback ?? '' });
   }
 }
 

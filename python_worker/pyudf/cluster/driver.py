@@ -62,7 +62,8 @@ def main(argv: Optional[list[str]] = None) -> NoReturn:
 def run(bundle: str, address: str, events: EventChannel) -> int:
     started = time.monotonic()
     try:
-        job = read_job(bundle)
+        # Absolute now: a submitted job's driver starts in its working_dir, which Ray may unpack anew later.
+        job = read_job(os.path.abspath(bundle))
         check_requirements(job)
         import ray
 

@@ -76,7 +76,12 @@ class Job:
     @property
     def local_bundle_dir(self) -> str:
         """The bundle where this process sees it: a Ray worker runs in its node's copy (the job's working_dir)."""
-        here = os.getcwd()
+        try:
+            here = os.getcwd()
+        except FileNotFoundError:
+            # A node that shares its runtime_resources with another (nodes of one host) may unpack the
+            # working_dir anew under the same path while this process sits in it.
+            return self.bundle_dir
         if here != self.bundle_dir and os.path.isfile(os.path.join(here, "job.json")):
             return here
         return self.bundle_dir
