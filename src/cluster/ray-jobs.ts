@@ -14,6 +14,7 @@ import type { PythonRequirements } from '../environments/job-environment.js';
 import { jobFunctions, declaredSignatures, type JobFunction } from '../execution/function-specs.js';
 import { compilePlan } from '../execution/run-plan.js';
 import type { UdfErrorCount, ErrorPolicy } from '../execution/udf-errors.js';
+import { JobMetrics, type FunctionMetrics } from '../execution/job-metrics.js';
 import { arrowSink } from '../io/arrow-tables.js';
 import { collectSink } from '../io/collect-sink.js';
 import { checkOutputTarget } from '../io/output-target.js';
@@ -56,6 +57,7 @@ interface ClusterRun {
   readonly done: DriverDone;
   readonly schema: TableSchema;
   readonly udfErrors: Readonly<Record<string, UdfErrorCount>>;
+  readonly metrics: Readonly<Record<string, FunctionMetrics>>;
 }
 
 /**
@@ -81,7 +83,7 @@ export class RayJobs {
       sink = collectSink(schema, rows);
       return (batch) => sink!.write(batch);
     });
-    return { rows, udfErrors: run.udfErrors, skippedInputLines: {}, metrics: {} };
+    return { rows, udfErrors: run.udfErrors, skippedInputLines: {}, metrics: run.metrics };
   }
 
   async arrow(plan: PlanNode, options?: ExecuteOptions): Promise<arrow.Table> {
@@ -95,7 +97,7 @@ export class RayJobs {
 
   async count(plan: PlanNode, options?: ExecuteOptions): Promise<CountedRows> {
     const run = await this.#run(plan, { kind: 'count' }, options, null);
-    return { rows: run.done.rows, metrics: {} };
+    return { rows: run.done.rows, metrics: run.metrics };
   }
 
   async *stream(plan: PlanNode, options?: ExecuteOptions): AsyncGenerator<Row> {
@@ -109,6 +111,7 @@ export class RayJobs {
     const started = Date.now();
     const sinks: SinkResult[] = [];
     const udfErrors: Record<string, UdfErrorCount> = {};
+    const metrics = new JobMetrics(inserts.flatMap((insert) => [...functionsUsed(insert.plan)]));
     for (const insert of inserts) {
       const table = this.#host.sinkTable(insert.tableName);
       checkOutputTarget(table.path, `sink table "${insert.tableName}"`);
@@ -122,9 +125,10 @@ export class RayJobs {
       const run = await this.#run(insert.plan, sink, { ...options, jobName }, null);
       sinks.push(Object.freeze({ table: insert.tableName, rows: run.done.rows }));
       Object.assign(udfErrors, run.udfErrors);
+      recordMetrics(run.done, metrics);
     }
     return Object.freeze({
-      jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment: null, udfErrors, skippedInputLines: {}, metrics: {},
+      jobName, sinks: Object.freeze(sinks), durationMs: Date.now() - started, pythonEnvironment: null, udfErrors, skippedInputLines: {}, metrics: metrics.result(),
     });
   }
 
@@ -185,7 +189,9 @@ export class RayJobs {
           env: { PYUDF_CONNECT_TIMEOUT_MS: String(host.cluster.connectTimeoutMs) },
         });
       }
-      return { done, schema, udfErrors: errorCounts(done, functions) };
+      const metrics = new JobMetrics(names);
+      recordMetrics(done, metrics);
+      return { done, schema, udfErrors: errorCounts(done, functions), metrics: metrics.result() };
     } catch (error) {
       throw error instanceof UdfError ? forUser(error, argumentTypes, this.#host.pythonFiles) : error;
     } finally {
@@ -221,6 +227,13 @@ function forUser(error: UdfError, argumentTypes: ReadonlyMap<string, readonly st
     functionName: error.functionName, phase: error.phase, pythonType: error.pythonType, pythonMessage: rewrite(error.pythonMessage),
     pythonTraceback: rewrite(error.pythonTraceback), sourceLocation: rewrite(error.sourceLocation), row,
   });
+}
+
+/** The functions' figures as the cluster's tasks counted them (pyudf.cluster's BatchLedger); registered metrics are not read there. */
+function recordMetrics(done: DriverDone, into: JobMetrics): void {
+  type Figures = { batches: number; rowsIn: number; rowsOut: number; rowsFailed: number; functionNanos: number };
+  const functions = (done.metrics.functions ?? {}) as Readonly<Record<string, Figures>>;
+  for (const [name, figures] of Object.entries(functions)) into.recordCalls(name, figures.batches, figures);
 }
 
 function errorCounts(done: DriverDone, functions: readonly JobFunction[]): Record<string, UdfErrorCount> {

@@ -122,6 +122,17 @@ export class JobMetrics {
     totals.nanos += stats.functionNanos;
   }
 
+  /** Batches answered elsewhere (a job on a cluster), already summed: `batches` of them, with their stats' totals. */
+  recordCalls(functionName: string, batches: number, stats: BatchStats): void {
+    const totals = this.#functions.get(functionName);
+    if (!totals || batches <= 0) return;
+    totals.batches += batches;
+    totals.rowsIn += stats.rowsIn;
+    totals.rowsOut += stats.rowsOut;
+    totals.rowsFailed += stats.rowsFailed;
+    totals.nanos += stats.functionNanos;
+  }
+
   /** What one worker's functions registered, read at the job's end. */
   addWorkerReport(report: readonly WorkerFunctionMetrics[]): void {
     for (const { functionName, readings } of report) {

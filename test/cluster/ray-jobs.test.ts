@@ -20,7 +20,7 @@ let cluster: RayTestCluster;
 let rayPython: string;
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const ROWS = 200_000;
+const ROWS = 100_000;
 const input = path.join(dir, 'input.csv');
 
 beforeAll(async () => {
@@ -160,10 +160,14 @@ test('the tutorial job writes the same file on the cluster as locally', async ()
     tEnv.executeSql(`CREATE TABLE sums (s BIGINT) WITH ('connector' = 'filesystem', 'path' = '${outputs[where]}', 'format' = 'csv')`);
     tEnv.fromPath('nums').select('add(a, b)').insertInto('sums');
     const result = await tEnv.execute('tutorial_job');
-    return result.sinks;
+    const { rowsIn, rowsOut, rowsFailed } = result.metrics.add!;
+    return { sinks: result.sinks, figures: { rowsIn, rowsOut, rowsFailed }, timed: result.metrics.add!.timeInFunctionMs > 0 && result.metrics.add!.batches > 0 };
   });
   expect(remote).toEqual(local);
-  expect(remote).toEqual([{ table: 'sums', rows: ROWS }]);
+  expect(remote.sinks).toEqual([{ table: 'sums', rows: ROWS }]);
+  // The function's figures, counted by the cluster's tasks, are the local run's.
+  expect(remote.figures).toEqual({ rowsIn: ROWS, rowsOut: ROWS, rowsFailed: 0 });
+  expect(remote.timed).toBe(true);
   expect(fs.readFileSync(outputs.cluster, 'utf8')).toBe(fs.readFileSync(outputs.local, 'utf8'));
   // Nothing but the output: no part file or job directory beside it.
   expect(fs.readdirSync(dir).filter((n) => n.startsWith('.sum-cluster'))).toEqual([]);
@@ -225,7 +229,7 @@ test('a row that kills its worker every time fails the job naming the function a
   const tEnv = environment('cluster', {}, 1);
   try {
     tEnv.createTemporarySystemFunction('dies_on_7', pyudf.udf('udfs.dies_on_7'));
-    const error = await tEnv.fromPath('nums').where('a < 20').select('dies_on_7(a) AS x').execute().collect().then(() => null, (e: unknown) => e);
+    const error = await tEnv.fromPath('nums').where('a < 9').select('dies_on_7(a) AS x').execute().collect().then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(pyudf.UdfError);
     expect(error).toMatchObject({ code: 'UDF_CRASHED', functionName: 'dies_on_7', row: [7n] });
   } finally {
@@ -237,7 +241,7 @@ test('a row that hangs fails the job with UDF_TIMEOUT naming it', async () => {
   const tEnv = environment('cluster', { udfTimeoutMs: 1_500 }, 1);
   try {
     tEnv.createTemporarySystemFunction('hangs_on_5', pyudf.udf('udfs.hangs_on_5'));
-    const error = await tEnv.fromPath('nums').where('a < 10').select('hangs_on_5(a) AS x').execute().collect().then(() => null, (e: unknown) => e);
+    const error = await tEnv.fromPath('nums').where('a < 7').select('hangs_on_5(a) AS x').execute().collect().then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(pyudf.UdfError);
     expect(error).toMatchObject({ code: 'UDF_TIMEOUT', functionName: 'hangs_on_5', row: [5n] });
   } finally {
@@ -306,21 +310,21 @@ test('a worker node killed mid-job (every process of it, with SIGKILL) costs no 
   try {
     tEnv.createTemporarySystemFunction('slow', pyudf.udf('udfs.slow'));
     tEnv.executeSql(`CREATE TABLE out_slow (a BIGINT, x BIGINT) WITH ('connector' = 'filesystem', 'path' = '${output}', 'format' = 'csv')`);
-    tEnv.sqlQuery('SELECT a, slow(b) AS x FROM nums WHERE a % 16 = 0').insertInto('out_slow');
+    tEnv.sqlQuery('SELECT a, slow(b) AS x FROM nums WHERE a % 8 = 0').insertInto('out_slow');
     const job = tEnv.execute('survives_node_death');
     const victim = await killBusyNode(3_000);
     killed = victim.index;
     expect(victim.pids.length).toBeGreaterThanOrEqual(3); // its raylet, agents and workers
     expect(cluster.nodes[victim.index]!.pids()).toEqual([]);
     const result = await job;
-    expect(result.sinks).toEqual([{ table: 'out_slow', rows: ROWS / 16 }]);
+    expect(result.sinks).toEqual([{ table: 'out_slow', rows: ROWS / 8 }]);
   } finally {
     await tEnv.close();
   }
   expect(killed).toBeGreaterThanOrEqual(0);
   const lines = fs.readFileSync(output, 'utf8').trimEnd().split('\n');
-  expect(lines.length).toBe(ROWS / 16);
-  const wrong = lines.filter((line, k) => line !== `${16 * k},${((16 * k * 7919) % 1000) + 1}`);
+  expect(lines.length).toBe(ROWS / 8);
+  const wrong = lines.filter((line, k) => line !== `${8 * k},${((8 * k * 7919) % 1000) + 1}`);
   expect(wrong).toEqual([]);
 }, 180_000);
 

@@ -97,7 +97,10 @@ class Aggregation:
         if name not in self.job.functions:
             raise ClusterJobError("JOB_REFUSED", f"job.json calls function {name!r}, which it does not declare")
         with Watchdog(self.job.udf_timeout_ms, f"the {step.step} step of {name!r} on {num_rows} row(s)"):
-            return runtime.call(call_request(name, args, num_rows, step))
+            reply = runtime.call(call_request(name, args, num_rows, step))
+        if not reply.HasField("error"):
+            self.caller.record(name, reply)
+        return reply
 
     def accumulate(self, table: pa.Table, positions: Optional[list[int]] = None) -> None:
         batch = Batch([c.combine_chunks() for c in table.columns], table.num_rows)
@@ -161,7 +164,7 @@ class Aggregation:
 
 
 def run_aggregate(job: Job, node: dict[str, Any], input_schema: list[dict[str, Any]],
-                  blocks: list["ray.ObjectRef"]) -> tuple[pa.Table, dict[str, int]]:
+                  blocks: list["ray.ObjectRef"]) -> tuple[pa.Table, dict[str, int], dict[str, list[int]]]:
     """The node over all of its input's blocks, in order (rows with a POSITION column keep it out of the input's columns)."""
     aggregation = Aggregation(job, node, input_schema)
     width = len(input_schema)
@@ -175,15 +178,15 @@ def run_aggregate(job: Job, node: dict[str, Any], input_schema: list[dict[str, A
     result = aggregation.results()
     if aggregation.keys:
         result = result.append_column(POSITION, pa.array(aggregation.index.first_positions, type=pa.int64()))
-    return result, aggregation.caller.policy_rows
+    return result, aggregation.caller.policy_rows, aggregation.caller.stats
 
 
 @ray.remote(num_cpus=1)
 def aggregate_task(job: Job, node: dict[str, Any], input_schema: list[dict[str, Any]],
                    blocks: list["ray.ObjectRef"], ledger: "ray.actor.ActorHandle") -> pa.Table:
-    table, policy_rows = run_aggregate(job, node, input_schema, blocks)
-    if policy_rows:
-        ray.get(ledger.add_policy_rows.remote(policy_rows))
+    table, policy_rows, stats = run_aggregate(job, node, input_schema, blocks)
+    if policy_rows or stats:
+        ray.get(ledger.add_report.remote(policy_rows, stats))
     return table
 
 

@@ -225,8 +225,8 @@ class Calc:
         caller = FunctionCaller(self._job, self._guard if self._guard is not None else unguarded)
         size = self._job.batch_size
         outputs = [self._run(table.slice(start, size), caller) for start in range(0, max(table.num_rows, 1), size)]
-        if caller.policy_rows and self._guard is not None:
-            self._guard.report(caller.policy_rows)
+        if (caller.policy_rows or caller.stats) and self._guard is not None:
+            self._guard.report(caller.policy_rows, caller.stats)
         return outputs[0] if len(outputs) == 1 else pa.concat_tables(outputs)
 
     def _run(self, table: pa.Table, caller: FunctionCaller) -> pa.Table:

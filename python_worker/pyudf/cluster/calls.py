@@ -217,6 +217,17 @@ class FunctionCaller:
         self._runtime: Optional[FunctionRuntime] = None
         # Rows each function's error policy absorbed (null, skip, deadLetter), for the job's errorCounts.
         self.policy_rows: dict[str, int] = {}
+        # What the worker measured, per function: [batches, rows in, rows out, rows failed, nanoseconds inside it].
+        self.stats: dict[str, list[int]] = {}
+
+    def record(self, name: str, reply: worker_pb2.CallReply) -> None:
+        """Counts an answered batch in the function's figures (the job's metrics)."""
+        totals = self.stats.setdefault(name, [0, 0, 0, 0, 0])
+        totals[0] += 1
+        totals[1] += reply.stats.rows_in
+        totals[2] += reply.stats.rows_out
+        totals[3] += reply.stats.rows_failed
+        totals[4] += reply.stats.function_nanos
 
     def _reply(self, name: str, args: Sequence[pa.Array], num_rows: int) -> worker_pb2.CallReply:
         if self._runtime is None:
@@ -226,6 +237,7 @@ class FunctionCaller:
         reply = self._guard(call_request(name, args, num_rows), self._runtime.call)
         if reply.HasField("error"):
             raise call_failure(name, reply.error, args, num_rows)
+        self.record(name, reply)
         return reply
 
     def scalar(self, name: str, args: Sequence[pa.Array], num_rows: int, type_text: str) -> tuple[pa.Array, PolicyOutcome]:

@@ -73,10 +73,16 @@ def run(bundle: str, address: str, events: EventChannel) -> int:
             "event": "connected", "rayVersion": ray.__version__,
             "nodes": sum(1 for n in ray.nodes() if n.get("Alive")), "cpus": int(resources.get("CPU", 0)),
         })
-        rows, policy_rows = execute(job)
+        rows, policy_rows, stats = execute(job)
         events.send({
             "event": "done", "rows": rows,
-            "metrics": {"elapsedMs": round((time.monotonic() - started) * 1000)},
+            "metrics": {
+                "elapsedMs": round((time.monotonic() - started) * 1000),
+                "functions": {
+                    name: {"batches": f[0], "rowsIn": f[1], "rowsOut": f[2], "rowsFailed": f[3], "functionNanos": f[4]}
+                    for name, f in sorted(stats.items())
+                },
+            },
             "errorCounts": {name: {"policy": job.functions[name].policy, "rows": n} for name, n in sorted(policy_rows.items())},
         })
         return 0
@@ -189,8 +195,9 @@ def _check_reachable(address: str) -> None:
                               address=address) from None
 
 
-def execute(job: Job) -> tuple[int, dict[str, int]]:
-    """Runs the plan into the job's sink; the rows written (or collected) and the rows each policy absorbed."""
+def execute(job: Job) -> tuple[int, dict[str, int], dict[str, list[int]]]:
+    """Runs the plan into the job's sink; the rows written (or collected), the rows each policy absorbed,
+    and each function's figures (faults.BatchLedger.function_stats)."""
     import ray
 
     from pyudf.cluster.faults import create_ledger
@@ -208,7 +215,7 @@ def execute(job: Job) -> tuple[int, dict[str, int]]:
         rows = dataset.count()
     else:
         rows = sinks.write_sink(dataset, job.sink, root_schema, job.job_id)
-    return int(rows), ray.get(ledger.policy_rows.remote())
+    return int(rows), ray.get(ledger.policy_rows.remote()), ray.get(ledger.function_stats.remote())
 
 
 def job_error(exc: BaseException) -> ClusterJobError:

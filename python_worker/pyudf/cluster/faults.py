@@ -35,7 +35,8 @@ _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspat
 
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)
 class BatchLedger:
-    """Per job: how often each batch started without finishing, and the rows each error policy absorbed.
+    """Per job: how often each batch started without finishing, the rows each error policy absorbed, and each
+    function's figures (batches, rows in, out and failed, time inside it) as the tasks report them.
 
     Lives on the driver's node (placed there by the driver), so a lost worker node loses none of it.
     """
@@ -43,6 +44,7 @@ class BatchLedger:
     def __init__(self) -> None:
         self._unfinished: dict[str, int] = {}
         self._policy_rows: dict[str, int] = {}
+        self._stats: dict[str, list[int]] = {}
 
     def start(self, key: str) -> int:
         """Counts a start; returns the starts before it that never finished."""
@@ -59,6 +61,17 @@ class BatchLedger:
 
     def policy_rows(self) -> dict[str, int]:
         return dict(self._policy_rows)
+
+    def add_report(self, policy_rows: dict[str, int], stats: dict[str, list[int]]) -> None:
+        """A task's policy rows and function figures, for the batches it ran."""
+        self.add_policy_rows(policy_rows)
+        for name, figures in stats.items():
+            totals = self._stats.setdefault(name, [0] * len(figures))
+            for i, value in enumerate(figures):
+                totals[i] += value
+
+    def function_stats(self) -> dict[str, list[int]]:
+        return {name: list(figures) for name, figures in self._stats.items()}
 
 
 def create_ledger(job_id: str) -> "ray.actor.ActorHandle":
@@ -125,8 +138,8 @@ class LedgerGuard:
                  call: Callable[[worker_pb2.CallRequest], worker_pb2.CallReply]) -> worker_pb2.CallReply:
         return guarded_call(self._job, self._ledger, self._stage, request, call)
 
-    def report(self, policy_rows: dict[str, int]) -> None:
-        ray.get(self._ledger.add_policy_rows.remote(policy_rows))
+    def report(self, policy_rows: dict[str, int], stats: dict[str, list[int]]) -> None:
+        ray.get(self._ledger.add_report.remote(policy_rows, stats))
 
 
 @dataclass(frozen=True)
