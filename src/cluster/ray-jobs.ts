@@ -14,7 +14,7 @@ import type { PythonRequirements } from '../environments/job-environment.js';
 import { jobFunctions, declaredSignatures, type JobFunction } from '../execution/function-specs.js';
 import { compilePlan } from '../execution/run-plan.js';
 import type { UdfErrorCount, ErrorPolicy } from '../execution/udf-errors.js';
-import { JobMetrics, type FunctionMetrics } from '../execution/job-metrics.js';
+import { JobMetrics, type FunctionMetrics, type WorkerFunctionMetrics } from '../execution/job-metrics.js';
 import { arrowSink } from '../io/arrow-tables.js';
 import { collectSink } from '../io/collect-sink.js';
 import { checkOutputTarget } from '../io/output-target.js';
@@ -229,11 +229,13 @@ function forUser(error: UdfError, argumentTypes: ReadonlyMap<string, readonly st
   });
 }
 
-/** The functions' figures as the cluster's tasks counted them (pyudf.cluster's BatchLedger); registered metrics are not read there. */
+/** The functions' figures and registered metrics as the cluster's tasks reported them (pyudf.cluster's BatchLedger). */
 function recordMetrics(done: DriverDone, into: JobMetrics): void {
   type Figures = { batches: number; rowsIn: number; rowsOut: number; rowsFailed: number; functionNanos: number };
   const functions = (done.metrics.functions ?? {}) as Readonly<Record<string, Figures>>;
   for (const [name, figures] of Object.entries(functions)) into.recordCalls(name, figures.batches, figures);
+  // Each Ray worker process's functions' registered metrics, as it last reported them.
+  for (const report of (done.metrics.workers ?? []) as readonly (readonly WorkerFunctionMetrics[])[]) into.addWorkerReport(report);
 }
 
 function errorCounts(done: DriverDone, functions: readonly JobFunction[]): Record<string, UdfErrorCount> {

@@ -66,6 +66,18 @@ beforeAll(async () => {
     '',
     'spread = udaf(Spread())',
     '',
+    'class Counted(ScalarFunction):',
+    '    def open(self, context):',
+    '        group = context.get_metric_group()',
+    '        self.rows = group.counter("rows")',
+    '        self.sizes = group.add_group("io").distribution("sizes")',
+    '    def eval(self, x):',
+    '        self.rows.inc()',
+    '        self.sizes.update(x % 10)',
+    '        return x',
+    '',
+    'counted = udf(Counted(), result_type=DataTypes.BIGINT())',
+    '',
     '@udf(result_type=DataTypes.BIGINT())',
     'def slow(x):',
     '    time.sleep(0.001)',
@@ -195,6 +207,18 @@ test('a table function feeding an aggregate function by group gives the same row
       .groupBy('b').select('b, spread(a * 10 + i) AS d').execute().collect();
   });
   expect(remote.length).toBe(40);
+  expect(remote).toEqual(local);
+}, 180_000);
+
+test("the metrics a function registers come back summed over the cluster's worker processes, as locally", async () => {
+  const { local, remote } = await both(async (tEnv) => {
+    tEnv.createTemporarySystemFunction('counted', pyudf.udf('udfs.counted'));
+    const result = tEnv.sqlQuery('SELECT counted(a) AS x FROM nums WHERE a < 5000').execute();
+    await result.collect();
+    const { counters, distributions, rowsIn } = result.metrics!.counted!;
+    return { counters, distributions, rowsIn };
+  });
+  expect(remote).toEqual({ counters: { rows: 5000 }, distributions: { 'io.sizes': { count: 5000, sum: 22500, min: 0, max: 9, mean: 4.5 } }, rowsIn: 5000 });
   expect(remote).toEqual(local);
 }, 180_000);
 

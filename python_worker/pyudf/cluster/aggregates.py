@@ -20,6 +20,7 @@ Blocks and parts travel as object refs, never through the driver.
 from __future__ import annotations
 
 import math
+import os
 import zlib
 from typing import Any, Optional, Sequence
 
@@ -164,7 +165,7 @@ class Aggregation:
 
 
 def run_aggregate(job: Job, node: dict[str, Any], input_schema: list[dict[str, Any]],
-                  blocks: list["ray.ObjectRef"]) -> tuple[pa.Table, dict[str, int], dict[str, list[int]]]:
+                  blocks: list["ray.ObjectRef"]) -> tuple[pa.Table, dict[str, int], dict[str, list[int]], list[dict[str, Any]]]:
     """The node over all of its input's blocks, in order (rows with a POSITION column keep it out of the input's columns)."""
     aggregation = Aggregation(job, node, input_schema)
     width = len(input_schema)
@@ -178,15 +179,16 @@ def run_aggregate(job: Job, node: dict[str, Any], input_schema: list[dict[str, A
     result = aggregation.results()
     if aggregation.keys:
         result = result.append_column(POSITION, pa.array(aggregation.index.first_positions, type=pa.int64()))
-    return result, aggregation.caller.policy_rows, aggregation.caller.stats
+    return result, aggregation.caller.policy_rows, aggregation.caller.stats, aggregation.caller.registered_metrics()
 
 
 @ray.remote(num_cpus=1)
 def aggregate_task(job: Job, node: dict[str, Any], input_schema: list[dict[str, Any]],
                    blocks: list["ray.ObjectRef"], ledger: "ray.actor.ActorHandle") -> pa.Table:
-    table, policy_rows, stats = run_aggregate(job, node, input_schema, blocks)
+    table, policy_rows, stats, registered = run_aggregate(job, node, input_schema, blocks)
     if policy_rows or stats:
-        ray.get(ledger.add_report.remote(policy_rows, stats))
+        process = f"{ray.get_runtime_context().get_node_id()}/{os.getpid()}"
+        ray.get(ledger.add_report.remote(policy_rows, stats, process, registered))
     return table
 
 

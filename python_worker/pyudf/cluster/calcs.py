@@ -226,7 +226,7 @@ class Calc:
         size = self._job.batch_size
         outputs = [self._run(table.slice(start, size), caller) for start in range(0, max(table.num_rows, 1), size)]
         if (caller.policy_rows or caller.stats) and self._guard is not None:
-            self._guard.report(caller.policy_rows, caller.stats)
+            self._guard.report(caller.policy_rows, caller.stats, caller.registered_metrics())
         return outputs[0] if len(outputs) == 1 else pa.concat_tables(outputs)
 
     def _run(self, table: pa.Table, caller: FunctionCaller) -> pa.Table:

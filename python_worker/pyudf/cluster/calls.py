@@ -220,6 +220,19 @@ class FunctionCaller:
         # What the worker measured, per function: [batches, rows in, rows out, rows failed, nanoseconds inside it].
         self.stats: dict[str, list[int]] = {}
 
+    def registered_metrics(self) -> list[dict[str, Any]]:
+        """What this process's functions registered (counters, meters, distributions, gauges), as JSON."""
+        runtime = self._runtime or _runtimes.get(self.job.job_id)
+        if runtime is None:
+            return []
+        return [
+            {"functionName": m.function_name, "readings": [{
+                "identifier": r.identifier, "kind": r.kind, "count": r.count, "rate": r.rate, "sum": r.sum, "min": r.min,
+                "max": r.max, "number": r.number, "text": r.text, "isText": r.is_text,
+            } for r in m.readings]}
+            for m in runtime.read_registered_metrics()
+        ]
+
     def record(self, name: str, reply: worker_pb2.CallReply) -> None:
         """Counts an answered batch in the function's figures (the job's metrics)."""
         totals = self.stats.setdefault(name, [0, 0, 0, 0, 0])

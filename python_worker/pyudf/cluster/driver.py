@@ -73,7 +73,7 @@ def run(bundle: str, address: str, events: EventChannel) -> int:
             "event": "connected", "rayVersion": ray.__version__,
             "nodes": sum(1 for n in ray.nodes() if n.get("Alive")), "cpus": int(resources.get("CPU", 0)),
         })
-        rows, policy_rows, stats = execute(job)
+        rows, policy_rows, stats, registered = execute(job)
         events.send({
             "event": "done", "rows": rows,
             "metrics": {
@@ -82,6 +82,7 @@ def run(bundle: str, address: str, events: EventChannel) -> int:
                     name: {"batches": f[0], "rowsIn": f[1], "rowsOut": f[2], "rowsFailed": f[3], "functionNanos": f[4]}
                     for name, f in sorted(stats.items())
                 },
+                "workers": registered,
             },
             "errorCounts": {name: {"policy": job.functions[name].policy, "rows": n} for name, n in sorted(policy_rows.items())},
         })
@@ -195,9 +196,9 @@ def _check_reachable(address: str) -> None:
                               address=address) from None
 
 
-def execute(job: Job) -> tuple[int, dict[str, int], dict[str, list[int]]]:
+def execute(job: Job) -> tuple[int, dict[str, int], dict[str, list[int]], list[Any]]:
     """Runs the plan into the job's sink; the rows written (or collected), the rows each policy absorbed,
-    and each function's figures (faults.BatchLedger.function_stats)."""
+    each function's figures and each worker process's registered metrics (faults.BatchLedger)."""
     import ray
 
     from pyudf.cluster.faults import create_ledger
@@ -215,7 +216,8 @@ def execute(job: Job) -> tuple[int, dict[str, int], dict[str, list[int]]]:
         rows = dataset.count()
     else:
         rows = sinks.write_sink(dataset, job.sink, root_schema, job.job_id)
-    return int(rows), ray.get(ledger.policy_rows.remote()), ray.get(ledger.function_stats.remote())
+    return (int(rows), ray.get(ledger.policy_rows.remote()), ray.get(ledger.function_stats.remote()),
+            ray.get(ledger.registered_metrics.remote()))
 
 
 def job_error(exc: BaseException) -> ClusterJobError:

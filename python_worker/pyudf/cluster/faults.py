@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,6 +45,8 @@ class BatchLedger:
         self._unfinished: dict[str, int] = {}
         self._policy_rows: dict[str, int] = {}
         self._stats: dict[str, list[int]] = {}
+        # Per worker process, the metrics its functions registered as it last reported them (they accumulate there).
+        self._registered: dict[str, list[dict[str, Any]]] = {}
 
     def start(self, key: str) -> int:
         """Counts a start; returns the starts before it that never finished."""
@@ -62,9 +64,12 @@ class BatchLedger:
     def policy_rows(self) -> dict[str, int]:
         return dict(self._policy_rows)
 
-    def add_report(self, policy_rows: dict[str, int], stats: dict[str, list[int]]) -> None:
-        """A task's policy rows and function figures, for the batches it ran."""
+    def add_report(self, policy_rows: dict[str, int], stats: dict[str, list[int]],
+                   process: str = "", registered: Optional[list[dict[str, Any]]] = None) -> None:
+        """A task's policy rows and function figures, for the batches it ran; its process's registered metrics."""
         self.add_policy_rows(policy_rows)
+        if registered:
+            self._registered[process] = registered
         for name, figures in stats.items():
             totals = self._stats.setdefault(name, [0] * len(figures))
             for i, value in enumerate(figures):
@@ -72,6 +77,10 @@ class BatchLedger:
 
     def function_stats(self) -> dict[str, list[int]]:
         return {name: list(figures) for name, figures in self._stats.items()}
+
+    def registered_metrics(self) -> list[list[dict[str, Any]]]:
+        """Each reporting process's last report of its functions' registered metrics."""
+        return list(self._registered.values())
 
 
 def create_ledger(job_id: str) -> "ray.actor.ActorHandle":
@@ -138,8 +147,9 @@ class LedgerGuard:
                  call: Callable[[worker_pb2.CallRequest], worker_pb2.CallReply]) -> worker_pb2.CallReply:
         return guarded_call(self._job, self._ledger, self._stage, request, call)
 
-    def report(self, policy_rows: dict[str, int], stats: dict[str, list[int]]) -> None:
-        ray.get(self._ledger.add_report.remote(policy_rows, stats))
+    def report(self, policy_rows: dict[str, int], stats: dict[str, list[int]], registered: Optional[list[dict[str, Any]]] = None) -> None:
+        process = f"{ray.get_runtime_context().get_node_id()}/{os.getpid()}"
+        ray.get(self._ledger.add_report.remote(policy_rows, stats, process, registered))
 
 
 @dataclass(frozen=True)

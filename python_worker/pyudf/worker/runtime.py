@@ -154,6 +154,14 @@ class FunctionRuntime:
                                                       function_nanos=nanos))
         return reply
 
+    def read_registered_metrics(self) -> list[worker_pb2.FunctionMetrics]:
+        """The metrics the functions registered, as they stand, without closing them: a process that
+        outlives its batches (a Ray worker) reports what it holds after each one. Gauges that raise are left out."""
+        return [
+            worker_pb2.FunctionMetrics(function_name=name, readings=[*read_gauges(name, registry)[0], *read_metrics(registry)])
+            for name, registry in self._metrics.items() if len(registry.items()) > 0
+        ]
+
     def close_all(self) -> tuple[list[worker_pb2.UdfError], list[worker_pb2.FunctionMetrics]]:
         """close() of every function, which are then forgotten; what they raised, and their metrics."""
         errors: list[worker_pb2.UdfError] = []
