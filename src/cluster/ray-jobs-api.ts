@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ClusterError } from '../errors.js';
+import type { JobPackage } from './job-packages.js';
 
 /*
  * A client of Ray's Jobs REST API, the one the dashboard serves on the head
@@ -54,12 +55,12 @@ export class RayJobsApi {
     return { rayVersion: String(body.ray_version ?? 'unknown'), localAddress: answer.localAddress };
   }
 
-  /** Uploads a zip package under `name` ("_ray_pkg_<hash>.zip") unless the cluster holds it; its URI for a runtime_env. */
-  async ensurePackage(name: string, zip: Uint8Array): Promise<string> {
-    const where = `/api/packages/gcs/${encodeURIComponent(name)}`;
+  /** Uploads a zip package unless the cluster holds it (by its content-derived name); its URI for a runtime_env. */
+  async ensurePackage(jobPackage: JobPackage): Promise<string> {
+    const where = `/api/packages/gcs/${encodeURIComponent(jobPackage.name)}`;
     const held = await this.#request('GET', where);
-    if (held.status !== 200) await this.#expect('PUT', where, zip, 'CLUSTER_JOB_REFUSED');
-    return `gcs://${name}`;
+    if (held.status !== 200) await this.#expect('PUT', where, jobPackage.zip, 'CLUSTER_JOB_REFUSED');
+    return `gcs://${jobPackage.name}`;
   }
 
   async submit(job: RayJobSubmission): Promise<void> {

@@ -45,8 +45,8 @@ export async function runSubmittedJob(options: SubmittedJobOptions): Promise<Dri
   const stop = () => listener.close();
   options.signal.addEventListener('abort', stop, { once: true });
   try {
-    const workingDir = await api.ensurePackage(...packaged(packageDirectory(options.bundleDir)));
-    const pyudf = await api.ensurePackage(...packaged(packageDirectory(path.join(packagePaths.pythonWorker, 'pyudf'), 'pyudf/')));
+    const workingDir = await api.ensurePackage(packageDirectory(options.bundleDir));
+    const pyudf = await api.ensurePackage(packageDirectory(path.join(packagePaths.pythonWorker, 'pyudf'), 'pyudf/'));
     if (options.signal.aborted) throw stoppedError(options.signal);
     const reportHost = options.reportHost ?? localAddress;
     await api.submit({
@@ -75,10 +75,6 @@ export async function runSubmittedJob(options: SubmittedJobOptions): Promise<Dri
     if (submitted && !finished) await api.stop(submissionId).catch(() => undefined);
     if (submitted) await forwardLogs(api, submissionId, options.logger);
   }
-}
-
-function packaged(p: { name: string; zip: Uint8Array }): [string, Uint8Array] {
-  return [p.name, p.zip];
 }
 
 async function untilEnded(api: RayJobsApi, submissionId: string, signal: AbortSignal): Promise<RayJobState> {

@@ -20,7 +20,6 @@ Blocks and parts travel as object refs, never through the driver.
 from __future__ import annotations
 
 import math
-import os
 import zlib
 from typing import Any, Optional, Sequence
 
@@ -32,7 +31,7 @@ from pyudf._proto import worker_pb2
 from pyudf.cluster.calcs import BatchRows
 from pyudf.cluster.calls import FunctionCaller, apply_policy, call_failure, call_request, decode_result, runtime_for
 from pyudf.cluster.expressions import Batch, evaluate
-from pyudf.cluster.faults import Watchdog
+from pyudf.cluster.faults import Watchdog, report_to_ledger
 from pyudf.cluster.job import ClusterJobError, Job
 from pyudf.cluster.values import arrow_schema, arrow_type, json_value
 
@@ -187,8 +186,7 @@ def aggregate_task(job: Job, node: dict[str, Any], input_schema: list[dict[str, 
                    blocks: list["ray.ObjectRef"], ledger: "ray.actor.ActorHandle") -> pa.Table:
     table, policy_rows, stats, registered = run_aggregate(job, node, input_schema, blocks)
     if policy_rows or stats:
-        process = f"{ray.get_runtime_context().get_node_id()}/{os.getpid()}"
-        ray.get(ledger.add_report.remote(policy_rows, stats, process, registered))
+        report_to_ledger(ledger, policy_rows, stats, registered)
     return table
 
 

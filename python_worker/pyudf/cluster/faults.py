@@ -83,6 +83,13 @@ class BatchLedger:
         return list(self._registered.values())
 
 
+def report_to_ledger(ledger: "ray.actor.ActorHandle", policy_rows: dict[str, int], stats: dict[str, list[int]],
+                     registered: Optional[list[dict[str, Any]]] = None) -> None:
+    """What a task's calls came to (BatchLedger.add_report), its registered metrics keyed by this worker process."""
+    process = f"{ray.get_runtime_context().get_node_id()}/{os.getpid()}"
+    ray.get(ledger.add_report.remote(policy_rows, stats, process, registered))
+
+
 def create_ledger(job_id: str) -> "ray.actor.ActorHandle":
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -148,8 +155,7 @@ class LedgerGuard:
         return guarded_call(self._job, self._ledger, self._stage, request, call)
 
     def report(self, policy_rows: dict[str, int], stats: dict[str, list[int]], registered: Optional[list[dict[str, Any]]] = None) -> None:
-        process = f"{ray.get_runtime_context().get_node_id()}/{os.getpid()}"
-        ray.get(self._ledger.add_report.remote(policy_rows, stats, process, registered))
+        report_to_ledger(self._ledger, policy_rows, stats, registered)
 
 
 @dataclass(frozen=True)

@@ -86,11 +86,11 @@ def read_source(source: dict, schema: list[dict], bundle_dir: str, *, range_byte
         if range_bytes is None:
             range_bytes = csv_range_bytes(sum(os.path.getsize(p) for p in paths), _cluster_cpus())
         skip_header = bool(source.get("skipFirstLine", source.get("header")))
-        datasource: Datasource = CsvRangesDatasource(paths, source["sql"], skip_header, target, range_bytes)
+        datasource = CsvRangesDatasource(paths, source["sql"], skip_header, target, range_bytes)
         # One block per range: asked for fewer blocks than its default minimum (200), Ray Data splits each
         # range's block after the read, and the split keeps the read from fusing with the calls after it.
-        ranges = sum(len(csv_byte_ranges(p, range_bytes)) for p in paths)
-        return ray.data.read_datasource(datasource, ray_remote_args=ray_remote_args, override_num_blocks=max(1, ranges))
+        return ray.data.read_datasource(datasource, ray_remote_args=ray_remote_args,
+                                        override_num_blocks=max(1, len(datasource.byte_ranges)))
     if kind in ("parquet", "json"):
         return ray.data.read_datasource(SqlFilesDatasource(source["paths"], source["sql"], target), ray_remote_args=ray_remote_args,
                                         override_num_blocks=max(1, len(source["paths"])))
@@ -196,7 +196,8 @@ class CsvRangesDatasource(_QueriedFiles):
                  range_bytes: int = RANGE_BYTES) -> None:
         super().__init__(paths, sql, target)
         self._skip_header = skip_header
-        self._range_bytes = range_bytes
+        # Cut once, where the driver builds the Dataset: read_source counts them, get_read_tasks reads them.
+        self.byte_ranges = [r for path in self._paths for r in csv_byte_ranges(path, range_bytes)]
 
     def get_name(self) -> str:
         return "CsvRanges"
@@ -204,13 +205,12 @@ class CsvRangesDatasource(_QueriedFiles):
     def get_read_tasks(self, parallelism: int, per_task_row_limit: Optional[int] = None,
                        data_context: Any = None) -> list[ReadTask]:
         tasks = []
-        for path in self._paths:
-            for byte_range in csv_byte_ranges(path, self._range_bytes):
-                skip = 1 if self._skip_header and byte_range.start == 0 else 0
-                read = functools.partial(_read_csv_range, byte_range, self._sql, skip, self._target)
-                metadata = BlockMetadata(num_rows=None, size_bytes=byte_range.end - byte_range.start,
-                                         exec_stats=None, input_files=[path])
-                tasks.append(ReadTask(read, metadata, schema=self._target, per_task_row_limit=per_task_row_limit))
+        for byte_range in self.byte_ranges:
+            skip = 1 if self._skip_header and byte_range.start == 0 else 0
+            read = functools.partial(_read_csv_range, byte_range, self._sql, skip, self._target)
+            metadata = BlockMetadata(num_rows=None, size_bytes=byte_range.end - byte_range.start,
+                                     exec_stats=None, input_files=[byte_range.path])
+            tasks.append(ReadTask(read, metadata, schema=self._target, per_task_row_limit=per_task_row_limit))
         return tasks
 
 
